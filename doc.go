@@ -1,0 +1,64 @@
+// Package usersync keeps a product's users in sync with a customer's
+// directory, delivered as CSV files over SFTP, FTP(S) or a local folder,
+// optionally PGP-encrypted.
+//
+// # The job
+//
+// Each night a customer's HR system, Active Directory script or school
+// information system exports its users to a CSV file and drops it in a
+// folder: on the product's SFTP server, on the customer's own server, or on
+// disk. The product must turn that file into users, groups and memberships:
+// create the new ones, update the changed ones, deactivate or delete the ones
+// that left, never touch what an administrator created by hand, refuse to
+// wipe the directory when a truncated or empty file arrives, and tell an
+// administrator what happened.
+//
+// # The parts
+//
+// A [Pipeline] wires six small interfaces, each with stock implementations in
+// the subpackages and an in-memory fake for tests:
+//
+//   - [Source] lists and streams files (source/dirsource, source/memsource).
+//   - [Decryptor] turns ciphertext into plaintext, optionally.
+//   - [Mapper] turns CSV rows into [Record] values (csvmap).
+//   - [Reconciler] compares the records with the Sink and makes a [Plan]
+//     (reconcile).
+//   - [Sink] is the product's directory; it applies each [Change]
+//     (sink/memsink).
+//   - [Reporter] is told what happened (report).
+//
+// This package holds only the vocabulary, the interfaces and the Pipeline,
+// and imports nothing but the standard library: a product that imports it and
+// csvmap pulls in no SSH, FTP or PGP code.
+//
+// # Data flow: plan fully, then apply
+//
+// [Pipeline.Run] lists the files, streams each one through the Decryptor and
+// the Mapper, and keeps the good records; bad rows become [RowError] values
+// naming file, line and column, and every other row still counts. A file
+// counts only when it was read to a clean end: no transport error, the size
+// the Source announced, every integrity check passed, and at least one good
+// record. If any file fails, nothing is applied.
+//
+// The Reconciler then compares the records with the Sink's current state,
+// streamed through [Lister], and returns the complete Plan. Its safety guards
+// may hold the plan (too many deletes, say); a held plan applies nothing and
+// the error says why. Otherwise the Pipeline applies the changes in order.
+// A change the Sink refuses is reported and the others still apply; every
+// change is idempotent, so the next run repairs what failed.
+//
+// # Errors
+//
+// Errors are values to inspect with errors.Is and errors.As: [RowError] for
+// one row, [FileError] for a whole file, [GuardError] for a held plan,
+// [ChangeError] for a change the Sink refused, and the sentinels
+// [ErrIntegrity], [ErrNoRecords], [ErrGuardTripped], [ErrDuplicateKey],
+// [ErrNotFound] and [ErrChangesFailed].
+//
+// # Writing your own parts
+//
+// Any part can be the host's own: a Sink that calls the product's user
+// service, a Source that reads from object storage. The conformance suites in
+// source/sourcetest and sink/sinktest check an implementation against the
+// contracts written here.
+package usersync

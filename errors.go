@@ -1,0 +1,113 @@
+package usersync
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrIntegrity means a file could not be verified: its stream ended
+	// early, delivered more or fewer bytes than announced, or failed a
+	// decryption integrity or signature check. Nothing is applied from a
+	// run in which any file failed to verify.
+	ErrIntegrity = errors.New("integrity check failed")
+	// ErrNoRecords means a file held no usable record: it was empty, had only
+	// a header, or every row was rejected. Such a file never deletes anyone:
+	// the run applies nothing.
+	ErrNoRecords = errors.New("no records in file")
+	// ErrGuardTripped is wrapped by every [GuardError].
+	ErrGuardTripped = errors.New("safety guard tripped")
+	// ErrDuplicateKey rejects rows that share a match key.
+	ErrDuplicateKey = errors.New("duplicate key")
+	// ErrNotFound is returned by a Sink asked to update a user it does not hold.
+	ErrNotFound = errors.New("not found")
+	// ErrChangesFailed means some changes of a plan failed to apply while the
+	// others applied; [Result.Failed] lists them.
+	ErrChangesFailed = errors.New("some changes failed")
+)
+
+// A RowError rejects one row of a file. The other rows still count.
+type RowError struct {
+	File   string // file name as the Source lists it
+	Line   int    // 1-based line where the row starts
+	Column string // header of the offending column; empty if the whole row is at fault
+	Value  string // the offending value, truncated for display
+	Err    error
+}
+
+// maxValueShown bounds the value quoted in a RowError message.
+const maxValueShown = 64
+
+func (e *RowError) Error() string {
+	var b strings.Builder
+	b.WriteString(Position{e.File, e.Line}.String())
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %s", e.Column)
+	}
+	if e.Value != "" {
+		v := e.Value
+		if len(v) > maxValueShown {
+			v = truncateUTF8(v, maxValueShown) + "…"
+		}
+		fmt.Fprintf(&b, ": %q", v)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// A FileError is a failure of a whole file, such as a transport error, a
+// failed integrity check or a missing required column. Like fs.PathError, it
+// names the operation and the file.
+type FileError struct {
+	Op   string // "list", "open", "decrypt", "read", "map", "verify"
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.File == "" {
+		return e.Op + ": " + e.Err.Error()
+	}
+	return e.Op + " " + e.File + ": " + e.Err.Error()
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// A GuardError says which safety guard held a plan and why. It wraps
+// [ErrGuardTripped].
+type GuardError struct {
+	Guard      string // what was limited: "deletes and deactivations", "updates", ...
+	Count      int    // how many the plan holds
+	Population int    // active managed users before the plan
+	Limit      string // the limit that tripped, e.g. "10% of 2000 (200)"
+}
+
+func (e *GuardError) Error() string {
+	return fmt.Sprintf("%s: plan has %d %s of %d managed users, over the limit of %s; approve the plan to apply it",
+		ErrGuardTripped, e.Count, e.Guard, e.Population, e.Limit)
+}
+
+func (e *GuardError) Unwrap() error { return ErrGuardTripped }
+
+// A ChangeError is a change the Sink failed to apply.
+type ChangeError struct {
+	Change Change
+	Err    error
+}
+
+func (e *ChangeError) Error() string { return e.Change.String() + ": " + e.Err.Error() }
+
+func (e *ChangeError) Unwrap() error { return e.Err }

@@ -1,0 +1,395 @@
+package usersync
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"iter"
+	"time"
+)
+
+// Defaults for the Pipeline's tuning fields.
+const (
+	DefaultBatchSize    = 500
+	DefaultMaxRowErrors = 10000
+)
+
+// A Pipeline wires the parts of a sync together and runs them safely: it
+// reads every file to a verified end, plans in full, and only then applies.
+//
+// Source, Mapper, Reconciler and Sink are required; Decryptor and Reporter
+// are optional. The Pipeline never closes the parts it is given: the host
+// owns them. A Pipeline may be run many times, but not concurrently with
+// itself: two runs against one Sink would plan against each other's changes.
+type Pipeline struct {
+	Source     Source
+	Decryptor  Decryptor // nil: files are plaintext
+	Mapper     Mapper
+	Reconciler Reconciler
+	Sink       Sink
+	Reporter   Reporter // nil: events are dropped
+
+	// DryRun plans and reports, but applies nothing and leaves the files.
+	DryRun bool
+	// BatchSize is the number of changes given to a BatchApplier at once;
+	// 0 means DefaultBatchSize.
+	BatchSize int
+	// MaxRowErrors caps the rejected rows kept in the Result (all are
+	// counted and reported as events); 0 means DefaultMaxRowErrors.
+	MaxRowErrors int
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Run performs one sync:
+//
+//  1. list the Source's files;
+//  2. stream each through the Decryptor and the Mapper, keeping good records
+//     and rejecting bad rows; a file counts only if it reached a clean end
+//     with the announced size, and had at least one good record;
+//  3. give the records and the Sink's current state to the Reconciler;
+//  4. stop if a guard holds the plan, or on a dry run;
+//  5. apply the plan's changes in order; a failed change does not stop the
+//     others.
+//
+// Nothing is applied unless every file verified and the plan is free to go.
+// Run always returns a Result, and returns a non-nil error unless the run
+// succeeded, found nothing to do, or was a dry run. Canceling ctx stops the
+// run between two changes; the Result says how far it got.
+func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
+	r := &run{p: p, ctx: ctx, res: &Result{Started: p.now()}}
+	r.report(Event{Kind: RunStarted})
+	status, err := r.run()
+	res := r.res
+	res.Status, res.Err, res.Finished = status, err, p.now()
+	r.ctx = context.WithoutCancel(ctx) // the last event is reported even after a cancel
+	r.report(Event{Kind: RunFinished, Result: res})
+	return res, err
+}
+
+// run is the state of one Run.
+type run struct {
+	p   *Pipeline
+	ctx context.Context
+	res *Result
+}
+
+func (r *run) run() (Status, error) {
+	if err := r.p.validate(); err != nil {
+		return Failed, err
+	}
+	files, err := r.p.Source.List(r.ctx)
+	if err != nil {
+		return Failed, &FileError{Op: "list", Err: err}
+	}
+	if len(files) == 0 {
+		return NothingToDo, nil
+	}
+	feed := &Feed{}
+	for _, f := range files {
+		fr := r.readFile(f, feed)
+		r.res.Files = append(r.res.Files, fr)
+		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
+		if fr.Err != nil {
+			return Failed, fr.Err
+		}
+	}
+	feed.Files = r.res.Files
+
+	lister, ok := r.p.Sink.(Lister)
+	if !ok {
+		lister = emptyLister{}
+	}
+	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, lister)
+	if err != nil {
+		return Failed, fmt.Errorf("reconcile: %w", err)
+	}
+	for _, re := range plan.Rejected {
+		r.countRejectedByPlan(re)
+	}
+	r.res.Plan = plan
+	r.report(Event{Kind: PlanReady, Plan: plan})
+	if plan.Hold != nil {
+		return Held, plan.Hold
+	}
+	if r.p.DryRun {
+		return Planned, nil
+	}
+	return r.apply(plan.Changes)
+}
+
+func (p *Pipeline) validate() error {
+	for _, part := range []struct {
+		name string
+		nil  bool
+	}{
+		{"Source", p.Source == nil},
+		{"Mapper", p.Mapper == nil},
+		{"Reconciler", p.Reconciler == nil},
+		{"Sink", p.Sink == nil},
+	} {
+		if part.nil {
+			return fmt.Errorf("usersync: Pipeline.%s is nil", part.name)
+		}
+	}
+	return nil
+}
+
+// readFile streams one file into feed. The FileResult's Err is set unless the
+// file reached a clean, verified end with at least one record; the records
+// of a failed file may be left in feed, which is then discarded.
+func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
+	fr := FileResult{FileInfo: f}
+	fail := func(op string, err error) FileResult {
+		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
+		return fr
+	}
+	rc, err := r.p.Source.Open(r.ctx, f.Name)
+	if err != nil {
+		return fail("open", err)
+	}
+	raw := &verifyingReader{r: rc, h: sha256.New()}
+	closed := false
+	defer func() {
+		if !closed {
+			rc.Close()
+		}
+	}()
+
+	var plain io.Reader = raw
+	if r.p.Decryptor != nil {
+		if plain, err = r.p.Decryptor.Decrypt(r.ctx, raw, f); err != nil {
+			return fail("decrypt", err)
+		}
+	}
+	rr, err := r.p.Mapper.NewReader(plain, f)
+	if err != nil {
+		return fail(raw.op("map"), raw.cause(err))
+	}
+	if err := r.readRecords(rr, &fr, feed); err != nil {
+		return fail(raw.op("map"), raw.cause(err))
+	}
+	if fm, ok := rr.(FormatReader); ok {
+		fr.Format = fm.Format()
+	}
+	// The Mapper stopped at the end of the plaintext; make sure the
+	// Decryptor and the transport reached theirs too, so that a trailing
+	// integrity check or a transport error is seen before anything is used.
+	if _, err := io.Copy(io.Discard, plain); err != nil {
+		return fail(raw.op("decrypt"), raw.cause(err))
+	}
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		return fail("read", err)
+	}
+	closed = true
+	if err := rc.Close(); err != nil {
+		return fail("close", err)
+	}
+	fr.Bytes = raw.n
+	if f.Size >= 0 && raw.n != f.Size {
+		return fail("verify", fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, raw.n, f.Size))
+	}
+	if fr.Records == 0 {
+		return fail("verify", ErrNoRecords)
+	}
+	raw.h.Sum(fr.SHA256[:0])
+	return fr
+}
+
+// ctxCheckEvery is how many rows are read between two looks at ctx.
+const ctxCheckEvery = 4096
+
+func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed) error {
+	for n := 1; ; n++ {
+		if n%ctxCheckEvery == 0 && r.ctx.Err() != nil {
+			return r.ctx.Err()
+		}
+		rec, err := rr.Read()
+		if err == nil {
+			feed.Records = append(feed.Records, rec)
+			fr.Records++
+			continue
+		}
+		if err == io.EOF {
+			return nil
+		}
+		re := (*RowError)(nil)
+		if !errors.As(err, &re) {
+			return err
+		}
+		fr.Rejected++
+		r.reject(re)
+	}
+}
+
+func (r *run) reject(re *RowError) {
+	r.res.RejectedTotal++
+	if len(r.res.Rejected) < r.p.maxRowErrors() {
+		r.res.Rejected = append(r.res.Rejected, re)
+	}
+	r.report(Event{Kind: RowRejected, Row: re})
+}
+
+// countRejectedByPlan moves a row the Reconciler refused from its file's
+// good records to its rejected rows.
+func (r *run) countRejectedByPlan(re *RowError) {
+	for i := range r.res.Files {
+		if f := &r.res.Files[i]; f.Name == re.File {
+			f.Records--
+			f.Rejected++
+		}
+	}
+	r.reject(re)
+}
+
+// apply applies changes in order, in batches when the Sink can take them.
+func (r *run) apply(changes []Change) (Status, error) {
+	ba, batched := r.p.Sink.(BatchApplier)
+	size := 1
+	if batched {
+		size = r.p.batchSize()
+	}
+	done := 0
+	for done < len(changes) {
+		if err := r.ctx.Err(); err != nil {
+			return r.stopped(done, len(changes), err)
+		}
+		batch := changes[done:min(done+size, len(changes))]
+		var errs []error
+		if batched {
+			errs = ba.ApplyBatch(r.ctx, batch)
+			if errs != nil && len(errs) != len(batch) {
+				err := fmt.Errorf("usersync: BatchApplier returned %d errors for %d changes", len(errs), len(batch))
+				errs = repeat(err, len(batch))
+			}
+		} else {
+			errs = []error{r.p.Sink.Apply(r.ctx, batch[0])}
+		}
+		for i := range batch {
+			var err error
+			if errs != nil {
+				err = errs[i]
+			}
+			r.applied(&batch[i], err)
+		}
+		done += len(batch)
+	}
+	if n := len(r.res.Failed); n > 0 {
+		err := fmt.Errorf("%w: %d of %d changes failed, first: %v", ErrChangesFailed, n, len(changes), r.res.Failed[0])
+		if r.res.Applied.Total() == 0 {
+			return Failed, err
+		}
+		return PartlyFailed, err
+	}
+	return Succeeded, nil
+}
+
+func (r *run) applied(c *Change, err error) {
+	if err != nil {
+		ce := &ChangeError{Change: *c, Err: err}
+		r.res.Failed = append(r.res.Failed, ce)
+		r.report(Event{Kind: ChangeFailed, Change: c, Err: ce})
+		return
+	}
+	r.res.Applied.add(c.Kind)
+	r.report(Event{Kind: ChangeApplied, Change: c})
+}
+
+// stopped ends a run canceled while applying.
+func (r *run) stopped(done, total int, cause error) (Status, error) {
+	err := fmt.Errorf("apply stopped after %d of %d changes: %w", done, total, cause)
+	if r.res.Applied.Total() == 0 {
+		return Failed, err
+	}
+	return PartlyFailed, err
+}
+
+func repeat(err error, n int) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+func (r *run) report(e Event) {
+	if r.p.Reporter == nil {
+		return
+	}
+	e.Time = r.p.now()
+	if err := r.p.Reporter.Report(r.ctx, e); err != nil {
+		r.res.ReportErrors = append(r.res.ReportErrors, fmt.Errorf("report %s: %w", e.Kind, err))
+	}
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) batchSize() int {
+	if p.BatchSize > 0 {
+		return p.BatchSize
+	}
+	return DefaultBatchSize
+}
+
+func (p *Pipeline) maxRowErrors() int {
+	if p.MaxRowErrors > 0 {
+		return p.MaxRowErrors
+	}
+	return DefaultMaxRowErrors
+}
+
+// verifyingReader counts and hashes the bytes a Source delivers, and
+// remembers a transport error so the failure is blamed on the transfer
+// rather than on the Decryptor or Mapper that saw it.
+type verifyingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.n += int64(n)
+	v.h.Write(p[:n])
+	if err != nil && err != io.EOF && v.err == nil {
+		v.err = err
+	}
+	return n, err
+}
+
+// op names the failed operation: "read" when the transport failed.
+func (v *verifyingReader) op(fallback string) string {
+	if v.err != nil {
+		return "read"
+	}
+	return fallback
+}
+
+// cause returns the transport error when there was one, since the error a
+// Decryptor or Mapper makes of it may hide it.
+func (v *verifyingReader) cause(err error) error {
+	if v.err != nil && !errors.Is(err, v.err) {
+		return v.err
+	}
+	return err
+}
+
+// emptyLister stands for a Sink that cannot list its users.
+type emptyLister struct{}
+
+func (emptyLister) Users(context.Context) iter.Seq2[Record, error] {
+	return func(func(Record, error) bool) {}
+}
+
+func (emptyLister) Groups(context.Context) iter.Seq2[Group, error] {
+	return func(func(Group, error) bool) {}
+}

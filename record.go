@@ -1,0 +1,66 @@
+package usersync
+
+import (
+	"fmt"
+	"slices"
+)
+
+// A Record is one user: as a feed wants it (from a Mapper) or as a Sink holds
+// it (from a [Lister]).
+//
+// Records are compact on purpose: a run over a directory of a million users
+// holds a million of them. Their strings are shared with the row they came
+// from wherever possible; treat a Record's slices as read-only.
+type Record struct {
+	// Key is the user's stable identity in the feed, such as an employee
+	// number or Cosafe's UniqueID. Reconcilers match feed and Sink on it.
+	Key string
+	// Attrs holds the attributes the feed manages (name, email, title, ...).
+	Attrs Attrs
+	// Groups lists the external IDs of the groups the user belongs to,
+	// sorted and without duplicates.
+	Groups []string
+	// Inactive marks a user that should exist but be deactivated (a status
+	// column said so), or, from a Sink, one that is deactivated. The zero
+	// value is an active user.
+	Inactive bool
+	// Managed is set on Sink records that the sync created or adopted.
+	// Users created by hand are not Managed, and reconcilers never change,
+	// deactivate or delete them.
+	Managed bool
+	// Origin is the file and line the record was read from; zero for Sink
+	// records.
+	Origin Position
+}
+
+// HasGroup reports whether r lists the group ID.
+func (r *Record) HasGroup(id string) bool {
+	_, found := slices.BinarySearch(r.Groups, id)
+	return found
+}
+
+// A Position is a line in a file, for messages an administrator can act on.
+type Position struct {
+	File string // file name as the Source lists it
+	Line int    // 1-based line number; 0 if unknown
+}
+
+// String formats the position as file:line.
+func (p Position) String() string {
+	switch {
+	case p.File == "" && p.Line == 0:
+		return "-"
+	case p.Line == 0:
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// A Group is a group of users in the Sink that the sync manages. The sync
+// only knows groups by their external ID (Cosafe's "Group ID"); groups
+// created by hand without one are not listed and never touched, and neither
+// are memberships in them.
+type Group struct {
+	ID   string // external Group ID, as the feed's Groups column holds it
+	Name string // display name; the ID for groups the sync created
+}

@@ -1,0 +1,86 @@
+package usersync
+
+import (
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// Status is the outcome of a run.
+type Status uint8
+
+// The outcomes of a run.
+const (
+	Succeeded    Status = iota + 1 // every change applied
+	PartlyFailed                   // some changes failed; the others applied
+	Held                           // a guard held the plan; nothing applied
+	Failed                         // nothing applied: a file, the plan or the Sink failed
+	NothingToDo                    // no file to read
+	Planned                        // dry run: planned, nothing applied
+)
+
+var statusNames = [...]string{
+	Succeeded:    "succeeded",
+	PartlyFailed: "partly failed",
+	Held:         "held",
+	Failed:       "failed",
+	NothingToDo:  "nothing to do",
+	Planned:      "planned",
+}
+
+// String returns the status as words: "succeeded", "partly failed", ...
+func (s Status) String() string {
+	if int(s) < len(statusNames) && statusNames[s] != "" {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// MarshalText encodes the status by name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// A FileResult says how one file of a run was read.
+type FileResult struct {
+	FileInfo
+	Bytes    int64    // bytes read from the Source (before decryption)
+	SHA256   [32]byte // of the bytes read from the Source; valid when Err is nil
+	Format   Format   // how the Mapper read it, if it says (see FormatReader)
+	Records  int      // good records
+	Rejected int      // rows rejected with a RowError
+	Err      error    // why the file failed; nil if it was read to a clean end
+}
+
+// Hash returns the file's SHA-256 in hex.
+func (f *FileResult) Hash() string { return hex.EncodeToString(f.SHA256[:]) }
+
+// A Result says what a run did. Run returns one even when it fails.
+type Result struct {
+	Status   Status
+	Started  time.Time
+	Finished time.Time
+	Files    []FileResult
+	// Rejected lists rejected rows, in file and line order, up to
+	// Pipeline.MaxRowErrors; RejectedTotal counts all of them.
+	Rejected      []*RowError
+	RejectedTotal int
+	// Plan is the plan computed, nil if the run failed before planning.
+	Plan *Plan
+	// Applied counts the changes that applied (nothing for a held, failed
+	// or dry run).
+	Applied Counts
+	// Failed lists the changes the Sink refused.
+	Failed []*ChangeError
+	// ReportErrors are the errors Reporters returned; they never fail a run.
+	ReportErrors []error
+	// Err is the error Run returned.
+	Err error
+}
+
+// Skipped returns how many rows the Mapper left out on purpose.
+func (r *Result) Skipped() int {
+	n := 0
+	for i := range r.Files {
+		n += r.Files[i].Format.Skipped
+	}
+	return n
+}

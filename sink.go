@@ -1,0 +1,29 @@
+package usersync
+
+import "context"
+
+// A Sink is the host application's user directory: the Pipeline applies each
+// change of a plan to it.
+//
+// Apply must be idempotent: a change already in effect succeeds and does
+// nothing (creating an existing user updates it, deleting or deactivating an
+// absent user succeeds). Updating or restoring a user the Sink does not hold
+// fails with an error wrapping [ErrNotFound]. A Sink records which users the
+// sync created, and reports them as [Record.Managed].
+//
+// A Sink should also implement [Lister], or the Pipeline sees it as empty:
+// every feed user is then created (as an upsert) and nobody is ever
+// deactivated or deleted. It may implement [BatchApplier] to apply many
+// changes per round trip.
+type Sink interface {
+	Apply(ctx context.Context, c Change) error
+}
+
+// A BatchApplier is a Sink that applies many changes at once. The result must
+// be what applying them one by one in order would give.
+type BatchApplier interface {
+	// ApplyBatch applies cs in order. It returns nil if every change applied,
+	// or a slice of len(cs) holding each change's error (nil for those that
+	// applied).
+	ApplyBatch(ctx context.Context, cs []Change) []error
+}

@@ -1,0 +1,68 @@
+package usersync
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// FileInfo describes one file a [Source] offers.
+type FileInfo struct {
+	// Name is slash-separated, relative to the Source's folder, and
+	// satisfies fs.ValidPath. It is never used as a local path unchecked.
+	Name string
+	// Size in bytes, or -1 if the Source cannot tell. When it is known, the
+	// Pipeline requires the stream to deliver exactly that many bytes.
+	Size int64
+	// ModTime is the last modification time, or zero if unknown.
+	ModTime time.Time
+}
+
+// A Source lists and streams the files a customer delivers: a local folder,
+// an SFTP or FTP server, or anything else. Methods are safe for concurrent
+// use unless an implementation says otherwise.
+//
+// Sources may also implement [Remover], [Renamer] and [Checker].
+type Source interface {
+	// List returns the files available now, sorted by Name.
+	List(ctx context.Context) ([]FileInfo, error)
+	// Open streams the named file; the caller must Close it, and must treat
+	// an error from Close as a failed read (some protocols report a broken
+	// transfer only there). A missing file yields an error for which
+	// errors.Is(err, fs.ErrNotExist) is true; a name that is not
+	// fs.ValidPath is rejected. Canceling ctx aborts a read under way.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// Close releases the Source's connections. Calls after Close return an
+	// error wrapping fs.ErrClosed; Close itself may be called more than once.
+	Close() error
+}
+
+// A Remover is a Source that can delete a file, to clean up after success.
+type Remover interface {
+	Remove(ctx context.Context, name string) error
+}
+
+// A Renamer is a Source that can move a file within its folder, to archive
+// it after success or set it aside after a failure. The move is atomic where
+// the storage allows.
+type Renamer interface {
+	Rename(ctx context.Context, oldname, newname string) error
+}
+
+// A Checker is a Source (or any other part) that can check its setup for an
+// administrator, like a "Check connection" button: can it connect, log in,
+// trust the server, see the folder and the expected file. Each step is
+// reported on its own; Check never changes anything.
+type Checker interface {
+	Check(ctx context.Context) []CheckResult
+}
+
+// CheckResult is the outcome of one step of a [Checker].
+type CheckResult struct {
+	Name   string // what was checked, e.g. "folder /imports"
+	Err    error  // nil if the check passed
+	Detail string // what was found, e.g. "3 files"; never a secret
+}
+
+// OK reports whether the check passed.
+func (c CheckResult) OK() bool { return c.Err == nil }

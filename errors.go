@@ -34,7 +34,11 @@ type RowError struct {
 	Line   int    // 1-based line where the row starts
 	Column string // header of the offending column; empty if the whole row is at fault
 	Value  string // the offending value, truncated for display
-	Err    error
+	// Key is the row's match key, when it could be read. A user whose row
+	// was rejected is still in the file: reconcilers leave such a user as it
+	// is instead of treating it as missing.
+	Key string
+	Err error
 }
 
 // maxValueShown bounds the value quoted in a RowError message.

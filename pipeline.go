@@ -221,6 +221,7 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed) error {
 			return err
 		}
 		fr.Rejected++
+		feed.Rejected = append(feed.Rejected, re)
 		r.reject(re)
 	}
 }

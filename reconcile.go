@@ -10,6 +10,10 @@ import (
 type Feed struct {
 	Files   []FileResult
 	Records []Record
+	// Rejected lists every row the Mapper rejected. Their users are in the
+	// file even though their rows could not be used: a Reconciler must not
+	// treat them as missing (see RowError.Key).
+	Rejected []*RowError
 }
 
 // A Reconciler compares the feed with the Sink's current state and decides

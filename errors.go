@@ -58,7 +58,7 @@ func (e *RowError) Error() string {
 		fmt.Fprintf(&b, ": %q", v)
 	}
 	b.WriteString(": ")
-	b.WriteString(e.Err.Error())
+	b.WriteString(errString(e.Err))
 	return b.String()
 }
 
@@ -83,9 +83,9 @@ type FileError struct {
 
 func (e *FileError) Error() string {
 	if e.File == "" {
-		return e.Op + ": " + e.Err.Error()
+		return e.Op + ": " + errString(e.Err)
 	}
-	return e.Op + " " + e.File + ": " + e.Err.Error()
+	return e.Op + " " + e.File + ": " + errString(e.Err)
 }
 
 func (e *FileError) Unwrap() error { return e.Err }
@@ -112,6 +112,14 @@ type ChangeError struct {
 	Err    error
 }
 
-func (e *ChangeError) Error() string { return e.Change.String() + ": " + e.Err.Error() }
+func (e *ChangeError) Error() string { return e.Change.String() + ": " + errString(e.Err) }
+
+// errString formats a wrapped error that a hand-made error value may lack.
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
 
 func (e *ChangeError) Unwrap() error { return e.Err }

@@ -118,6 +118,7 @@ func (r *run) run() (Status, error) {
 	if r.p.DryRun {
 		return Planned, nil
 	}
+	r.res.Applied.Unchanged = plan.Unchanged
 	return r.apply(plan.Changes)
 }
 
@@ -143,7 +144,9 @@ func (p *Pipeline) validate() error {
 // of a failed file may be left in feed, which is then discarded.
 func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
 	fr := FileResult{FileInfo: f}
+	raw := &verifyingReader{h: sha256.New()}
 	fail := func(op string, err error) FileResult {
+		fr.Bytes = raw.n
 		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
 		return fr
 	}
@@ -151,7 +154,7 @@ func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
 	if err != nil {
 		return fail("open", err)
 	}
-	raw := &verifyingReader{r: rc, h: sha256.New()}
+	raw.r = rc
 	closed := false
 	defer func() {
 		if !closed {

@@ -14,7 +14,7 @@ const (
 	Succeeded    Status = iota + 1 // every change applied
 	PartlyFailed                   // some changes failed; the others applied
 	Held                           // a guard held the plan; nothing applied
-	Failed                         // nothing applied: a file, the plan or the Sink failed
+	Failed                         // a file or the plan failed (Plan is nil), or every change failed
 	NothingToDo                    // no file to read
 	Planned                        // dry run: planned, nothing applied
 )
@@ -65,8 +65,9 @@ type Result struct {
 	RejectedTotal int
 	// Plan is the plan computed, nil if the run failed before planning.
 	Plan *Plan
-	// Applied counts the changes that applied (nothing for a held, failed
-	// or dry run).
+	// Applied counts the changes that applied, and the users found already
+	// in sync (Unchanged); all zero for a run that applied nothing: held,
+	// dry run, or failed before applying.
 	Applied Counts
 	// Failed lists the changes the Sink refused.
 	Failed []*ChangeError

@@ -1,0 +1,296 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/report"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+
+// golden compares got with testdata/name.golden, or rewrites the file when
+// the test runs with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create it")
+	assert.Equal(t, string(want), got, "diff against %s; run go test -update if the change is intended", path)
+}
+
+func TestWriteTextGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		result   *usersync.Result
+		headline string
+	}{
+		{"succeeded", succeeded(),
+			"usersync: succeeded — 3 created, 2 updated, 1 deactivated, 1 group created, 40 unchanged, 1 rejected"},
+		{"partly-failed", partlyFailed(),
+			"usersync: partly failed — 2 created, 3 updated, 1 deactivated, 1 group created, 2 failed, 40 unchanged, 1 rejected"},
+		{"held", held(),
+			"usersync: held — nothing applied; plan: 3 to create, 250 to deactivate, 40 unchanged, 1 rejected"},
+		{"failed-file", failedFile(),
+			"usersync: failed — nothing applied"},
+		{"failed-apply", failedApply(),
+			"usersync: failed — nothing applied, 3 changes failed, 1 rejected"},
+		{"nothing-to-do", nothingToDo(),
+			"usersync: nothing to do — no file to read"},
+		{"planned", dryRun(),
+			"usersync: planned — dry run, nothing applied; plan: 2 to create, 1 to delete, 40 unchanged, 1 rejected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, report.WriteText(&b, tc.result))
+			got := b.String()
+			golden(t, tc.name, got)
+
+			assert.Equal(t, tc.headline, report.Headline(tc.result))
+			assert.True(t, strings.HasPrefix(got, tc.headline+"\n\n"), "the summary starts with the headline")
+			assert.NotContains(t, got, pii, "no attribute value is shown")
+			for i, line := range strings.Split(got, "\n") {
+				assert.Equal(t, strings.TrimRight(line, " "), line, "line %d has trailing spaces", i+1)
+			}
+		})
+	}
+}
+
+// TestWriteTextPlannedIsLabelled checks that the counts of a run that
+// applied nothing can not be read as applied.
+func TestWriteTextPlannedIsLabelled(t *testing.T) {
+	for _, r := range []*usersync.Result{held(), dryRun(), failedApply()} {
+		t.Run(r.Status.String(), func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, report.WriteText(&b, r))
+			got := b.String()
+			assert.Contains(t, got, "nothing was applied")
+			assert.Contains(t, got, "Planned changes (")
+			assert.Contains(t, got, "To create")
+			assert.NotContains(t, got, "Applied changes")
+			assert.NotRegexp(t, `(?m)^  Created `, got)
+		})
+	}
+}
+
+func TestWriteTextStoppedWhileApplying(t *testing.T) {
+	r := succeeded()
+	r.Status = usersync.PartlyFailed
+	r.Applied = usersync.Counts{GroupsCreated: 1, Created: 2}
+	r.Err = fmt.Errorf("apply stopped after 3 of 7 changes: %w", context.Canceled)
+
+	var b bytes.Buffer
+	require.NoError(t, report.WriteText(&b, r))
+	assert.Contains(t, b.String(), "Status    partly failed: applied 3 of 7 changes; 0 failed, 4 not attempted\n")
+	assert.Contains(t, b.String(), "Error     apply stopped after 3 of 7 changes: context canceled\n")
+	assert.Contains(t, b.String(), "the next run applies what is left")
+}
+
+func TestWriteTextCapsLists(t *testing.T) {
+	r := failedApply()
+	r.Plan = plan(0, changes(usersync.UpdateUser, "E", 23))
+	r.Failed, r.Rejected = nil, nil
+	for _, c := range r.Plan.Changes {
+		r.Failed = append(r.Failed, &usersync.ChangeError{Change: c, Err: errors.New("timeout")})
+	}
+	for i := range 25 {
+		r.Rejected = append(r.Rejected, &usersync.RowError{File: "users.csv", Line: i + 2, Err: usersync.ErrDuplicateKey})
+	}
+	r.RejectedTotal = 1234
+	r.Err = fmt.Errorf("%w: 23 of 23 changes failed, first: %v", usersync.ErrChangesFailed, r.Failed[0])
+
+	var b bytes.Buffer
+	require.NoError(t, report.WriteText(&b, r))
+	got := b.String()
+	assert.Contains(t, got, "Failed changes (23)\n")
+	assert.Contains(t, got, "  update E020: timeout\n  and 3 more\n")
+	assert.NotContains(t, got, "E021")
+	assert.Contains(t, got, "Rejected rows (1234)\n")
+	assert.Contains(t, got, "  users.csv:21: duplicate key\n  and 1214 more\n")
+	assert.NotContains(t, got, "users.csv:22:")
+	assert.Regexp(t, `\n  Rejected rows +1234\n`, got)
+}
+
+// TestWriteTextEscapes checks that text from outside cannot forge lines or
+// send escape sequences to a terminal.
+func TestWriteTextEscapes(t *testing.T) {
+	r := failedFile()
+	r.Files[0].Name = "users\n\nusersync: succeeded.csv"
+	r.Files[0].Format.Encoding = "\x1b[31mUTF-8"
+	r.Files[0].Err = errors.New("server said:\r\nall good \u202egnp.exe")
+	r.Err = r.Files[0].Err
+	r.Rejected = []*usersync.RowError{{File: "users.csv", Line: 3, Column: "Na\tme", Value: "x\x00y", Err: errors.New("bad")}}
+
+	var b bytes.Buffer
+	require.NoError(t, report.WriteText(&b, r))
+	got := b.String()
+	assert.NotContains(t, got, "\x1b")
+	assert.NotContains(t, got, "\r")
+	assert.NotContains(t, got, "\t")
+	assert.NotContains(t, got, "\u202e")
+	assert.NotContains(t, got, "\nusersync: succeeded")
+	assert.Contains(t, got, `users\n\nusersync: succeeded.csv`)
+	assert.Contains(t, got, `\x1b[31mUTF-8`)
+	assert.Contains(t, got, "\nError     server said:\\r; all good \\u202egnp.exe\n")
+	assert.Contains(t, got, "  failed: see Error above\n")
+	assert.Contains(t, got, `users.csv:3: column Na\tme: "x\x00y": bad`)
+}
+
+func TestWriteTextJoinedErrorsOnOneLine(t *testing.T) {
+	r := succeeded()
+	r.ReportErrors = []error{errors.Join(errors.New("smtp: timeout"), errors.New("retrying later"))}
+
+	var b bytes.Buffer
+	require.NoError(t, report.WriteText(&b, r))
+	assert.Contains(t, b.String(), "\nReporter errors (1)\n  smtp: timeout; retrying later\n")
+}
+
+func TestWriteTextNilResult(t *testing.T) {
+	assert.Error(t, report.WriteText(&bytes.Buffer{}, nil))
+}
+
+// TestWriteTextWritesOnce checks that the summary reaches w in one Write,
+// so that a failed write leaves no half summary and summaries do not
+// interleave.
+func TestWriteTextWritesOnce(t *testing.T) {
+	w := &countingWriter{}
+	require.NoError(t, report.WriteText(w, partlyFailed()))
+	assert.Equal(t, 1, w.writes)
+}
+
+func TestText(t *testing.T) {
+	var b bytes.Buffer
+	r := report.Text(&b)
+	ctx := context.Background()
+	for _, k := range []usersync.EventKind{usersync.RunStarted, usersync.FileRead, usersync.RowRejected,
+		usersync.PlanReady, usersync.ChangeApplied, usersync.ChangeFailed} {
+		require.NoError(t, r.Report(ctx, usersync.Event{Kind: k, Err: errors.New("x")}))
+	}
+	assert.Empty(t, b.String(), "only RunFinished writes")
+
+	res := succeeded()
+	require.NoError(t, r.Report(ctx, usersync.Event{Kind: usersync.RunFinished, Result: res}))
+	var want bytes.Buffer
+	require.NoError(t, report.WriteText(&want, res))
+	assert.Equal(t, want.String(), b.String())
+}
+
+func TestTextCanceledContext(t *testing.T) {
+	var b bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, report.Text(&b).Report(ctx, usersync.Event{Kind: usersync.RunFinished, Result: nothingToDo()}))
+	assert.NotEmpty(t, b.String(), "a canceled run is still reported")
+}
+
+func TestTextWriteError(t *testing.T) {
+	errDisk := errors.New("disk full")
+	err := report.Text(failingWriter{errDisk}).Report(context.Background(),
+		usersync.Event{Kind: usersync.RunFinished, Result: succeeded()})
+	assert.ErrorIs(t, err, errDisk)
+}
+
+type countingWriter struct {
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.buf.Write(p)
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// TestWriteTextStatusAndAction checks the lines that say what a status means
+// and what to do, in the cases the golden files do not cover.
+func TestWriteTextStatusAndAction(t *testing.T) {
+	noRecords := func(rejected bool) *usersync.Result {
+		r := failedFile()
+		r.Files[0].Err = &usersync.FileError{Op: "verify", File: "users.csv", Err: usersync.ErrNoRecords}
+		r.Err = r.Files[0].Err
+		if rejected {
+			r.Rejected, r.RejectedTotal = []*usersync.RowError{badMail()}, 1
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name           string
+		result         func() *usersync.Result
+		status, action string
+	}{
+		{"no changes", func() *usersync.Result {
+			return &usersync.Result{Status: usersync.Succeeded, Plan: plan(40)}
+		}, "succeeded: nothing needed to change", ""},
+		{"one change", func() *usersync.Result {
+			return &usersync.Result{Status: usersync.Succeeded, Applied: usersync.Counts{Created: 1}}
+		}, "succeeded: 1 change applied", ""},
+		{"canceled before the first change", func() *usersync.Result {
+			r := failedApply()
+			r.Failed, r.Err = nil, fmt.Errorf("apply stopped after 0 of 3 changes: %w", context.Canceled)
+			return r
+		}, "failed: nothing was applied; stopped before the first of 3 changes",
+			"the next run applies what is left"},
+		{"empty file", func() *usersync.Result { return noRecords(false) },
+			"failed: nothing was applied", "check the file: it held no usable row, so nobody was changed"},
+		{"every row rejected", func() *usersync.Result { return noRecords(true) },
+			"failed: nothing was applied", "fix the rejected rows below: the file held no usable row"},
+		{"reconcile failed", func() *usersync.Result {
+			return &usersync.Result{Status: usersync.Failed, Err: errors.New("reconcile: listing users: timeout")}
+		}, "failed: nothing was applied", ""},
+		{"held by a Result made by hand", func() *usersync.Result {
+			r := held()
+			r.Err = nil
+			return r
+		}, "held: a safety guard stopped the plan; nothing was applied",
+			"review the planned changes below, then approve the plan to apply them"},
+		{"unknown status", func() *usersync.Result { return &usersync.Result{Status: 42} }, "Status(42)", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, report.WriteText(&b, tc.result()))
+			got := b.String()
+			assert.Contains(t, got, "\nStatus    "+tc.status+"\n")
+			if tc.action == "" {
+				assert.NotContains(t, got, "\nAction ")
+			} else {
+				assert.Contains(t, got, "\nAction    "+tc.action+"\n")
+			}
+		})
+	}
+}
+
+func TestWriteTextHeldShowsReason(t *testing.T) {
+	r := held()
+	r.Err = nil // the reason is then found in the plan
+	var b bytes.Buffer
+	require.NoError(t, report.WriteText(&b, r))
+	assert.Contains(t, b.String(), "\nReason    safety guard tripped: plan has 250 deactivations and deletions")
+}
+
+// TestWriteTextFileErrorNotTheRunError checks that a file's own error is
+// shown when it is not the one that failed the run.
+func TestWriteTextFileErrorNotTheRunError(t *testing.T) {
+	r := failedFile()
+	r.Err = errors.New("something else")
+	var b bytes.Buffer
+	require.NoError(t, report.WriteText(&b, r))
+	assert.Contains(t, b.String(), "  failed: verify users.csv: integrity check failed: read 2048 bytes")
+}

@@ -22,29 +22,40 @@ type FileInfo struct {
 // an SFTP or FTP server, or anything else. Methods are safe for concurrent
 // use unless an implementation says otherwise.
 //
-// Sources may also implement [Remover], [Renamer] and [Checker].
+// Canceling the ctx of List or Open, also while the opened file is being
+// read, makes them fail with an error wrapping context.Canceled (or
+// context.DeadlineExceeded). Sources may also implement [Remover],
+// [Renamer] and [Checker]; the conformance suite source/sourcetest checks
+// all of this.
 type Source interface {
-	// List returns the files available now, sorted by Name.
+	// List returns the files of the Source's folder (not of its
+	// subfolders, where archives live), sorted by Name.
 	List(ctx context.Context) ([]FileInfo, error)
 	// Open streams the named file; the caller must Close it, and must treat
 	// an error from Close as a failed read (some protocols report a broken
 	// transfer only there). A missing file yields an error for which
-	// errors.Is(err, fs.ErrNotExist) is true; a name that is not
-	// fs.ValidPath is rejected. Canceling ctx aborts a read under way.
+	// errors.Is(err, fs.ErrNotExist) is true. A name that source.ValidName
+	// refuses (not fs.ValidPath, a backslash, a control character) is
+	// rejected with an error wrapping fs.ErrInvalid before anything is
+	// touched.
 	Open(ctx context.Context, name string) (io.ReadCloser, error)
 	// Close releases the Source's connections. Calls after Close return an
-	// error wrapping fs.ErrClosed; Close itself may be called more than once.
+	// error wrapping fs.ErrClosed; Close itself may be called again and
+	// then returns nil.
 	Close() error
 }
 
 // A Remover is a Source that can delete a file, to clean up after success.
+// Removing a missing file fails with an error wrapping fs.ErrNotExist.
 type Remover interface {
 	Remove(ctx context.Context, name string) error
 }
 
 // A Renamer is a Source that can move a file within its folder, to archive
 // it after success or set it aside after a failure. The move is atomic where
-// the storage allows.
+// the storage allows; it creates the new name's folders and replaces a file
+// already there. A missing oldname fails with an error wrapping
+// fs.ErrNotExist.
 type Renamer interface {
 	Rename(ctx context.Context, oldname, newname string) error
 }

@@ -1,0 +1,85 @@
+// Package source holds helpers shared by all implementations of
+// usersync.Source: the rules for file names, the error for a closed
+// Source, and a reader that honors a context. More helpers over Sources
+// (pattern filters, readiness checks, after-success actions) will join them.
+//
+// The implementations live in subpackages: dirsource (a local folder),
+// memsource (in memory, for tests), and the conformance suite every
+// implementation runs, sourcetest.
+package source
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"unicode"
+)
+
+// ValidName reports whether name may name a file of a Source, and why not.
+// It returns nil for a valid name, or an error wrapping [fs.ErrInvalid].
+//
+// A valid name satisfies [fs.ValidPath] (slash-separated, relative, no "."
+// or ".." element, no empty element), is not "." (which names the folder,
+// not a file), and holds neither a backslash nor a control character.
+// Backslashes are refused because Windows and some servers treat them as
+// separators, so "..\x" could climb out of the folder; control characters
+// (NUL, newline, ...) because servers and logs mangle them.
+//
+// Sources call ValidName before touching their store, and wrap its error in
+// an [fs.PathError] naming the operation.
+func ValidName(name string) error {
+	switch {
+	case name == ".":
+		return fmt.Errorf("%w: \".\" is the folder, not a file", fs.ErrInvalid)
+	case !fs.ValidPath(name):
+		return fmt.Errorf("%w: the name is not a clean, relative, slash-separated path", fs.ErrInvalid)
+	case strings.ContainsRune(name, '\\'):
+		return fmt.Errorf("%w: the name holds a backslash", fs.ErrInvalid)
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("%w: the name holds a control character", fs.ErrInvalid)
+	}
+	return nil
+}
+
+// ErrClosed is returned, possibly wrapped, by the methods of a Source that
+// was closed. errors.Is(err, fs.ErrClosed) is true for it, as the
+// usersync.Source contract asks, but its message names the Source rather
+// than a file.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string { return "source is closed" }
+
+// Is makes errors.Is(ErrClosed, fs.ErrClosed) true.
+func (closedError) Is(target error) bool { return target == fs.ErrClosed }
+
+// ContextReader returns a ReadCloser that reads from rc until ctx is done:
+// each Read first checks ctx and, once it is canceled or past its deadline,
+// fails with ctx.Err() instead of reading. Close closes rc.
+//
+// It suits readers whose Read never blocks for long, such as a local file
+// or a byte slice. A network stream also needs its blocked Read
+// interrupted, by closing the connection when ctx is done.
+func ContextReader(ctx context.Context, rc io.ReadCloser) io.ReadCloser {
+	return &contextReader{ctx: ctx, rc: rc}
+}
+
+// contextReader keeps the ctx of the Open call that made it: the Source
+// contract ties the life of a read to that ctx, so it cannot be passed to
+// each Read instead.
+type contextReader struct {
+	ctx context.Context
+	rc  io.ReadCloser
+}
+
+func (r *contextReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.rc.Read(p)
+}
+
+func (r *contextReader) Close() error { return r.rc.Close() }

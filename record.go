@@ -18,7 +18,10 @@ type Record struct {
 	// Attrs holds the attributes the feed manages (name, email, title, ...).
 	Attrs Attrs
 	// Groups lists the external IDs of the groups the user belongs to,
-	// sorted and without duplicates.
+	// sorted and without duplicates. In a feed record, nil means the feed
+	// says nothing about groups (its file has no groups column), so
+	// memberships are left as they are; an empty, non-nil slice means the
+	// user is in no group.
 	Groups []string
 	// Inactive marks a user that should exist but be deactivated (a status
 	// column said so), or, from a Sink, one that is deactivated. The zero

@@ -1,0 +1,132 @@
+package csvmap_test
+
+import (
+	"errors"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/csvmap"
+)
+
+// A stream serves a prefix, then size bytes of fill without a line break,
+// and counts what it served.
+type stream struct {
+	prefix string
+	fill   byte
+	size   int64
+	served int64
+}
+
+func (s *stream) Read(p []byte) (int, error) {
+	if s.prefix != "" {
+		n := copy(p, s.prefix)
+		s.prefix = s.prefix[n:]
+		s.served += int64(n)
+		return n, nil
+	}
+	left := s.size - s.served
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), left)]
+	for i := range p {
+		p[i] = s.fill
+	}
+	s.served += int64(len(p))
+	return len(p), nil
+}
+
+const mib = 1 << 20
+
+// heapAllocated runs f and returns the bytes it allocated.
+func heapAllocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A file without line breaks must stop at MaxRecordBytes (16 MiB by
+// default) with a clear error, not be read into memory whole.
+func TestNewlineFreeStreamStops(t *testing.T) {
+	const size = 50 * mib
+	for _, tt := range []struct {
+		name   string
+		opts   *csvmap.Options
+		prefix string
+		limit  int64 // the record bound in effect
+		msg    string
+	}{
+		{"default, in a row", nil, "UniqueID,Name\n1,", 16 * mib,
+			"record too long: the record after line 1 is over 16777216 bytes; is a line break missing or a quote left open?"},
+		{"default, unclosed quote", nil, "UniqueID,Name\n1,\"", 16 * mib, ""},
+		{"default, in the header", nil, "UniqueID,", 16 * mib,
+			"record too long: the header line is over 16777216 bytes"},
+		{"small fields", &csvmap.Options{MaxFieldBytes: 1024}, "UniqueID,Name\n1,Ann\n2,", 16 * 1024,
+			"record too long: the record after line 2 is over 16384 bytes; is a line break missing or a quote left open?"},
+		{"record bound", &csvmap.Options{MaxRecordBytes: 1000}, "UniqueID,Name\n1,", 1000, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMapper(t, testSchema(), tt.opts)
+			s := &stream{prefix: tt.prefix, fill: 'a', size: size}
+			var err error
+			alloc := heapAllocated(func() {
+				var rr usersync.RecordReader
+				rr, err = m.NewReader(s, usersync.FileInfo{Name: "f.csv"})
+				for err == nil {
+					_, err = rr.Read()
+				}
+			})
+			require.ErrorIs(t, err, csvmap.ErrRecordTooLong)
+			var re *usersync.RowError
+			assert.False(t, errors.As(err, &re), "the file fails")
+			if tt.msg != "" {
+				assert.EqualError(t, err, tt.msg)
+			}
+			assert.LessOrEqual(t, s.served, int64(len(tt.prefix))+tt.limit, "read no further than the bound")
+			// encoding/csv grows its line buffer in steps of 1.25 and then
+			// copies the record twice, so a record costs about eight times
+			// its size in allocations (three times at the peak). Unbounded,
+			// this 50 MiB line would cost some 400 MiB.
+			assert.Less(t, alloc, uint64(10*tt.limit+mib), "memory stays within a fixed multiple of the bound")
+			t.Logf("served %d bytes, allocated %.1f MiB", s.served, float64(alloc)/mib)
+		})
+	}
+}
+
+// The bound counts a record's bytes, line break included, exactly; and it
+// applies to each record, not the file.
+func TestRecordBoundIsExact(t *testing.T) {
+	m := newMapper(t, testSchema(), &csvmap.Options{MaxRecordBytes: 20})
+	ok := "1234567890,12345678\n" // 20 bytes
+	readAll(t, m, "UniqueID,Name\n"+strings.Repeat(ok, 1000), func() []row {
+		want := make([]row, 1000)
+		for i := range want {
+			want[i] = rec(i+2, "1234567890", "name", "12345678")
+		}
+		return want
+	}())
+
+	rr, err := m.NewReader(strings.NewReader("UniqueID,Name\n"+ok+"1234567890,123456789\n"), usersync.FileInfo{Name: "f"})
+	require.NoError(t, err)
+	_, err = rr.Read()
+	require.NoError(t, err)
+	_, err = rr.Read()
+	assert.ErrorIs(t, err, csvmap.ErrRecordTooLong)
+
+	// A record with quoted line breaks is one record.
+	m = newMapper(t, testSchema(), &csvmap.Options{MaxRecordBytes: 30})
+	readAll(t, m, "UniqueID,Name\n1,\"a\nb\nc\nd\"\n", []row{rec(2, "1", "name", "a\nb\nc\nd")})
+	rr, err = m.NewReader(strings.NewReader("UniqueID,Name\n1,\""+strings.Repeat("a\n", 20)+"\"\n"), usersync.FileInfo{Name: "f"})
+	require.NoError(t, err)
+	_, err = rr.Read()
+	assert.ErrorIs(t, err, csvmap.ErrRecordTooLong)
+}

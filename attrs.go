@@ -94,10 +94,16 @@ func (l *Layout) Make(values []string) Attrs {
 
 // sameNames reports whether l and m hold the same names in the same order.
 func (l *Layout) sameNames(m *Layout) bool {
-	if l == m || l.same.Load() == m {
+	if l == m {
 		return true
 	}
-	if l == nil || m == nil || !slices.Equal(l.names, m.names) {
+	if l.Len() == 0 || m.Len() == 0 { // nil is the layout of the zero Attrs
+		return l.Len() == m.Len()
+	}
+	if l.same.Load() == m {
+		return true
+	}
+	if !slices.Equal(l.names, m.names) {
 		return false
 	}
 	l.same.Store(m)
@@ -279,22 +285,63 @@ func uvarint(d string) (n, width int) {
 	panic("usersync: corrupt Attrs")
 }
 
-// Merge returns a's attributes with the named ones set from b: the result
-// holds every name of a and every listed name, valued from b. It is what a
-// Sink does for an update change: write the changed attributes, keep the
-// others. With no names, Merge takes every attribute of b.
+// Merge returns a with the named attributes set from b: the result holds
+// every attribute of a and every named one, valued from b (an attribute b
+// lacks counts as ""). With no names it returns a. It is what a Sink does
+// for an update: write the changed attributes, keep the others.
+//
+// The result shares a Layout wherever it can, so that a million users
+// updated from one feed do not each get their own: b itself when the named
+// attributes are all of b and cover a, a's Layout when a already holds every
+// named attribute (a itself when no value changes).
 func (a Attrs) Merge(b Attrs, names ...string) Attrs {
-	if names == nil {
-		names = b.layout.names0()
-	}
-	if a.layout.sameNames(b.layout) && len(names) == b.Len() {
+	switch {
+	case len(names) == 0:
+		return a
+	case len(names) == b.Len() && b.layout.hasAll(names) && b.layout.hasAll(a.layout.names0()):
 		return b
+	case a.layout.hasAll(names):
+		return a.override(b, names)
 	}
 	m := a.Map()
 	for _, n := range names {
 		m[n] = b.Value(n)
 	}
 	return AttrsFromMap(m)
+}
+
+// MergeAll returns a with every attribute of b set from b, as a Sink does
+// when it creates a user over an existing one.
+func (a Attrs) MergeAll(b Attrs) Attrs {
+	return a.Merge(b, b.layout.names0()...)
+}
+
+// override returns a with the named attributes, all in a's Layout, set from b.
+func (a Attrs) override(b Attrs, names []string) Attrs {
+	values := make([]string, 0, a.Len())
+	for _, v := range a.All() {
+		values = append(values, v)
+	}
+	changed := false
+	for _, n := range names {
+		i, v := a.layout.Index(n), b.Value(n)
+		changed = changed || values[i] != v
+		values[i] = v
+	}
+	if !changed {
+		return a
+	}
+	return a.layout.Make(values)
+}
+
+// hasAll reports whether every one of names is in the layout.
+func (l *Layout) hasAll(names []string) bool {
+	for _, n := range names {
+		if l.Index(n) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Map returns the attributes as a new map.

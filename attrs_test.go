@@ -68,8 +68,26 @@ func TestAttrsMerge(t *testing.T) {
 	want := usersync.NewAttrs("email", "a@y", "name", "Ann B")
 	got := cur.Merge(want, "email")
 	assert.Equal(t, map[string]string{"email": "a@y", "name": "Ann", "note": "by hand"}, got.Map())
-	got = cur.Merge(want)
+	got = cur.MergeAll(want)
 	assert.Equal(t, map[string]string{"email": "a@y", "name": "Ann B", "note": "by hand"}, got.Map())
+	assert.Equal(t, cur, cur.Merge(want), "no names, nothing taken")
+	assert.Same(t, cur.Layout(), got.Layout(), "a's layout holds every name: it is kept")
+
+	wider := usersync.NewAttrs("email", "a@z", "name", "Ann C", "note", "n", "title", "Nurse")
+	assert.Equal(t, wider, cur.MergeAll(wider), "b replaces all of a: b itself")
+	assert.Equal(t, cur, cur.Merge(usersync.NewAttrs("email", "a@x"), "email"), "no value changes: a itself")
+}
+
+func TestAttrsZeroCompares(t *testing.T) {
+	var zero usersync.Attrs
+	x := usersync.NewAttrs("name", "Ann")
+	assert.False(t, zero.Equal(x))
+	assert.False(t, x.Equal(zero))
+	assert.Nil(t, zero.Diff(x))
+	assert.Equal(t, []string{"name"}, x.Diff(zero))
+	assert.Equal(t, x.Map(), zero.MergeAll(x).Map())
+	assert.Equal(t, x, x.MergeAll(zero))
+	assert.True(t, zero.Equal(usersync.NewAttrs()))
 }
 
 func TestAttrsJSON(t *testing.T) {

@@ -21,7 +21,8 @@ var (
 	ErrGuardTripped = errors.New("safety guard tripped")
 	// ErrDuplicateKey rejects rows that share a match key.
 	ErrDuplicateKey = errors.New("duplicate key")
-	// ErrNotFound is returned by a Sink asked to update a user it does not hold.
+	// ErrNotFound is returned by a Sink asked to update a user, or to add a
+	// member to a group, that it does not hold.
 	ErrNotFound = errors.New("not found")
 	// ErrChangesFailed means some changes of a plan failed to apply while the
 	// others applied; [Result.Failed] lists them.

@@ -7,9 +7,13 @@ import "context"
 //
 // Apply must be idempotent: a change already in effect succeeds and does
 // nothing (creating an existing user updates it, deleting or deactivating an
-// absent user succeeds). Updating or restoring a user the Sink does not hold
-// fails with an error wrapping [ErrNotFound]. A Sink records which users the
-// sync created, and reports them as [Record.Managed].
+// absent user succeeds). Updating or restoring a user the Sink does not hold,
+// or joining a group it does not hold, fails with an error wrapping
+// [ErrNotFound]; a change that fails changes nothing. A user gets the
+// memberships of Change.Join and loses those of Change.Leave (for CreateUser,
+// Join lists all of User.Groups). A Sink records which users the sync
+// created, or took over with a CreateUser, and reports them as
+// [Record.Managed].
 //
 // A Sink should also implement [Lister], or the Pipeline sees it as empty:
 // every feed user is then created (as an upsert) and nobody is ever

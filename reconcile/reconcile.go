@@ -182,7 +182,9 @@ func (pl *planner) compareUsers(ctx context.Context, current usersync.Lister) er
 // diff plans the change, if any, from a managed user u to feed record d.
 func (pl *planner) diff(d, u *usersync.Record) {
 	c := usersync.Change{User: *d, Attrs: d.Attrs.Diff(u.Attrs)}
-	c.Join, c.Leave = diffSorted(d.Groups, u.Groups)
+	if d.Groups != nil { // nil: the feed says nothing about groups
+		c.Join, c.Leave = diffSorted(d.Groups, u.Groups)
+	}
 	switch {
 	case !d.Inactive && u.Inactive:
 		c.Kind = usersync.RestoreUser

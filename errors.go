@@ -45,6 +45,7 @@ type RowError struct {
 // maxValueShown bounds the value quoted in a RowError message.
 const maxValueShown = 64
 
+// Error formats the error as file:line: column: "value": reason.
 func (e *RowError) Error() string {
 	var b strings.Builder
 	b.WriteString(Position{e.File, e.Line}.String())
@@ -63,6 +64,7 @@ func (e *RowError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the reason, for errors.Is and errors.As.
 func (e *RowError) Unwrap() error { return e.Err }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.
@@ -82,6 +84,7 @@ type FileError struct {
 	Err  error
 }
 
+// Error formats the error as "op file: reason".
 func (e *FileError) Error() string {
 	if e.File == "" {
 		return e.Op + ": " + errString(e.Err)
@@ -89,6 +92,7 @@ func (e *FileError) Error() string {
 	return e.Op + " " + e.File + ": " + errString(e.Err)
 }
 
+// Unwrap returns the reason.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // A GuardError says which safety guard held a plan and why. It wraps
@@ -100,11 +104,13 @@ type GuardError struct {
 	Limit      string // the limit that tripped, e.g. "10% of 2000 (200)"
 }
 
+// Error says what the plan holds, the limit and what to do.
 func (e *GuardError) Error() string {
 	return fmt.Sprintf("%s: plan has %d %s of %d managed users, over the limit of %s; approve the plan to apply it",
 		ErrGuardTripped, e.Count, e.Guard, e.Population, e.Limit)
 }
 
+// Unwrap returns ErrGuardTripped.
 func (e *GuardError) Unwrap() error { return ErrGuardTripped }
 
 // A ChangeError is a change the Sink failed to apply.
@@ -113,6 +119,7 @@ type ChangeError struct {
 	Err    error
 }
 
+// Error formats the error as "kind key: reason".
 func (e *ChangeError) Error() string { return e.Change.String() + ": " + errString(e.Err) }
 
 // errString formats a wrapped error that a hand-made error value may lack.
@@ -123,4 +130,5 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// Unwrap returns the Sink's error.
 func (e *ChangeError) Unwrap() error { return e.Err }

@@ -18,6 +18,15 @@ type Decryptor interface {
 	Decrypt(ctx context.Context, r io.Reader, f FileInfo) (io.Reader, error)
 }
 
+// A DecryptedReader is a plaintext reader, returned by Decrypt, that can say
+// which key decrypted it; the Pipeline records that in FileResult.DecryptedBy
+// at the end of the file. The answer names the key (a fingerprint, a user ID),
+// never secret material.
+type DecryptedReader interface {
+	io.Reader
+	DecryptedBy() string
+}
+
 // DecryptorFunc adapts a function to the [Decryptor] interface.
 type DecryptorFunc func(ctx context.Context, r io.Reader, f FileInfo) (io.Reader, error)
 

@@ -18,6 +18,10 @@ const (
 	DefaultMaxRowErrors = 10000
 )
 
+// ProgressEvery is how many rows of a file pass between two FileProgress
+// events.
+const ProgressEvery = 1 << 16
+
 // A Pipeline wires the parts of a sync together and runs them safely: it
 // reads every file to a verified end, plans in full, and only then applies.
 //
@@ -64,6 +68,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 	r := &run{p: p, ctx: ctx, res: &Result{Started: p.now()}}
 	r.report(Event{Kind: RunStarted})
 	status, err := r.run()
+	if !p.DryRun {
+		r.finish(err)
+	}
 	res := r.res
 	res.Status, res.Err, res.Finished = status, err, p.now()
 	r.ctx = context.WithoutCancel(ctx) // the last event is reported even after a cancel
@@ -99,6 +106,9 @@ func (r *run) run() (Status, error) {
 		}
 	}
 	feed.Files = r.res.Files
+	if done, err := r.alreadyApplied(); err != nil || done {
+		return NothingToDo, err
+	}
 
 	lister, ok := r.p.Sink.(Lister)
 	if !ok {
@@ -179,6 +189,9 @@ func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()
 	}
+	if dr, ok := plain.(DecryptedReader); ok {
+		fr.DecryptedBy = dr.DecryptedBy()
+	}
 	// The Mapper stopped at the end of the plaintext; make sure the
 	// Decryptor and the transport reached theirs too, so that a trailing
 	// integrity check or a transport error is seen before anything is used.
@@ -214,6 +227,11 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 			}
 			if n == ctxCheckEvery {
 				feed.Records = growForFile(feed.Records, fr.Size, raw.n, n)
+			}
+			if n%ProgressEvery == 0 {
+				progress := *fr
+				progress.Bytes = raw.n
+				r.report(Event{Kind: FileProgress, File: &progress})
 			}
 		}
 		rec, err := rr.Read()
@@ -265,6 +283,46 @@ func (r *run) countRejectedByPlan(re *RowError) {
 		}
 	}
 	r.reject(re)
+}
+
+// alreadyApplied reports whether the Source has seen every file's content
+// applied before, marking the files so.
+func (r *run) alreadyApplied() (bool, error) {
+	d, ok := r.p.Source.(Deduplicator)
+	if !ok {
+		return false, nil
+	}
+	files := r.res.Files
+	for i := range files {
+		seen, err := d.Applied(r.ctx, files[i])
+		if err != nil {
+			return false, &FileError{Op: "check applied", File: files[i].Name, Err: err}
+		}
+		if !seen {
+			return false, nil
+		}
+	}
+	for i := range files {
+		files[i].AlreadyApplied = true
+	}
+	return true, nil
+}
+
+// finish tells a Finisher how each file it read ended: nil when its content
+// is in effect, else the file's own error or the run's.
+func (r *run) finish(runErr error) {
+	f, ok := r.p.Source.(Finisher)
+	if !ok {
+		return
+	}
+	for i := range r.res.Files {
+		fr := &r.res.Files[i]
+		outcome := runErr
+		if fr.Err != nil {
+			outcome = fr.Err
+		}
+		fr.FinishErr = f.Finish(r.ctx, *fr, outcome)
+	}
 }
 
 // apply applies changes in order, in batches when the Sink can take them.

@@ -30,6 +30,7 @@ type EventKind uint8
 // The events of a run, in the order they happen.
 const (
 	RunStarted    EventKind = iota + 1 // Time is set
+	FileProgress                       // File: counts so far, every ProgressEvery rows of a long file
 	FileRead                           // File: read to a clean end, or failed (File.Err)
 	RowRejected                        // Row: a row was rejected
 	PlanReady                          // Plan: computed (its Hold may be set)
@@ -40,6 +41,7 @@ const (
 
 var eventKindNames = [...]string{
 	RunStarted:    "run-started",
+	FileProgress:  "file-progress",
 	FileRead:      "file-read",
 	RowRejected:   "row-rejected",
 	PlanReady:     "plan-ready",

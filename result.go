@@ -47,7 +47,16 @@ type FileResult struct {
 	Format   Format   // how the Mapper read it, if it says (see FormatReader)
 	Records  int      // good records
 	Rejected int      // rows rejected with a RowError
-	Err      error    // why the file failed; nil if it was read to a clean end
+	// DecryptedBy names the key that decrypted the file; "" if it was not
+	// decrypted (see DecryptedReader).
+	DecryptedBy string
+	// AlreadyApplied is set when an earlier run applied this same content
+	// (see Deduplicator).
+	AlreadyApplied bool
+	Err            error // why the file failed; nil if it was read to a clean end
+	// FinishErr is the Source's error archiving, removing or setting the
+	// file aside after the run (see Finisher).
+	FinishErr error
 }
 
 // Hash returns the file's SHA-256 in hex.

@@ -68,6 +68,31 @@ type Checker interface {
 	Check(ctx context.Context) []CheckResult
 }
 
+// A Finisher is a Source that acts on its files once a run is over: it
+// archives or deletes them after success, sets them aside after a failure,
+// and remembers the content it applied (see [Deduplicator]).
+//
+// The Pipeline calls Finish once for each file it read, after the run's
+// outcome is known and before the RunFinished event, unless the run was a
+// dry run. outcome is nil when the file's content is now in effect (the run
+// succeeded, or found it already applied); otherwise it is the file's own
+// error, or the run's (a held plan, changes that failed), and the file
+// should stay where the next run finds it. An error from Finish is recorded
+// in FileResult.FinishErr; it does not change the run's outcome.
+type Finisher interface {
+	Finish(ctx context.Context, f FileResult, outcome error) error
+}
+
+// A Deduplicator is a Source that remembers which file contents earlier runs
+// applied. When every file of a run is one it has seen (same name and
+// SHA-256 as an applied one), the run does nothing, says so
+// (FileResult.AlreadyApplied, status NothingToDo), and finishes the files.
+// A run with any new file processes all of them, since together they make
+// the snapshot.
+type Deduplicator interface {
+	Applied(ctx context.Context, f FileResult) (bool, error)
+}
+
 // CheckResult is the outcome of one step of a [Checker].
 type CheckResult struct {
 	Name   string // what was checked, e.g. "folder /imports"

@@ -70,6 +70,8 @@ func describe(e usersync.Event) (slog.Level, string) {
 	switch e.Kind {
 	case usersync.RunStarted:
 		return slog.LevelInfo, "usersync: run started"
+	case usersync.FileProgress:
+		return slog.LevelDebug, "usersync: reading file"
 	case usersync.FileRead:
 		if e.File != nil && e.File.Err != nil {
 			return slog.LevelError, "usersync: file failed"
@@ -108,7 +110,7 @@ func runLevel(r *usersync.Result) slog.Level {
 // eventAttrs returns the attributes of e other than "event".
 func eventAttrs(e usersync.Event) []slog.Attr {
 	switch {
-	case e.Kind == usersync.FileRead && e.File != nil:
+	case (e.Kind == usersync.FileRead || e.Kind == usersync.FileProgress) && e.File != nil:
 		return fileAttrs(e.File)
 	case e.Kind == usersync.RowRejected && e.Row != nil:
 		return rowAttrs(e.Row)

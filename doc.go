@@ -41,19 +41,30 @@
 // record. If any file fails, nothing is applied.
 //
 // The Reconciler then compares the records with the Sink's current state,
-// streamed through [Lister], and returns the complete Plan. Its safety guards
+// streamed through [Lister], and returns the complete Plan; the Pipeline
+// fingerprints the state as it streams past. The Reconciler's safety guards
 // may hold the plan (too many deletes, say); a held plan applies nothing and
 // the error says why. Otherwise the Pipeline applies the changes in order.
 // A change the Sink refuses is reported and the others still apply; every
 // change is idempotent, so the next run repairs what failed.
 //
+// # Approval: plan, review, apply that plan
+//
+// A held plan, or one from a dry run, is data: it encodes to JSON, the
+// reconcile package shows it as a diff a person reads, and once approved,
+// [Pipeline.RunApproved] applies exactly its changes. It does so only while
+// nothing the plan was computed from has changed: the same files with the
+// same content, and a Sink whose [Fingerprint] is still the plan's.
+// Otherwise it applies nothing and returns a [StalePlanError].
+//
 // # Errors
 //
 // Errors are values to inspect with errors.Is and errors.As: [RowError] for
 // one row, [FileError] for a whole file, [GuardError] for a held plan,
-// [ChangeError] for a change the Sink refused, and the sentinels
-// [ErrIntegrity], [ErrNoRecords], [ErrGuardTripped], [ErrDuplicateKey],
-// [ErrNotFound] and [ErrChangesFailed].
+// [ChangeError] for a change the Sink refused, [StalePlanError] for an
+// approved plan that no longer applies, and the sentinels [ErrIntegrity],
+// [ErrNoRecords], [ErrGuardTripped], [ErrDuplicateKey], [ErrNotFound],
+// [ErrChangesFailed] and [ErrStalePlan].
 //
 // # Writing your own parts
 //

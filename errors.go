@@ -27,6 +27,8 @@ var (
 	// ErrChangesFailed means some changes of a plan failed to apply while the
 	// others applied; [Result.Failed] lists them.
 	ErrChangesFailed = errors.New("some changes failed")
+	// ErrStalePlan is wrapped by every [StalePlanError].
+	ErrStalePlan = errors.New("plan is stale")
 )
 
 // A RowError rejects one row of a file. The other rows still count.
@@ -112,6 +114,31 @@ func (e *GuardError) Error() string {
 
 // Unwrap returns ErrGuardTripped.
 func (e *GuardError) Unwrap() error { return ErrGuardTripped }
+
+// A StalePlanError refuses to apply an approved plan because what it was
+// computed from has changed since: a file (gone, new, or with other content),
+// or the Sink's state. Nothing is applied: plan again, and have the new plan
+// approved. It wraps [ErrStalePlan].
+type StalePlanError struct {
+	// File names the file that changed, and Reason says how: "gone",
+	// "new" or "changed". Both are empty when the Sink changed.
+	File, Reason string
+	// Want is the plan's Fingerprint and Got the Sink's now, when the Sink
+	// changed.
+	Want, Got Fingerprint
+}
+
+// Error says what changed and what to do.
+func (e *StalePlanError) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("%s: file %s is %s since the plan was computed; plan again", ErrStalePlan, e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s: the sink changed since the plan was computed (fingerprint %s, now %s); plan again",
+		ErrStalePlan, e.Want, e.Got)
+}
+
+// Unwrap returns ErrStalePlan.
+func (e *StalePlanError) Unwrap() error { return ErrStalePlan }
 
 // A ChangeError is a change the Sink failed to apply.
 type ChangeError struct {

@@ -65,9 +65,37 @@ type Pipeline struct {
 // succeeded, found nothing to do, or was a dry run. Canceling ctx stops the
 // run between two changes; the Result says how far it got.
 func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
+	return p.execute(ctx, (*run).run)
+}
+
+// RunApproved applies a plan an administrator approved: typically one that a
+// guard held, or that a dry run computed, and that was kept as JSON since
+// (see [Plan]).
+//
+// It applies exactly plan.Changes, in order, without the Reconciler or its
+// guards, and only while nothing the plan was computed from has changed: it
+// reads the Source's files again and requires the same names with the same
+// content as plan.Files, then lists the Sink and requires the Fingerprint of
+// its state to be plan.Fingerprint. Otherwise it applies nothing and returns
+// a [*StalePlanError]. The files are then finished as Run finishes them (see
+// [Finisher]); a [Deduplicator] is not consulted, since the plan names its
+// files. A dry run checks all of this and applies nothing.
+//
+// Only Sink is required, and Source when the plan has files; Decryptor,
+// Mapper and Reconciler are not used. The events and the Result are those of
+// Run: RunStarted, FileRead for each file, PlanReady with the plan, then the
+// changes and RunFinished. A Sink that is not a [Lister] cannot be checked:
+// its Fingerprint is that of an empty directory.
+func (p *Pipeline) RunApproved(ctx context.Context, plan *Plan) (*Result, error) {
+	return p.execute(ctx, func(r *run) (Status, error) { return r.runApproved(plan) })
+}
+
+// execute runs one sync with body, reporting its start and end, and
+// finishes the files it read unless it is a dry run.
+func (p *Pipeline) execute(ctx context.Context, body func(*run) (Status, error)) (*Result, error) {
 	r := &run{p: p, ctx: ctx, res: &Result{Started: p.now()}}
 	r.report(Event{Kind: RunStarted})
-	status, err := r.run()
+	status, err := body(r)
 	if !p.DryRun {
 		r.finish(err)
 	}
@@ -106,17 +134,22 @@ func (r *run) run() (Status, error) {
 		}
 	}
 	feed.Files = r.res.Files
+	feed.Time = r.res.Started
 	if done, err := r.alreadyApplied(); err != nil || done {
 		return NothingToDo, err
 	}
 
-	lister, ok := r.p.Sink.(Lister)
-	if !ok {
-		lister = emptyLister{}
-	}
+	lister := &fingerprintingLister{Lister: r.p.lister()}
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, lister)
 	if err != nil {
 		return Failed, fmt.Errorf("reconcile: %w", err)
+	}
+	if plan.Fingerprint, err = lister.fingerprint(r.ctx); err != nil {
+		return Failed, fmt.Errorf("fingerprint the sink: %w", err)
+	}
+	plan.Files = planFiles(feed.Files)
+	if plan.Time.IsZero() {
+		plan.Time = feed.Time
 	}
 	for _, re := range plan.Rejected {
 		r.countRejectedByPlan(re)
@@ -131,6 +164,124 @@ func (r *run) run() (Status, error) {
 	}
 	r.res.Applied.Unchanged = plan.Unchanged
 	return r.apply(plan.Changes)
+}
+
+// lister returns the Sink's Lister, or an empty one if it cannot list.
+func (p *Pipeline) lister() Lister {
+	if l, ok := p.Sink.(Lister); ok {
+		return l
+	}
+	return emptyLister{}
+}
+
+func planFiles(files []FileResult) []PlanFile {
+	out := make([]PlanFile, len(files))
+	for i := range files {
+		f := &files[i]
+		out[i] = PlanFile{Name: f.Name, Size: f.Bytes, SHA256: f.Hash(), Records: f.Records, Rejected: f.Rejected}
+	}
+	return out
+}
+
+// runApproved is the body of RunApproved.
+func (r *run) runApproved(plan *Plan) (Status, error) {
+	switch {
+	case plan == nil:
+		return Failed, errors.New("usersync: RunApproved: nil plan")
+	case plan.Fingerprint == Fingerprint{}:
+		return Failed, errors.New("usersync: RunApproved: the plan has no Fingerprint: only plans a Pipeline computed can be approved")
+	case r.p.Sink == nil:
+		return Failed, errors.New("usersync: Pipeline.Sink is nil")
+	case r.p.Source == nil && len(plan.Files) > 0:
+		return Failed, errors.New("usersync: Pipeline.Source is nil, and the plan was computed from files")
+	}
+	if len(plan.Files) > 0 {
+		if err := r.checkFiles(plan.Files); err != nil {
+			return Failed, err
+		}
+	}
+	got, err := ListFingerprint(r.ctx, r.p.lister())
+	if err != nil {
+		return Failed, fmt.Errorf("fingerprint the sink: %w", err)
+	}
+	if got != plan.Fingerprint {
+		return Failed, &StalePlanError{Want: plan.Fingerprint, Got: got}
+	}
+	r.res.Plan = plan
+	r.report(Event{Kind: PlanReady, Plan: plan})
+	if r.p.DryRun {
+		return Planned, nil
+	}
+	r.res.Applied.Unchanged = plan.Unchanged
+	return r.apply(plan.Changes)
+}
+
+// checkFiles requires the Source to offer exactly the plan's files, with the
+// same content, reading each to a verified end again.
+func (r *run) checkFiles(want []PlanFile) error {
+	files, err := r.p.Source.List(r.ctx)
+	if err != nil {
+		return &FileError{Op: "list", Err: err}
+	}
+	planned := make(map[string]bool, len(want))
+	for i := range want {
+		planned[want[i].Name] = true
+	}
+	listed := make(map[string]FileInfo, len(files))
+	for _, f := range files {
+		if !planned[f.Name] {
+			return &StalePlanError{File: f.Name, Reason: "new"}
+		}
+		listed[f.Name] = f
+	}
+	for i := range want {
+		pf := &want[i]
+		f, ok := listed[pf.Name]
+		if !ok {
+			return &StalePlanError{File: pf.Name, Reason: "gone"}
+		}
+		fr := r.hashFile(f)
+		fr.Records, fr.Rejected = pf.Records, pf.Rejected
+		r.res.Files = append(r.res.Files, fr)
+		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
+		if fr.Err != nil {
+			return fr.Err
+		}
+		if fr.Hash() != pf.SHA256 {
+			return &StalePlanError{File: pf.Name, Reason: "changed"}
+		}
+	}
+	return nil
+}
+
+// hashFile reads one file to a verified end, as readFile does, to learn its
+// SHA-256; the content itself is not used.
+func (r *run) hashFile(f FileInfo) FileResult {
+	fr := FileResult{FileInfo: f}
+	raw := &verifyingReader{h: sha256.New()}
+	fail := func(op string, err error) FileResult {
+		fr.Bytes = raw.n
+		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
+		return fr
+	}
+	rc, err := r.p.Source.Open(r.ctx, f.Name)
+	if err != nil {
+		return fail("open", err)
+	}
+	raw.r = rc
+	_, err = io.Copy(io.Discard, raw)
+	if cerr := rc.Close(); err == nil && cerr != nil {
+		return fail("close", cerr)
+	}
+	if err != nil {
+		return fail("read", err)
+	}
+	fr.Bytes = raw.n
+	if f.Size >= 0 && raw.n != f.Size {
+		return fail("verify", fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, raw.n, f.Size))
+	}
+	raw.h.Sum(fr.SHA256[:0])
+	return fr
 }
 
 func (p *Pipeline) validate() error {
@@ -185,6 +336,9 @@ func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
 	}
 	if err := r.readRecords(rr, &fr, feed, raw); err != nil {
 		return fail(raw.op("map"), raw.cause(err))
+	}
+	if gr, ok := rr.(GroupReader); ok {
+		feed.Groups = append(feed.Groups, gr.Groups()...)
 	}
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()

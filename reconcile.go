@@ -2,7 +2,13 @@ package usersync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
 	"iter"
+	"time"
 )
 
 // A Feed is the verified content of one run: every record of every file, each
@@ -14,6 +20,24 @@ type Feed struct {
 	// file even though their rows could not be used: a Reconciler must not
 	// treat them as missing (see RowError.Key).
 	Rejected []*RowError
+	// Groups lists the groups the files describe, with their display names,
+	// as [GroupReader]s report them: a reconciler names the groups it
+	// creates after them, and renames the managed groups whose name
+	// differs. Groups the records name that are not listed here are known by
+	// their ID alone.
+	Groups []Group
+	// Time is when the run started. Reconcilers take it as "now" (for grace
+	// periods, say), so that a plan depends only on its inputs.
+	Time time.Time
+}
+
+// A GroupReader is a RecordReader that also learns the groups a file
+// describes, with their display names: from a column of group names beside
+// the column of group IDs, or from a file that lists groups. The Pipeline
+// adds them to [Feed.Groups] once the file is read to its end.
+type GroupReader interface {
+	RecordReader
+	Groups() []Group
 }
 
 // A Reconciler compares the feed with the Sink's current state and decides
@@ -22,6 +46,10 @@ type Feed struct {
 // A Reconciler decides the safety policy too: which users it may touch, what
 // happens to users missing from the feed, and which guards hold a plan for
 // an administrator's approval (see [Plan.Hold]).
+//
+// A Reconciler should list the Sink's users and groups once each, to their
+// end: the Pipeline fingerprints what they yield as they pass (see
+// [Plan.Fingerprint]), and must otherwise list them again.
 type Reconciler interface {
 	Reconcile(ctx context.Context, feed *Feed, current Lister) (*Plan, error)
 }
@@ -35,4 +63,185 @@ type Lister interface {
 	Users(ctx context.Context) iter.Seq2[Record, error]
 	// Groups yields every group that has an external ID.
 	Groups(ctx context.Context) iter.Seq2[Group, error]
+}
+
+// A Fingerprint identifies the state a [Lister] reports: every user with
+// every field a Sink keeps (key, attributes, groups, flags, missing marker),
+// and every group. Listing the same state again gives the same Fingerprint,
+// whatever the order of the users, as long as each user's attributes come
+// in the same order; a Lister that changes that order from one listing to
+// the next makes every approved plan look stale, which is safe but useless.
+//
+// It tells states apart for approvals, which compare the state a plan was
+// computed from with the state it is about to change; it is not meant to
+// resist someone crafting a collision.
+type Fingerprint [16]byte
+
+// String returns the fingerprint in hex.
+func (f Fingerprint) String() string { return hex.EncodeToString(f[:]) }
+
+// MarshalText encodes the fingerprint in hex.
+func (f Fingerprint) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText decodes a fingerprint written by MarshalText.
+func (f *Fingerprint) UnmarshalText(b []byte) error {
+	if hex.DecodedLen(len(b)) != len(f) {
+		return fmt.Errorf("usersync: fingerprint %q: want %d hex digits", b, 2*len(f))
+	}
+	_, err := hex.Decode(f[:], b)
+	return err
+}
+
+// ListFingerprint lists l's users and groups and returns their Fingerprint.
+func ListFingerprint(ctx context.Context, l Lister) (Fingerprint, error) {
+	return (&fingerprintingLister{Lister: l}).fingerprint(ctx)
+}
+
+// A tally adds up the hashes of users, or of groups, so that the order of a
+// listing does not matter: a state of a million users is fingerprinted as
+// it streams past, without being held or sorted.
+type tally struct{ sum, n uint64 }
+
+func (t *tally) add(h uint64) { t.sum += h; t.n++ }
+
+// A hasher hashes users and groups one at a time.
+type hasher struct {
+	buf []byte
+	// layouts caches the hash of each Layout's names: a million users
+	// share a few Layouts.
+	layouts  map[*Layout]uint32
+	last     *Layout
+	lastHash uint32
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// sum64 hashes b to 64 bits with two unrelated CRCs, both computed in
+// hardware on common CPUs: a million users take milliseconds.
+func sum64(b []byte) uint64 {
+	return uint64(crc32.Checksum(b, castagnoli))<<32 | uint64(crc32.ChecksumIEEE(b))
+}
+
+func (h *hasher) user(r *Record) uint64 {
+	b := appendString(h.buf[:0], r.Key)
+	b = binary.LittleEndian.AppendUint32(b, h.layoutHash(r.Attrs.layout))
+	b = appendString(b, r.Attrs.data) // values are length-prefixed already
+	b = binary.AppendUvarint(b, uint64(len(r.Groups)))
+	for _, g := range r.Groups {
+		b = appendString(b, g)
+	}
+	var flags byte
+	if r.Inactive {
+		flags |= 1
+	}
+	if r.Managed {
+		flags |= 2
+	}
+	b = append(b, flags)
+	b = binary.LittleEndian.AppendUint16(b, r.MissingRuns)
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.MissingSince))
+	h.buf = b
+	return sum64(b)
+}
+
+func (h *hasher) group(g Group) uint64 {
+	h.buf = appendString(appendString(h.buf[:0], g.ID), g.Name)
+	return sum64(h.buf)
+}
+
+// layoutHash returns the CRC of l's names, from the cache when it can.
+func (h *hasher) layoutHash(l *Layout) uint32 {
+	if l == h.last && l != nil {
+		return h.lastHash
+	}
+	v, ok := h.layouts[l]
+	if !ok {
+		var b []byte
+		for _, n := range l.names0() {
+			b = appendString(b, n)
+		}
+		v = crc32.Checksum(b, castagnoli)
+		if h.layouts == nil {
+			h.layouts = make(map[*Layout]uint32)
+		}
+		h.layouts[l] = v
+	}
+	h.last, h.lastHash = l, v
+	return v
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// fingerprintingLister passes a Lister's users and groups on while it
+// fingerprints them, so that a plan's Fingerprint is that of the very
+// listing it was computed from. A listing left before its end does not
+// count.
+type fingerprintingLister struct {
+	Lister
+	users, groups         tally
+	usersDone, groupsDone bool
+}
+
+func (f *fingerprintingLister) Users(ctx context.Context) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		var h hasher
+		var t tally
+		for u, err := range f.Lister.Users(ctx) {
+			if err != nil {
+				yield(u, err)
+				return
+			}
+			t.add(h.user(&u))
+			if !yield(u, nil) {
+				return
+			}
+		}
+		f.users, f.usersDone = t, true
+	}
+}
+
+func (f *fingerprintingLister) Groups(ctx context.Context) iter.Seq2[Group, error] {
+	return func(yield func(Group, error) bool) {
+		var h hasher
+		var t tally
+		for g, err := range f.Lister.Groups(ctx) {
+			if err != nil {
+				yield(g, err)
+				return
+			}
+			t.add(h.group(g))
+			if !yield(g, nil) {
+				return
+			}
+		}
+		f.groups, f.groupsDone = t, true
+	}
+}
+
+// fingerprint returns the Fingerprint of the last complete listing, and
+// lists whatever was not listed to its end.
+func (f *fingerprintingLister) fingerprint(ctx context.Context) (Fingerprint, error) {
+	if !f.usersDone {
+		for _, err := range f.Users(ctx) {
+			if err != nil {
+				return Fingerprint{}, fmt.Errorf("list users: %w", err)
+			}
+		}
+	}
+	if !f.groupsDone {
+		for _, err := range f.Groups(ctx) {
+			if err != nil {
+				return Fingerprint{}, fmt.Errorf("list groups: %w", err)
+			}
+		}
+	}
+	var b [32]byte
+	binary.LittleEndian.PutUint64(b[0:], f.users.sum)
+	binary.LittleEndian.PutUint64(b[8:], f.users.n)
+	binary.LittleEndian.PutUint64(b[16:], f.groups.sum)
+	binary.LittleEndian.PutUint64(b[24:], f.groups.n)
+	sum := sha256.Sum256(b[:])
+	return Fingerprint(sum[:16]), nil
 }

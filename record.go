@@ -31,10 +31,25 @@ type Record struct {
 	// Users created by hand are not Managed, and reconcilers never change,
 	// deactivate or delete them.
 	Managed bool
+	// MissingRuns and MissingSince mark a managed Sink user that full feeds
+	// have left out: the number of runs in a row that found the user
+	// missing, and when the first of them started, in Unix seconds. A
+	// reconciler uses them to wait out a grace period before it deactivates
+	// or deletes the user. Both are zero for a user who is not missing, and
+	// in feed records. Sinks store them as [MarkMissing] sets them, and
+	// clear them on [RestoreUser] and [CreateUser].
+	//
+	// Unix seconds rather than a time.Time keep a Record small: a run holds
+	// a million of them.
+	MissingRuns  uint16
+	MissingSince int64
 	// Origin is the file and line the record was read from; zero for Sink
 	// records.
 	Origin Position
 }
+
+// Missing reports whether the record carries a missing marker.
+func (r *Record) Missing() bool { return r.MissingRuns > 0 || r.MissingSince != 0 }
 
 // HasGroup reports whether r lists the group ID.
 func (r *Record) HasGroup(id string) bool {
@@ -64,6 +79,6 @@ func (p Position) String() string {
 // created by hand without one are not listed and never touched, and neither
 // are memberships in them.
 type Group struct {
-	ID   string // external Group ID, as the feed's Groups column holds it
-	Name string // display name; the ID for groups the sync created
+	ID   string `json:"id"`             // external Group ID, as the feed's Groups column holds it
+	Name string `json:"name,omitempty"` // display name; the ID for groups the sync created
 }

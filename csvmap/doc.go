@@ -1,9 +1,10 @@
 // Package csvmap reads the CSV files that HR systems, Active Directory
-// scripts and school information systems export into usersync Records.
+// scripts and school information systems export into usersync Records, and
+// says exactly what is wrong with the ones it cannot read.
 //
 // A [Schema] lists the columns to read and what each feeds: the Key, an
-// attribute, the groups, the status, or a Skip flag. [New] checks the schema
-// and returns a [Mapper], which is a usersync.Mapper:
+// attribute, the groups, the status, a Skip flag, or nothing (Ignore). [New]
+// checks the schema and returns a [Mapper], which is a usersync.Mapper:
 //
 //	m, err := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
 //		{Name: "UniqueID", Role: csvmap.Key},
@@ -11,32 +12,76 @@
 //		{Name: "Groups", Role: csvmap.Groups},
 //	}}, nil)
 //
+// Schemas are plain data. [Cosafe] and [Opensense] return the layouts those
+// vendors publish, for a host to use as they are or change. [ByName] reads
+// each file with the schema its name calls for, such as students.csv and
+// staff.csv.
+//
+// # Encodings and delimiters
+//
+// A file may be UTF-8 with or without a byte order mark, UTF-16 (Excel's
+// "Unicode text") with one or, recognized by its zero bytes, without; a
+// legacy encoding such as windows-1252 is read when [Options.Encoding]
+// names it. The delimiter is detected from the header line among ',', ';',
+// tab and '|', unless [Options.Comma] forces one. Records may end in CRLF or
+// LF and hold line breaks inside quotes. The reader's Format says which
+// encoding and delimiter it used.
+//
+// Bytes that are not valid in the file's encoding never become silent
+// replacement characters: the decoders of golang.org/x/text put U+FFFD
+// there, and a value holding U+FFFD rejects its row ([ErrInvalidEncoding]),
+// as does invalid UTF-8.
+//
 // # Headers
 //
 // Columns are found by their header, in any order. Matching ignores case,
 // white space, underscores and hyphens, so "UniqueID", "unique_id" and
-// " Unique ID " are the same header; a UTF-8 byte order mark is dropped, so it
-// never hides the first column. A file fails when a Key or Required column
-// is missing or when two of its columns map to the same schema column.
-// Columns the schema does not know are ignored and listed in the reader's
-// Format().Warnings.
+// " Unique ID " are the same header, and a byte order mark never hides the
+// first column; a schema may also demand Opensense's spelling
+// ([LowerSnake]). A file fails when a Key or Required column is missing or
+// when two of its columns map to the same schema column, naming them.
+// Columns the schema does not know are listed in the reader's
+// Format().Warnings, or fail a [Schema.Strict] file.
 //
-// # Rows
+// # Values and rows
 //
-// Rows are parsed by encoding/csv with strict quoting and the header's field
-// count, so that columns never shift silently. A row at fault is rejected
-// with a *usersync.RowError naming the file, the line the row starts on, the
-// column and the value, and wrapping a sentinel such as [ErrInvalidEmail] or
-// [ErrFieldCount]; the other rows still count. A row that cannot be trusted
-// to end where it seems to fails the file instead: a quote still open at the
-// end of the file ([ErrUnterminatedQuote]) or a record longer than
-// [Options.MaxRecordBytes] ([ErrRecordTooLong]), which also bounds the memory
-// a file without line breaks can take.
+// Every value is trimmed, checked to be valid text and brought to Unicode
+// NFC; its column's [Kind] checks and normalizes it further (emails, phone
+// numbers in E.164, booleans, dates, timestamps, enumerations), along with
+// length bounds, case folding and lists. Columns can be made From others
+// (Name from FirstName and LastName, a username from the email) or get a
+// Default (a language).
+//
+// Rows are parsed as encoding/csv does with strict quoting and the header's
+// field count, so that columns never shift silently. A row at fault is
+// rejected with a *usersync.RowError naming the file, the line the row
+// starts on, the column and the value, and wrapping a sentinel such as
+// [ErrInvalidEmail] or [ErrFieldCount]; the other rows still count, unless
+// a [HoldPolicy] holds the whole file when too many are bad. Rows that share
+// a key are rejected by the Reconciler, which sees every file of the run.
+//
+// # Limits
+//
+// A row that cannot be trusted to end where it seems to fails the file
+// instead: a quote still open at the end of the file
+// ([ErrUnterminatedQuote]) or a record longer than [Options.MaxRecordBytes]
+// ([ErrRecordTooLong]), which also bounds the memory a file without line
+// breaks can take. Fields, rows and files have bounds of their own; all
+// are generous and finite.
+//
+// # Templates
+//
+// A Mapper writes a sample file for its schema ([Mapper.WriteTemplate]) and
+// a plain-text description of each column ([Mapper.WriteDescription]), for
+// a host's download button and help pages.
 //
 // # Cost
 //
-// Mapping is a hot path: a file may hold a million rows. Beyond the string
-// encoding/csv allocates per row, a record costs three allocations: its
-// packed Attrs (one usersync.Layout per file), a copy of its Key, and its
-// Groups slice, whose IDs are stored once per file.
+// Mapping is a hot path: a file may hold a million rows. A record costs its
+// packed Attrs (one usersync.Layout per file) and, for a Groups value not
+// seen lately, its Groups slice; the rows' text, the keys and the values
+// normalized on the way come from arenas that serve hundreds of rows per
+// allocation. The common case, UTF-8, is read straight from the read buffer
+// without a decoder; numbers in international form take a fast path that
+// gives libphonenumber's result without its cost.
 package csvmap

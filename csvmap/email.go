@@ -7,9 +7,9 @@ import (
 )
 
 // normalizeEmail returns the trimmed value v with its domain lower-cased, and
-// whether it is a bare email address (see [Email]). It allocates only when the
-// domain has upper case.
-func normalizeEmail(v string) (string, bool) {
+// whether it is a bare email address (see [Email]). A copy is made, in a,
+// only when the domain has upper case.
+func normalizeEmail(v string, a *arena) (string, bool) {
 	at := strings.IndexByte(v, '@')
 	if at < 0 || strings.IndexByte(v[at+1:], '@') >= 0 {
 		return "", false
@@ -22,7 +22,7 @@ func normalizeEmail(v string) (string, bool) {
 		case simple && !upper:
 			return v, true
 		case simple:
-			return lowerASCIIDomain(v, at), true
+			return lowerASCIIDomain(v, at, a), true
 		}
 	}
 	if !isBareAddress(v) {
@@ -113,17 +113,16 @@ func lowerDomain(v string, at int) string {
 	return v
 }
 
-// lowerASCIIDomain is lowerDomain for an ASCII domain, in one allocation.
-func lowerASCIIDomain(v string, at int) string {
-	var b strings.Builder
-	b.Grow(len(v))
-	b.WriteString(v[:at+1])
+// lowerASCIIDomain is lowerDomain for an ASCII domain, built in a.
+func lowerASCIIDomain(v string, at int, a *arena) string {
+	start := a.start(len(v))
+	a.b.WriteString(v[:at+1])
 	for i := at + 1; i < len(v); i++ {
 		c := v[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b.WriteByte(c)
+		a.b.WriteByte(c)
 	}
-	return b.String()
+	return a.since(start)
 }

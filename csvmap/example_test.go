@@ -1,9 +1,11 @@
 package csvmap_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"strings"
 
 	"github.com/usersync/usersync"
@@ -69,4 +71,160 @@ func ExampleMapper_NewReader_missingColumn() {
 	fmt.Println(err)
 	// Output:
 	// missing required column "UniqueID"; the header has "Id", "Mail"
+}
+
+// Cosafe's layout, as a European Excel saves it: semicolons, a byte order
+// mark, CRLF. The delimiter and the encoding are detected, phone numbers
+// become E.164, FirstName and LastName make a missing Name, and TimeStamp,
+// which changes every night, is not read.
+func Example_cosafe() {
+	m, err := csvmap.New(csvmap.Cosafe(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	const file = "\uFEFFUniqueID;Name;Mail;TelephoneNumber;TimeStamp;Groups;Skip;FirstName;LastName\r\n" +
+		"EMP0001001;Ann Lee;ann.lee@example.com;+46 70 123 45 67;2025-11-21 02:00;Scranton branch, Akron Branch;;;\r\n" +
+		"EMP0001002;;bo@example.com;+46 (0)8-123 456 78;2025-11-21 02:00;Akron Branch;;Bo;Berg\r\n" +
+		"EMP0001003;Cy Dahl;cy@example.com;;2025-11-21 02:00;;1;;\r\n" +
+		"E4;Dan Ek;dan@example.com;+46 70;2025-11-21 02:00;;;;\r\n"
+	rr, err := m.NewReader(strings.NewReader(file), usersync.FileInfo{Name: "users.csv", Size: -1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println("rejected:", err)
+			continue
+		}
+		fmt.Println(rec.Key, rec.Attrs.Value("name"), rec.Attrs.Value("phone"), rec.Groups)
+	}
+	f := rr.(usersync.FormatReader).Format()
+	fmt.Printf("%s, delimiter %q, skipped %d\n", f.Encoding, f.Delimiter, f.Skipped)
+	// Output:
+	// EMP0001001 Ann Lee +46701234567 [Akron Branch Scranton branch]
+	// EMP0001002 Bo Berg +46812345678 [Akron Branch]
+	// rejected: users.csv:5: column UniqueID: "E4": wrong length: 2 characters, want 10 to 256
+	// UTF-8 with BOM, delimiter ';', skipped 1
+}
+
+// The rules of SMARTFENSE's CSV import: the username is the key, made from
+// the email address when not given; a language by default; a status column
+// activates and deactivates users; groups are separated by semicolons.
+func Example_rowRules() {
+	m, err := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
+		{Name: "username", Role: csvmap.Key, Fold: true, From: []string{"email"}},
+		{Name: "email", Kind: csvmap.Email, Required: true},
+		{Name: "name", Required: true, From: []string{"first_name", "last_name"}},
+		{Name: "first_name"},
+		{Name: "last_name"},
+		{Name: "language", Kind: csvmap.Enum, Values: []string{"en", "es", "pt"}, Default: "es"},
+		{Name: "status", Role: csvmap.Status},
+		{Name: "groups", Role: csvmap.Groups, Separator: ";"},
+	}}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	const file = "email,first_name,last_name,language,status,groups\n" +
+		"Ana.Gomez@Example.com,Ana,Gómez,,active,\"Ventas;Gerencia\"\n" +
+		"luis@example.com,Luis,Pérez,EN,inactive,Ventas\n"
+	rr, err := m.NewReader(strings.NewReader(file), usersync.FileInfo{Name: "usuarios.csv"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		rec, err := rr.Read()
+		if err != nil {
+			break
+		}
+		fmt.Println(rec.Key, rec.Attrs.Value("name"), rec.Attrs.Value("language"), rec.Groups, "inactive:", rec.Inactive)
+	}
+	fmt.Println(rr.(usersync.FormatReader).Format().Warnings)
+	// Output:
+	// ana.gomez@example.com Ana Gómez es [Gerencia Ventas] inactive: false
+	// luis@example.com Luis Pérez en [Ventas] inactive: true
+	// [column "username" is missing: made from "email" column "name" is missing: made from "first_name", "last_name"]
+}
+
+// A template a customer can start from, and the column description for a
+// help page.
+func ExampleMapper_WriteTemplate() {
+	m, err := csvmap.New(csvmap.Schema{Name: "Staff", Columns: []csvmap.Column{
+		{Name: "id", Header: "Employee Number", Role: csvmap.Key, MinLen: 4, Description: "As in the HR system."},
+		{Name: "email", Header: "Email", Kind: csvmap.Email, Required: true},
+		{Name: "mobile", Header: "Mobile", Kind: csvmap.Phone},
+		{Name: "role", Header: "Role", Kind: csvmap.Enum, Values: []string{"Teacher", "Staff"}},
+		{Name: "groups", Header: "Departments", Role: csvmap.Groups, Separator: ";"},
+	}}, &csvmap.Options{Comma: ';', PhoneRegion: "GB"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.WriteTemplate(os.Stdout)
+	fmt.Println()
+	m.WriteDescription(os.Stdout)
+	// Output:
+	// Employee Number;Email;Mobile;Role;Departments
+	// E1001;ann.lee@example.com;+44 7400 123456;Teacher;Example group
+	//
+	// Staff
+	//
+	// Headers may come in any order and case; spaces, underscores and hyphens in them are ignored.
+	// Columns not listed here are ignored.
+	// Values are separated by ';'.
+	// The file is in UTF-8 or UTF-16 (as Excel's "Unicode text"), with or without a byte order mark.
+	//
+	// Employee Number (required; identifies the user)
+	//     At least 4 characters.
+	//     As in the HR system.
+	//     Example: E1001
+	//
+	// Email (required)
+	//     An email address, such as ann.lee@example.com.
+	//     Example: ann.lee@example.com
+	//
+	// Mobile (optional)
+	//     A phone number, best with its country code (+46 70 123 45 67); stored as +46701234567.
+	//     Without a country code, a number of GB.
+	//     Example: +44 7400 123456
+	//
+	// Role (optional)
+	//     One of: Teacher, Staff.
+	//     Example: Teacher
+	//
+	// Departments (optional; the user's groups)
+	//     Several values are separated by ";".
+	//     Example: Example group
+}
+
+// The per-file error policy: a file with more than 1% of bad rows is held,
+// and the Pipeline applies nothing from the run.
+func ExampleHoldPolicy() {
+	m, err := csvmap.New(csvmap.Cosafe(), &csvmap.Options{Hold: &csvmap.HoldPolicy{Rows: -1, Percent: 1}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rr, err := m.NewReader(strings.NewReader("UniqueID,Name,Mail\nEMP0001001,Ann,ann@example.com\nEMP0001002,Bo,bo(at)example.com\n"),
+		usersync.FileInfo{Name: "users.csv"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		_, err := rr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			if !errors.Is(err, csvmap.ErrTooManyRejected) {
+				continue
+			}
+			break
+		}
+	}
+	// Output:
+	// users.csv:3: column Mail: "bo(at)example.com": invalid email address
+	// too many rows rejected: 1 of 2 rows (50.0%), more than 1%; the file is held and nothing from it is applied
 }

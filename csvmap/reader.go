@@ -4,101 +4,120 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/usersync/usersync"
 )
 
-// NewReader reads the header line of r and returns a reader of its records,
-// which is a usersync.FormatReader. f names the file in errors.
+// NewReader detects the encoding and the delimiter of r, reads its header
+// line and returns a reader of its records, which is a
+// usersync.FormatReader: its Format says which encoding and delimiter were
+// used, the header, the rows skipped on purpose and warnings such as
+// unknown columns. f names the file in errors.
 //
-// A UTF-8 byte order mark at the start is dropped. Headers match a column's
-// Header (or Name) or one of its Aliases ignoring case, white space,
-// underscores and hyphens, so "UniqueID", "unique_id" and " Unique ID " are
-// the same. Other columns are ignored, and listed in Format.Warnings.
+// Headers match a column's Header (or Name) or one of its Aliases as the
+// schema's HeaderRule says; by default ignoring case, white space,
+// underscores and hyphens. A first line "#TYPE ...", which Windows
+// PowerShell's Export-Csv writes, is passed over with a warning.
 //
 // The error fails the file when the file is empty (ErrNoHeader, wrapping
 // usersync.ErrNoRecords too), when the header lacks the Key column or a
 // Required one (ErrMissingColumn), when two of its columns map to the same
-// schema column (ErrDuplicateColumn), or when the header line cannot be
-// read. A file holding only a header yields a reader that returns io.EOF at
-// once.
+// schema column (ErrDuplicateColumn), when a Strict schema does not know a
+// column (ErrUnknownColumn), when a header breaks the HeaderRule
+// (ErrHeaderSpelling), or when the header line cannot be read. A file
+// holding only a header yields a reader that returns io.EOF at once.
 func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordReader, error) {
-	in, err := open(r, m.maxRecord)
+	in, err := m.open(r)
 	if err != nil {
-		return nil, err
+		return nil, m.streamError(err)
+	}
+	comma := m.comma
+	if comma == 0 {
+		comma = m.detectComma(in)
 	}
 	rd := &reader{
-		file:     f.Name,
-		in:       in,
-		csv:      m.newCSVReader(in.buf),
-		maxField: m.maxField,
-		intern:   make(map[string]string),
+		m:      m,
+		file:   f.Name,
+		in:     in,
+		sc:     newScanner(in.buf, comma),
+		intern: make(map[string]string),
+		seed:   maphash.MakeSeed(),
 	}
+	rd.norm = newNormalizer(m, &rd.sc.arena)
 	rd.format.Encoding = in.encoding
-	rd.format.Delimiter = m.comma
+	rd.format.Delimiter = rune(comma)
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}
 	if err := m.bind(rd); err != nil {
+		if errors.Is(err, ErrMissingColumn) && m.comma != 0 {
+			err = m.delimiterHint(err, rd.header)
+		}
 		return nil, err
 	}
 	return rd, nil
 }
 
-// newCSVReader returns the encoding/csv reader a file is read with: strict
-// quotes, so that a stray quote is an error rather than silently merged
-// fields; a field count fixed by the header, so that columns never shift;
-// and a reused record slice, since every row is copied out.
-func (m *Mapper) newCSVReader(r io.Reader) *csv.Reader {
-	cr := csv.NewReader(r)
-	cr.Comma = m.comma
-	cr.ReuseRecord = true
-	cr.LazyQuotes = false
-	cr.FieldsPerRecord = 0 // the header sets it
-	return cr
-}
-
 // A reader maps the rows of one file. It implements usersync.FormatReader.
 type reader struct {
-	file     string
-	in       *input
-	csv      *csv.Reader
-	header   []string // as written in the file
-	maxField int
+	m      *Mapper
+	file   string
+	in     *input
+	sc     *scanner
+	header []string // as written in the file
+	norm   *normalizer
 
-	key    field
-	skip   *field  // the Skip column, or nil; looked at before the others
-	fields []field // the other columns found in the file, in schema order
-	sep    string  // Groups separator
+	// The columns bound to the file. fields are read from it, simple ones
+	// straight into values, the others into vals; derived ones are made
+	// From others or by Default; outs are all but the simple, in schema
+	// order, and give each value its role.
+	fields  []field
+	derived []field
+	outs    []field
+	key     *field // in outs
+	skip    *field // looked at before the others; nil without a Skip column
+	sep     string // Groups separator
+	vals    []string
 
 	// Attribute values of the current row go to values, in Layout order,
 	// then Layout.Make packs them into one string.
 	layout *usersync.Layout
 	values []string
-	// A group ID is stored once per file, however many rows list it.
+	// Keys live as long as the records: they come from an arena of their
+	// own, not from the rows'.
+	keys arena
+	// A group ID is stored once per file, however many rows list it, and
+	// a Groups value seen before gets the same IDs slice.
 	intern map[string]string
+	lists  *[4096]groupList
+	seed   maphash.Seed
 	groups []string // scratch for splitting
 
-	line   int // where the last record started, for errors after it
-	format usersync.Format
-	err    error // sticky: io.EOF or the error that failed the file
+	line     int // where the last record started, for errors after it
+	rows     int // records read, rejected and skipped ones included
+	rejected int
+	held     error // the hold policy tripped: the next Read returns it
+	format   usersync.Format
+	err      error // sticky: io.EOF or the error that failed the file
 }
 
 var _ usersync.FormatReader = (*reader)(nil)
 
-// A field is a schema column found in the file.
+// A field is a schema column bound to a file.
 type field struct {
-	index    int    // position in the file's rows
-	header   string // as written in the file, for messages
-	role     Role
-	kind     Kind
-	required bool
-	slot     int // position in the Layout, for Attribute columns
+	col    *column
+	ci     int    // index of col in the schema
+	index  int    // position in the file's rows, or -1 if made From others or by Default
+	header string // as written in the file, for messages
+	slot   int    // position in the Layout for Attribute columns, else -1
 }
+
+// required reports whether the column's value may not be empty.
+func (f *field) required() bool { return f.col.Required || f.col.Role == Key }
 
 // Format says how the file was read; Skipped is complete after the last Read.
 func (r *reader) Format() usersync.Format {
@@ -108,148 +127,6 @@ func (r *reader) Format() usersync.Format {
 	return f
 }
 
-func (r *reader) readHeader() error {
-	header, err := r.csv.Read()
-	var pe *csv.ParseError
-	switch {
-	case err == io.EOF:
-		return fmt.Errorf("%w: the file is empty (%w)", ErrNoHeader, usersync.ErrNoRecords)
-	case errors.Is(err, errRecordTooLong):
-		return fmt.Errorf("%w: the header line is over %d bytes", ErrRecordTooLong, r.in.bounded.max)
-	case errors.As(err, &pe):
-		return fmt.Errorf("header: %w", pe)
-	case err != nil:
-		return err
-	}
-	r.header = slices.Clone(header)
-	r.format.Columns = r.header
-	r.line, _ = r.csv.FieldPos(0)
-	r.in.recordDone(r.csv.InputOffset())
-	return nil
-}
-
-// bind finds the schema's columns in the reader's header and sets up the
-// reader to map them.
-func (m *Mapper) bind(r *reader) error {
-	at := make([]int, len(m.columns)) // file position of each column, or -1
-	for i := range at {
-		at[i] = -1
-	}
-	var unknown []string
-	for i, h := range r.header {
-		ci, ok := m.byHeader[normalizeHeader(h)]
-		switch {
-		case !ok:
-			unknown = append(unknown, describeHeader(h, i))
-		case at[ci] >= 0:
-			j := at[ci]
-			return fmt.Errorf("%w: %s and %s both map to column %s",
-				ErrDuplicateColumn, describeHeader(r.header[j], j), describeHeader(h, i), m.columns[ci].Name)
-		default:
-			at[ci] = i
-		}
-	}
-	if err := m.checkRequired(at, r.header); err != nil {
-		return err
-	}
-	if len(unknown) > 0 {
-		r.format.Warnings = append(r.format.Warnings, "ignored columns not in the schema: "+listHeaders(unknown))
-	}
-	m.bindFields(r, at)
-	return nil
-}
-
-// checkRequired fails a file that lacks the Key column or a Required one:
-// read anyway, it would look like a file in which every user lost that
-// value, or every user left.
-func (m *Mapper) checkRequired(at []int, header []string) error {
-	var missing []string
-	for i := range m.columns {
-		c := &m.columns[i]
-		if at[i] >= 0 || !(c.Required || c.Role == Key) {
-			continue
-		}
-		s := quote(c.header())
-		if len(c.Aliases) > 0 {
-			s += " (or " + listHeaders(quoteAll(c.Aliases)) + ")"
-		}
-		missing = append(missing, s)
-	}
-	if missing == nil {
-		return nil
-	}
-	return fmt.Errorf("%w %s; the header has %s",
-		ErrMissingColumn, strings.Join(missing, ", "), listHeaders(quoteAll(header)))
-}
-
-// bindFields sets up the fields of r from the file position of each schema
-// column, and builds the file's Layout from the Attribute columns present.
-func (m *Mapper) bindFields(r *reader, at []int) {
-	var names []string
-	for i := range m.columns {
-		c := &m.columns[i]
-		if at[i] < 0 {
-			continue
-		}
-		f := field{index: at[i], header: r.header[at[i]], role: c.Role, kind: c.Kind, required: c.Required || c.Role == Key}
-		switch c.Role {
-		case Key:
-			r.key = f
-			continue
-		case Skip:
-			r.skip = &f
-			continue
-		case Groups:
-			r.sep = c.Separator
-		case Attribute:
-			f.slot = len(names)
-			names = append(names, c.Name)
-		}
-		r.fields = append(r.fields, f)
-	}
-	r.layout = usersync.NewLayout(names...)
-	r.values = make([]string, len(names))
-}
-
-// describeHeader names the i-th column of a header for a message.
-func describeHeader(h string, i int) string {
-	if strings.TrimSpace(h) == "" {
-		return "unnamed column " + strconv.Itoa(i+1)
-	}
-	return quote(h) + " (column " + strconv.Itoa(i+1) + ")"
-}
-
-// maxHeaderShown bounds a header quoted in a message: a file that is not
-// CSV at all may have a "header" of a megabyte.
-const maxHeaderShown = 64
-
-// quote quotes a header for a message, cut to maxHeaderShown bytes.
-func quote(h string) string {
-	if len(h) > maxHeaderShown {
-		return strconv.Quote(cut(h, maxHeaderShown)) + "…"
-	}
-	return strconv.Quote(h)
-}
-
-// maxListed bounds the headers a message lists: a file may have thousands.
-const maxListed = 30
-
-// listHeaders joins already quoted or described headers for a message.
-func listHeaders(hs []string) string {
-	if len(hs) <= maxListed {
-		return strings.Join(hs, ", ")
-	}
-	return strings.Join(hs[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(hs)-maxListed)
-}
-
-func quoteAll(ss []string) []string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = quote(s)
-	}
-	return q
-}
-
 // Read returns the next record, io.EOF after the last one, a
 // *usersync.RowError for a row it rejects (reading may go on), or an error
 // that fails the file (and that every later Read returns too).
@@ -257,50 +134,99 @@ func quoteAll(ss []string) []string {
 // Rows whose Skip column says so are passed over and counted in
 // Format.Skipped.
 func (r *reader) Read() (usersync.Record, error) {
+	if r.held != nil && r.err == nil {
+		r.err = r.held
+	}
 	for r.err == nil {
-		row, err := r.csv.Read()
-		r.in.recordDone(r.csv.InputOffset())
+		row, err := r.sc.read()
+		r.in.recordDone(r.sc.offset)
 		if err != nil {
-			return usersync.Record{}, r.readError(err, row)
+			if err = r.readError(err, row); err == r.err {
+				break
+			}
+			return usersync.Record{}, r.reject(err)
 		}
-		r.line, _ = r.csv.FieldPos(0)
-		rec, skipped, err := r.mapRow(row)
+		r.line = r.sc.start
+		if r.rows++; r.rows > r.m.maxRows {
+			r.err = fmt.Errorf("%w: line %d is past the limit of %d rows", ErrTooManyRows, r.line, r.m.maxRows)
+			break
+		}
+		rec, skipped, err := r.mapRow(row, r.sc.kind)
 		if skipped {
 			r.format.Skipped++
 			continue
 		}
-		if re, ok := err.(*usersync.RowError); ok {
-			re.Key = r.rowKey(row)
+		if err != nil {
+			err.(*usersync.RowError).Key = r.rowKey(row)
+			return rec, r.reject(err)
 		}
-		return rec, err
+		return rec, nil
 	}
 	return usersync.Record{}, r.err
 }
 
-// readError turns an error of the csv.Reader into a RowError when only the
+// reject counts a rejected row and applies the hold policy.
+func (r *reader) reject(err error) error {
+	r.rejected++
+	if h := r.m.hold; h != nil && h.Rows >= 0 && r.rejected > h.Rows {
+		r.held = fmt.Errorf("%w: more than %d rows rejected, the last on line %d; the file is held and nothing from it is applied",
+			ErrTooManyRejected, h.Rows, r.line)
+	}
+	return err
+}
+
+// atEnd checks the hold policy's percentage once the file is read.
+func (r *reader) atEnd() error {
+	h := r.m.hold
+	read := r.rows - r.format.Skipped
+	if h == nil || h.Percent < 0 || read == 0 {
+		return io.EOF
+	}
+	if pct := 100 * float64(r.rejected) / float64(read); pct > h.Percent {
+		return fmt.Errorf("%w: %d of %d rows (%.1f%%), more than %g%%; the file is held and nothing from it is applied",
+			ErrTooManyRejected, r.rejected, read, pct, h.Percent)
+	}
+	return io.EOF
+}
+
+// readError turns an error of the scanner into a RowError when only the
 // row is at fault, and otherwise records it as the file's failure.
 func (r *reader) readError(err error, row []string) error {
 	var pe *csv.ParseError
 	switch {
 	case err == io.EOF:
-		r.err = io.EOF
+		r.err = r.atEnd()
 	case errors.Is(err, errRecordTooLong):
 		r.err = fmt.Errorf("%w: the record after line %d is over %d bytes; is a line break missing or a quote left open?",
 			ErrRecordTooLong, r.line, r.in.bounded.max)
 	case errors.As(err, &pe):
 		r.line = pe.StartLine
+		r.rows++
 		return r.parseError(pe, row)
 	default:
-		r.err = err // a transport error keeps its identity
+		r.err = r.m.streamError(err)
 	}
 	return r.err
+}
+
+// streamError says which limit a stream error is, or returns it as it is,
+// so that a transport error keeps its identity.
+func (m *Mapper) streamError(err error) error {
+	if errors.Is(err, errFileTooLarge) {
+		return fmt.Errorf("%w: over %d bytes", ErrFileTooLarge, m.maxFile)
+	}
+	return err
 }
 
 func (r *reader) parseError(pe *csv.ParseError, row []string) error {
 	re := &usersync.RowError{File: r.file, Line: pe.StartLine, Key: r.rowKey(row), Err: pe}
 	switch {
-	case pe.Err == csv.ErrFieldCount:
+	case pe.Err == csv.ErrFieldCount && len(row) < len(r.header):
+		re.Column = r.header[len(row)]
 		re.Err = fmt.Errorf("%w: %d, the header has %d", ErrFieldCount, len(row), len(r.header))
+	case pe.Err == csv.ErrFieldCount:
+		re.Value = clip(row[len(r.header)])
+		re.Err = fmt.Errorf("%w: %d, the header has %d; is a value holding %q not quoted?", ErrFieldCount, len(row), len(r.header), r.sc.comma)
 	case pe.Err == csv.ErrQuote && r.in.atEOF():
 		// The quote swallowed every line after it: fail the file rather
 		// than lose those rows as one rejected row. (A stray quote in a
@@ -324,17 +250,39 @@ func (r *reader) parseError(pe *csv.ParseError, row []string) error {
 // wrong field count may have its columns shifted; the key it yields then at
 // worst keeps some other user from being deactivated tonight.
 func (r *reader) rowKey(row []string) string {
-	if r.key.index >= len(row) {
+	k := r.key
+	v := r.direct(k, row)
+	if v == "" {
+		var parts []string
+		for _, j := range k.col.from {
+			for i := range r.fields {
+				if r.fields[i].ci == j {
+					parts = append(parts, r.direct(&r.fields[i], row))
+				}
+			}
+		}
+		if v = joinNonEmpty(parts); v != "" {
+			v, _ = r.norm.normalize(k.col, v)
+		}
+	}
+	return strings.Clone(v)
+}
+
+// direct returns the value of f in row, normalized, or "" if there is none
+// or it is invalid.
+func (r *reader) direct(f *field, row []string) string {
+	if f.index < 0 || f.index >= len(row) {
 		return ""
 	}
-	v, ok := clean(row[r.key.index], r.maxField)
+	v, ok := r.clean(row[f.index], otherText)
 	if !ok || v == "" {
 		return ""
 	}
-	if v, err := r.normalize(&r.key, v); err == nil {
-		return strings.Clone(v)
+	v, err := r.norm.normalize(f.col, v)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return v
 }
 
 // rowError rejects the current row for its value v of f.

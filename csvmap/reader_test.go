@@ -197,8 +197,8 @@ func TestRead(t *testing.T) {
 		name: "wrong field count",
 		data: "UniqueID,Name,Mail\n1,Ann\n2,Bob,bob@example.com,extra\n3,Cy,\n",
 		want: []row{
-			rejected(2, csvmap.ErrFieldCount, "", ""),
-			rejected(3, csvmap.ErrFieldCount, "", ""),
+			rejected(2, csvmap.ErrFieldCount, "Mail", ""),  // the first missing column
+			rejected(3, csvmap.ErrFieldCount, "", "extra"), // the first extra value
 			rec(4, "3", "name", "Cy", "email", ""),
 		},
 	}, {
@@ -213,9 +213,9 @@ func TestRead(t *testing.T) {
 		name: "invalid UTF-8 and NUL bytes",
 		data: "UniqueID,Name,Mail\n1,Str\xf6m,a@x\n2,B\x00b,b@x\n\xff,Cy,c@x\n4,Dan,d@x\n",
 		want: []row{
-			rejected(2, csvmap.ErrInvalidUTF8, "Name", "Str\xf6m"),
+			rejected(2, csvmap.ErrInvalidEncoding, "Name", "Str\xf6m"),
 			rejected(3, csvmap.ErrNULByte, "Name", "B\x00b"),
-			rejected(4, csvmap.ErrInvalidUTF8, "UniqueID", "\xff"),
+			rejected(4, csvmap.ErrInvalidEncoding, "UniqueID", "\xff"),
 			rec(5, "4", "name", "Dan", "email", "d@x"),
 		},
 	}, {
@@ -467,7 +467,7 @@ func TestRowErrorMessage(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		`hr/users.csv:2: column Mail: "ann(at)example.com": invalid email address`,
-		`hr/users.csv:3: wrong number of fields: 2, the header has 3`,
+		`hr/users.csv:3: column Mail: wrong number of fields: 2, the header has 3`,
 		`hr/users.csv:4: column Name: parse error on line 4, column 4: bare " in non-quoted-field`,
 	}, msgs)
 }

@@ -2,47 +2,52 @@ package csvmap
 
 import (
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/usersync/usersync"
 )
 
 // mapRow turns the current row into a Record, or says the row is skipped.
+// kind says what the row's text is, so that its values skip the checks it
+// makes needless.
 //
-// This is the hot path: a row costs the Attrs string, the Key copy and the
-// Groups slice, and nothing else. Values are substrings of the row until
-// Layout.Make copies them, so that no Record pins the row's memory.
-func (r *reader) mapRow(row []string) (rec usersync.Record, skipped bool, err error) {
+// This is the hot path. A row costs its record's Attrs string and, for a
+// Groups value not seen before, its Groups slice: the row's text and the
+// values made from it are in the scanner's arena until Layout.Make copies
+// them, and keys come from an arena of their own.
+func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipped bool, err error) {
 	if r.skip != nil {
-		if skipped, err = r.skipRow(row); skipped || err != nil {
+		if skipped, err = r.skipRow(row, kind); skipped || err != nil {
 			return rec, skipped, err
 		}
 	}
-	key, err := r.value(&r.key, row)
-	if err != nil {
+	if err := r.readValues(row, kind); err != nil {
 		return rec, false, err
 	}
-	if key, err = r.normalize(&r.key, key); err != nil {
+	if err := r.deriveValues(); err != nil {
 		return rec, false, err
 	}
-	for i := range r.fields {
-		f := &r.fields[i]
-		v, err := r.value(f, row)
-		if err != nil {
-			return rec, false, err
+	for i := range r.outs {
+		f := &r.outs[i]
+		v := r.vals[f.ci]
+		if v == "" && f.required() {
+			return rec, false, r.rowError(f, v, ErrRequired)
 		}
-		switch f.role {
+		switch f.col.Role {
+		case Key:
+			rec.Key = r.keys.clone(v)
 		case Attribute:
-			if f.kind != Text {
-				if v, err = r.normalize(f, v); err != nil {
-					return rec, false, err
-				}
-			}
 			r.values[f.slot] = v
 		case Groups:
-			if rec.Groups = r.splitGroups(v); len(rec.Groups) == 0 && f.required {
+			if rec.Groups, err = r.splitGroups(f, v); err != nil {
+				return rec, false, err
+			}
+			if len(rec.Groups) == 0 && f.required() {
 				return rec, false, r.rowError(f, v, ErrRequired)
 			}
 		case Status:
@@ -53,18 +58,92 @@ func (r *reader) mapRow(row []string) (rec usersync.Record, skipped bool, err er
 			rec.Inactive = !active
 		}
 	}
-	// A copy, so that the Key does not pin the row's string.
-	rec.Key = strings.Clone(key)
 	rec.Attrs = r.layout.Make(r.values)
 	rec.Origin = usersync.Position{File: r.file, Line: r.line}
 	return rec, false, nil
 }
 
+// readValues reads the fields of the row: a simple one straight into its
+// Attrs slot, the others, checked and normalized, into vals.
+func (r *reader) readValues(row []string, kind textKind) error {
+	for i := range r.fields {
+		f := &r.fields[i]
+		raw := row[f.index]
+		v, ok := r.clean(raw, kind)
+		if !ok {
+			return r.valueError(f, raw)
+		}
+		if f.col.simple {
+			r.values[f.slot] = v
+			continue
+		}
+		if v != "" && (f.col.Role == Attribute || f.col.Role == Key) {
+			var err error
+			if v, err = r.norm.normalize(f.col, v); err != nil {
+				return r.rowError(f, raw, err)
+			}
+		}
+		r.vals[f.ci] = v
+	}
+	return nil
+}
+
+// deriveValues fills the empty values of columns made From others or with
+// a Default.
+func (r *reader) deriveValues() error {
+	for i := range r.derived {
+		f := &r.derived[i]
+		if f.index < 0 {
+			r.vals[f.ci] = ""
+		} else if r.vals[f.ci] != "" {
+			continue
+		}
+		v := r.compose(f.col.from)
+		if v == "" {
+			r.vals[f.ci] = f.col.def
+			continue
+		}
+		nv, err := r.norm.normalize(f.col, v)
+		if err != nil {
+			return r.rowError(f, v, err)
+		}
+		r.vals[f.ci] = nv
+	}
+	return nil
+}
+
+// compose joins the non-empty values of the columns idx with spaces.
+func (r *reader) compose(idx []int) string {
+	switch len(idx) {
+	case 0:
+		return ""
+	case 1:
+		return r.vals[idx[0]]
+	}
+	n, at := 0, r.sc.arena.start(0)
+	for _, j := range idx {
+		if v := r.vals[j]; v != "" {
+			if n > 0 {
+				r.sc.arena.b.WriteByte(' ')
+			}
+			r.sc.arena.b.WriteString(v)
+			n++
+		}
+	}
+	return r.sc.arena.since(at)
+}
+
+// joinNonEmpty joins the non-empty parts with spaces, as compose does.
+func joinNonEmpty(parts []string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " ")
+}
+
 // skipRow reports whether the Skip column says to leave the row out.
-func (r *reader) skipRow(row []string) (bool, error) {
-	v, err := r.value(r.skip, row)
-	if err != nil {
-		return false, err
+func (r *reader) skipRow(row []string, kind textKind) (bool, error) {
+	raw := row[r.skip.index]
+	v, ok := r.clean(raw, kind)
+	if !ok {
+		return false, r.valueError(r.skip, raw)
 	}
 	skip, ok := parseSkip(v)
 	if !ok {
@@ -73,122 +152,133 @@ func (r *reader) skipRow(row []string) (bool, error) {
 	return skip, nil
 }
 
-// value returns the value of f in the row, trimmed, after the checks every
-// value passes: bounded length, valid UTF-8, no NUL byte, and not empty if
-// required.
-func (r *reader) value(f *field, row []string) (string, error) {
-	v, ok := clean(row[f.index], r.maxField)
-	if !ok || v == "" && f.required {
-		return "", r.valueError(f, row[f.index])
+// clean returns v trimmed, and whether it is at most MaxFieldBytes of valid
+// text: valid UTF-8 without NUL or U+FFFD, which it brings to NFC. A value
+// of an ASCII or Latin row only needs trimming, and so does such a value in
+// another row.
+func (r *reader) clean(v string, kind textKind) (string, bool) {
+	if len(v) > r.m.maxField {
+		return "", false
 	}
-	return v, nil
+	if kind == otherText {
+		kind = classify(v)
+	}
+	switch kind {
+	case asciiText:
+		if v != "" && (v[0] <= ' ' || v[len(v)-1] <= ' ') {
+			v = strings.TrimSpace(v)
+		}
+		return v, true
+	case latinRow:
+		return strings.TrimSpace(v), true
+	}
+	return cleanSlow(v, r.m.maxField)
 }
 
-// clean returns v trimmed, and whether it is at most max bytes of valid
-// UTF-8 without NUL. Most values are short and ASCII: one pass over their
-// bytes says so, where utf8.ValidString and a search for NUL would take a
-// call each. The error, rare, is worked out again by valueError.
-func clean(v string, max int) (string, bool) {
-	if len(v) > max || !isPlainASCII(v) {
-		return cleanSlow(v, max)
+// replacementChar is U+FFFD in UTF-8.
+const replacementChar = "\uFFFD"
+
+// cleanSlow is clean for any value.
+func cleanSlow(v string, max int) (string, bool) {
+	if len(v) > max || !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 || strings.Contains(v, replacementChar) {
+		return "", false
 	}
-	if v != "" && (v[0] <= ' ' || v[len(v)-1] <= ' ') {
-		v = strings.TrimSpace(v)
+	v = strings.TrimSpace(v)
+	if !norm.NFC.IsNormalString(v) {
+		v = norm.NFC.String(v)
 	}
 	return v, true
 }
 
-// cleanSlow is clean for values that are long or not plain ASCII.
-func cleanSlow(v string, max int) (string, bool) {
-	if len(v) > max || !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-		return "", false
+// A textKind says what a record's text, or a value's, needs before its
+// values can be used.
+type textKind uint8
+
+const (
+	// asciiText is ASCII without NUL: it only needs trimming.
+	asciiText textKind = iota
+	// latinRow is valid UTF-8 of ASCII without NUL and the letters of
+	// Latin-1 Supplement and Latin Extended-A (U+0080 to U+017F), which
+	// write the names of most of Europe: Åsa Ström, Jörg Müller, Łukasz
+	// Wałęsa. It is in NFC already, since none of these characters combines
+	// with another (TestLatinTextIsNFC), so it only needs trimming too.
+	latinRow
+	// otherText needs its values checked one by one.
+	otherText
+)
+
+// classify says what text is.
+func classify[S string | []byte](text S) textKind {
+	if isPlainASCII(text) {
+		return asciiText
 	}
-	return strings.TrimSpace(v), true
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == 0:
+			return otherText
+		case c < utf8.RuneSelf:
+		case 0xC2 <= c && c <= 0xC5 && i+1 < len(text) && text[i+1]&0xC0 == 0x80:
+			i++
+		default:
+			return otherText
+		}
+	}
+	return latinRow
 }
 
-// valueError says what is wrong with the value v of f.
+// valueError says what is wrong with the value v of f, which clean refused.
 func (r *reader) valueError(f *field, v string) error {
 	var err error
 	switch {
-	case len(v) > r.maxField:
-		err = fmt.Errorf("%w: %d bytes, the limit is %d", ErrFieldTooLong, len(v), r.maxField)
+	case len(v) > r.m.maxField:
+		err = fmt.Errorf("%w: %d bytes, the limit is %d", ErrFieldTooLong, len(v), r.m.maxField)
 	case !utf8.ValidString(v):
-		err = ErrInvalidUTF8
+		err = fmt.Errorf("%w: not valid UTF-8; is the file saved in another encoding, such as windows-1252 (see Options.Encoding)?", ErrInvalidEncoding)
 	case strings.IndexByte(v, 0) >= 0:
 		err = ErrNULByte
+	case r.in.decoded:
+		err = fmt.Errorf("%w: bytes that are not valid %s, or a U+FFFD replacement character", ErrInvalidEncoding, r.format.Encoding)
 	default:
-		err = ErrRequired
-		v = strings.TrimSpace(v)
+		err = fmt.Errorf("%w: U+FFFD, the replacement character: an earlier conversion lost characters here", ErrInvalidEncoding)
 	}
 	return r.rowError(f, v, err)
 }
 
-// isPlainASCII reports whether every byte of v is ASCII but NUL.
-func isPlainASCII(v string) bool {
-	// Eight bytes at a time: w-0x01… sets a byte's top bit when the byte is
-	// NUL, and w sets it when the byte is not ASCII. A byte above a NUL may
-	// be flagged too, which only sends the value to the full check.
-	const ones, tops = 0x0101010101010101, 0x8080808080808080
-	if len(v) < 8 {
-		for i := 0; i < len(v); i++ {
-			if v[i]-1 >= utf8.RuneSelf-1 { // wraps around for NUL
-				return false
-			}
-		}
-		return true
-	}
-	// The last word overlaps the one before it rather than leave a tail.
-	for i := 0; ; i += 8 {
-		i = min(i, len(v)-8)
-		w := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
-			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
-		if (w|(w-ones))&tops != 0 {
-			return false
-		}
-		if i == len(v)-8 {
-			return true
-		}
-	}
-}
-
-// normalize checks and normalizes a trimmed value by the Kind of f.
-func (r *reader) normalize(f *field, v string) (string, error) {
-	switch f.kind {
-	case Email:
-		if v == "" {
-			return v, nil
-		}
-		e, ok := normalizeEmail(v)
-		if !ok {
-			return "", r.rowError(f, v, ErrInvalidEmail)
-		}
-		return e, nil
-	}
-	return v, nil
-}
-
 // splitGroups splits a Groups value into sorted, unique, interned IDs. An
 // empty value gives an empty, non-nil slice: the user is in no group (nil
-// would say the file has nothing to say about groups). The returned slice
-// is the only allocation.
-func (r *reader) splitGroups(v string) []string {
-	if !strings.Contains(v, r.sep) { // the common case: one group
-		if v == "" { // trimmed already
-			return noGroups
-		}
-		return []string{r.internGroup(v)}
+// would say the file has nothing to say about groups). A value seen
+// recently gets the same slice again, from a cache with a slot per hash of
+// the value: Record's slices are read-only, and this one's capacity is its
+// length, so an append copies.
+func (r *reader) splitGroups(f *field, v string) ([]string, error) {
+	if v == "" {
+		return noGroups, nil
+	}
+	if r.lists == nil {
+		r.lists = new([4096]groupList)
+	}
+	slot := &r.lists[maphash.String(r.seed, v)%uint64(len(r.lists))]
+	if slot.ids != nil && slot.value == v {
+		return slot.ids, nil
 	}
 	parts := r.groups[:0]
-	for v != "" {
-		part, rest, _ := strings.Cut(v, r.sep)
-		if part = strings.TrimSpace(part); part != "" {
-			parts = append(parts, part)
+	for rest := v; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, r.sep)
+		if part = strings.TrimSpace(part); part == "" {
+			continue
 		}
-		v = rest
+		if f.col.Fold {
+			part = foldCase(part, r.norm.a)
+		}
+		if err := checkLength(f.col, part); err != nil {
+			return nil, r.rowError(f, part, err)
+		}
+		parts = append(parts, part)
 	}
 	r.groups = parts
 	if len(parts) == 0 {
-		return noGroups
+		return noGroups, nil
 	}
 	sortSmall(parts)
 	parts = slices.Compact(parts)
@@ -196,7 +286,15 @@ func (r *reader) splitGroups(v string) []string {
 	for i, p := range parts {
 		ids[i] = r.internGroup(p)
 	}
-	return ids
+	slot.value, slot.ids = strings.Clone(v), ids
+	return ids, nil
+}
+
+// A groupList is a slot of the cache of Groups values: the last value that
+// came there and the IDs it gave.
+type groupList struct {
+	value string
+	ids   []string
 }
 
 // noGroups is the Groups of a user in no group. It has no capacity, so
@@ -226,28 +324,4 @@ func (r *reader) internGroup(id string) string {
 	s := strings.Clone(id)
 	r.intern[s] = s
 	return s
-}
-
-// parseStatus reads a trimmed Status value; ok is false for an unknown word.
-func parseStatus(v string) (active, ok bool) {
-	switch {
-	case v == "" || v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes") ||
-		strings.EqualFold(v, "active") || strings.EqualFold(v, "enabled"):
-		return true, true
-	case v == "0" || strings.EqualFold(v, "false") || strings.EqualFold(v, "no") ||
-		strings.EqualFold(v, "inactive") || strings.EqualFold(v, "disabled"):
-		return false, true
-	}
-	return false, false
-}
-
-// parseSkip reads a trimmed Skip value; ok is false for an unknown word.
-func parseSkip(v string) (skip, ok bool) {
-	switch {
-	case v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes") || strings.EqualFold(v, "x"):
-		return true, true
-	case v == "" || v == "0" || strings.EqualFold(v, "false") || strings.EqualFold(v, "no"):
-		return false, true
-	}
-	return false, false
 }

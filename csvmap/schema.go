@@ -1,14 +1,7 @@
 package csvmap
 
 import (
-	"errors"
-	"fmt"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"github.com/usersync/usersync"
 )
 
 // A Role says what a column feeds in a [usersync.Record].
@@ -18,8 +11,13 @@ type Role uint8
 const (
 	// Attribute values go to Record.Attrs under the column's Name.
 	Attribute Role = iota
-	// Key values become Record.Key: trimmed, never empty. A schema has
-	// exactly one Key column, and its header must be in every file.
+	// Key values become Record.Key: never empty. A schema has exactly one
+	// Key column, and a file must hold it (or the columns it is made From).
+	//
+	// Rows that share a key, once normalized (see Column.Fold), are all
+	// rejected with usersync.ErrDuplicateKey by the Reconciler, which sees
+	// every file of a run: a streaming reader cannot take back a record it
+	// has returned when the key turns up again a million rows later.
 	Key
 	// Groups values become Record.Groups: split by Column.Separator, each
 	// part trimmed, empty parts dropped, sorted and without duplicates. An
@@ -38,59 +36,81 @@ const (
 	// any further, and its user counts as not in the file: a user imported
 	// before is treated like one whose row was removed.
 	Skip
+	// Ignore columns are known and not read: they feed nothing and are not
+	// reported as unknown. They are for what an export writes about itself,
+	// such as Cosafe's TimeStamp: mapped as an attribute, a time that
+	// changes every night would update every user every night.
+	Ignore
 )
+
+var roleNames = [...]string{"Attribute", "Key", "Groups", "Status", "Skip", "Ignore"}
 
 // String returns the role's name, as in the constant.
 func (r Role) String() string {
-	switch r {
-	case Attribute:
-		return "Attribute"
-	case Key:
-		return "Key"
-	case Groups:
-		return "Groups"
-	case Status:
-		return "Status"
-	case Skip:
-		return "Skip"
+	if int(r) < len(roleNames) {
+		return roleNames[r]
 	}
 	return "Role(" + strconv.Itoa(int(r)) + ")"
 }
 
 // A Kind says how the values of an Attribute or Key column are checked and
-// normalized. Every value is first trimmed of surrounding white space and
-// checked to be valid UTF-8 without NUL bytes.
+// normalized. Every value is first trimmed of surrounding white space,
+// checked to be valid text without NUL bytes or U+FFFD (the mark a decoder
+// leaves where bytes were invalid), and brought to Unicode NFC, so that a
+// name typed on a Mac and on Windows is the same value. An empty value is
+// allowed unless the column is Required; Kind checks only non-empty ones.
 type Kind uint8
 
 // The kinds of values.
 const (
-	// Text values are kept as they are (trimmed).
+	// Text values are kept as they are.
 	Text Kind = iota
 	// Email values must be a bare address such as ann@example.com: exactly
 	// one @, no spaces, no display name, angle brackets or comments, and
 	// valid for net/mail.ParseAddress. A dot in the domain is not required.
-	// The domain is lower-cased; the local part is kept as it is, since
-	// mail servers may tell its case apart. An empty value is allowed
-	// unless the column is Required.
+	// The domain is lower-cased; the local part is kept as it is (mail
+	// servers may tell its case apart) unless the column folds case.
 	Email
+	// Phone values are phone numbers, normalized to E.164 (+46701234567).
+	// A number without a country code is read in Options.PhoneRegion. It
+	// must have a possible length for its country (libphonenumber's
+	// IsPossibleNumber, not IsValidNumber: number plans gain ranges faster
+	// than the library's metadata follows, and a user's row must not be
+	// rejected for a new mobile range). Extensions are refused: E.164 has
+	// no room for them.
+	Phone
+	// Bool values are 1/0, true/false, yes/no, y/n or on/off in any case,
+	// normalized to "true" or "false".
+	Bool
+	// Date values are dates in one of Column.Layouts (by default ISO 8601,
+	// 2006-01-02), normalized to 2006-01-02.
+	Date
+	// Timestamp values are times in one of Column.Layouts (by default RFC
+	// 3339 and the ISO 8601 forms "2006-01-02 15:04:05", "2006-01-02T15:04:05"
+	// and "2006-01-02 15:04"), normalized to RFC 3339 in UTC. A time without
+	// a zone is in Options.Location.
+	Timestamp
+	// Enum values are one of Column.Values, in any case, normalized to the
+	// spelling the column lists.
+	Enum
 )
+
+var kindNames = [...]string{"Text", "Email", "Phone", "Bool", "Date", "Timestamp", "Enum"}
 
 // String returns the kind's name, as in the constant.
 func (k Kind) String() string {
-	switch k {
-	case Text:
-		return "Text"
-	case Email:
-		return "Email"
+	if int(k) < len(kindNames) {
+		return kindNames[k]
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// A Column describes one column a file may hold.
+// A Column describes one column a file may hold. It is plain data: presets
+// such as [Cosafe] return columns a host can copy and change.
 type Column struct {
 	// Name is the attribute name in Record.Attrs for an Attribute column,
-	// and names the column in messages for every role. It is also the
-	// header unless Header is set.
+	// and names the column in From and in messages for every role. It is
+	// also the header unless Header is set.
 	Name string
 	// Header is the column's header in the file; "" means Name.
 	Header string
@@ -105,13 +125,52 @@ type Column struct {
 	// Required means the header must be in the file (or the file fails,
 	// naming the column) and every row must have a non-empty value (or the
 	// row is rejected with ErrRequired). A Key column is always required.
+	// A column made From others counts as in the file when they all are.
 	//
 	// An optional Attribute column missing from a file is left out of its
 	// records' Attrs entirely, so that reconcilers leave that attribute
 	// alone rather than clear it.
 	Required bool
-	// Separator splits a Groups value; "" means ",". Only for Groups.
+	// Separator makes the column a list: a Groups column (where "" means
+	// ","), or an Attribute column whose value is split by it, each part
+	// trimmed and checked by Kind, empty parts dropped, sorted, duplicates
+	// removed, and joined again with the separator, so that a list in
+	// another order is not a change.
 	Separator string
+	// Fold lower-cases values (after Kind's normalization), for values
+	// compared without regard to case, such as email addresses used as
+	// keys or Active Directory account names: Ann@Example.com and
+	// ann@example.com are then the same user.
+	Fold bool
+	// MinLen and MaxLen bound a non-empty value's length in characters
+	// (each part's, for a list); 0 means no bound. Cosafe's UniqueID, for
+	// one, has 10 to 256.
+	MinLen, MaxLen int
+	// Values lists the values of an Enum column.
+	Values []string
+	// Layouts are the time.Parse layouts a Date or Timestamp value may
+	// have; nil means the ISO 8601 forms listed with the kind. Order
+	// matters for ambiguous dates: list "02/01/2006" or "01/02/2006", not
+	// both.
+	Layouts []string
+	// From names columns that make this column's value when it is empty or
+	// missing from the file: their non-empty values, joined by a space. So
+	// Name may be made from FirstName and LastName, or a username from the
+	// email address. The value made is then checked like any other. From
+	// columns must be Attribute or Key columns not made From others.
+	From []string
+	// Default is the value when the column's value is empty, or the file
+	// lacks the column (and the columns it is made From): a feed that has
+	// no language column then says every user's language is the default.
+	// It must be valid for the Kind. A column with a Default cannot be
+	// Required.
+	Default string
+	// Description says what the column holds, for the description a
+	// Mapper writes (see Mapper.WriteDescription).
+	Description string
+	// Example is the value of the template's example row (see
+	// Mapper.WriteTemplate); "" means one made up for the Kind.
+	Example string
 }
 
 // header returns the header the column is known by in the file.
@@ -122,171 +181,33 @@ func (c *Column) header() string {
 	return c.Name
 }
 
-// A Schema lists the columns a Mapper understands. Files may hold them in any
-// order, along with other columns, which are ignored with a warning.
-type Schema struct {
-	Columns []Column
-}
+// A HeaderRule says how strictly the headers of a file must be spelled.
+type HeaderRule uint8
 
-// Limits that apply when Options leave them zero.
 const (
-	// DefaultMaxFieldBytes bounds one value: 1 MiB.
-	DefaultMaxFieldBytes = 1 << 20
-	// maxRecordFields is the default MaxRecordBytes in fields of
-	// MaxFieldBytes: room for a wide row of long values, yet a hard stop
-	// for a file without line breaks.
-	maxRecordFields = 16
+	// AnySpelling matches headers ignoring case, white space, underscores
+	// and hyphens, so "UniqueID", "unique_id" and " Unique ID " are the
+	// same header.
+	AnySpelling HeaderRule = iota
+	// LowerSnake is Opensense's rule: every header of the file must be in
+	// lower case without spaces, underscores taking their place
+	// ("first_name"). A header that breaks it fails the file, naming the
+	// spelling it should have. Headers then match as with AnySpelling.
+	LowerSnake
 )
 
-// Options tune a Mapper. A nil *Options or a zero field means the default.
-type Options struct {
-	// Comma is the field delimiter; 0 means ','. It must be a valid rune
-	// and not '"', '\r' or '\n'.
-	Comma rune
-	// MaxFieldBytes bounds a value, in bytes; a longer one rejects its row
-	// with ErrFieldTooLong. 0 means DefaultMaxFieldBytes.
-	MaxFieldBytes int
-	// MaxRecordBytes bounds a record (a row, with any line breaks inside
-	// quotes), in bytes. encoding/csv reads a record whole, so without a
-	// bound a file without line breaks, or with a quote left open, would be
-	// read into memory entirely; a longer record fails the file with
-	// ErrRecordTooLong. 0 means 16 × MaxFieldBytes.
-	MaxRecordBytes int
-}
-
-// A Mapper reads CSV files into Records according to a Schema. It
-// implements usersync.Mapper, is immutable, and is safe for concurrent use:
-// each file gets its own reader.
-type Mapper struct {
-	columns   []Column       // the schema, copied
-	byHeader  map[string]int // normalized header or alias -> index in columns
-	comma     rune
-	maxField  int
-	maxRecord int64
-}
-
-var _ usersync.Mapper = (*Mapper)(nil)
-
-// New returns a Mapper for the schema. It checks the schema: exactly one Key
-// column; at most one Groups, Status and Skip column; every column named,
-// names unique; no header or alias that two columns share once normalized
-// (see [Mapper.NewReader]); Kind and Separator only where they apply.
-func New(s Schema, opts *Options) (*Mapper, error) {
-	if opts == nil {
-		opts = &Options{}
-	}
-	m := &Mapper{
-		columns:  make([]Column, len(s.Columns)),
-		byHeader: make(map[string]int),
-	}
-	if err := m.setOptions(opts); err != nil {
-		return nil, err
-	}
-	for i, c := range s.Columns {
-		c.Aliases = append([]string(nil), c.Aliases...)
-		if c.Role == Groups && c.Separator == "" {
-			c.Separator = ","
-		}
-		m.columns[i] = c
-	}
-	if err := m.checkColumns(); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-func (m *Mapper) setOptions(o *Options) error {
-	m.comma = o.Comma
-	if m.comma == 0 {
-		m.comma = ','
-	}
-	if m.comma == '"' || m.comma == '\r' || m.comma == '\n' || m.comma == utf8.RuneError || !utf8.ValidRune(m.comma) {
-		return fmt.Errorf("csvmap: invalid Comma %q", m.comma)
-	}
-	if o.MaxFieldBytes < 0 || o.MaxRecordBytes < 0 {
-		return errors.New("csvmap: negative MaxFieldBytes or MaxRecordBytes")
-	}
-	m.maxField = o.MaxFieldBytes
-	if m.maxField == 0 {
-		m.maxField = DefaultMaxFieldBytes
-	}
-	m.maxRecord = int64(o.MaxRecordBytes)
-	if m.maxRecord == 0 {
-		m.maxRecord = maxRecordFields * int64(m.maxField)
-	}
-	return nil
-}
-
-// checkColumns validates the copied schema and fills byHeader.
-func (m *Mapper) checkColumns() error {
-	var roles [Skip + 1]int
-	names := make(map[string]bool, len(m.columns))
-	for i := range m.columns {
-		c := &m.columns[i]
-		if err := checkColumn(c); err != nil {
-			return err
-		}
-		if names[c.Name] {
-			return fmt.Errorf("csvmap: column name %q used twice", c.Name)
-		}
-		names[c.Name] = true
-		roles[c.Role]++
-		if c.Role != Attribute && roles[c.Role] > 1 {
-			return fmt.Errorf("csvmap: more than one %v column", c.Role)
-		}
-		for _, h := range append([]string{c.header()}, c.Aliases...) {
-			if err := m.addHeader(h, i); err != nil {
-				return err
-			}
-		}
-	}
-	if roles[Key] == 0 {
-		return errors.New("csvmap: the schema has no Key column")
-	}
-	return nil
-}
-
-func checkColumn(c *Column) error {
-	switch {
-	case c.Name == "":
-		return errors.New("csvmap: a column has no Name")
-	case c.Role > Skip:
-		return fmt.Errorf("csvmap: column %q: unknown %v", c.Name, c.Role)
-	case c.Kind > Email:
-		return fmt.Errorf("csvmap: column %q: unknown %v", c.Name, c.Kind)
-	case c.Kind != Text && c.Role != Attribute && c.Role != Key:
-		return fmt.Errorf("csvmap: column %q: Kind %v is only for Attribute and Key columns", c.Name, c.Kind)
-	case c.Separator != "" && c.Role != Groups:
-		return fmt.Errorf("csvmap: column %q: Separator is only for Groups columns", c.Name)
-	}
-	return nil
-}
-
-// addHeader maps the normalized header h to column i, refusing a header that
-// another column already claims: a file could not say which one it meant.
-func (m *Mapper) addHeader(h string, i int) error {
-	n := normalizeHeader(h)
-	if n == "" {
-		return fmt.Errorf("csvmap: column %q: header or alias %q is empty once normalized", m.columns[i].Name, h)
-	}
-	if j, ok := m.byHeader[n]; ok && j != i {
-		return fmt.Errorf("csvmap: columns %q and %q both accept the header %q", m.columns[j].Name, m.columns[i].Name, h)
-	}
-	m.byHeader[n] = i
-	return nil
-}
-
-// normalizeHeader folds a header so that the spellings exporters produce
-// match: case, white space, underscores and hyphens are ignored, so
-// "UniqueID", "unique_id" and " Unique ID " are all "uniqueid". A stray
-// byte order mark is dropped too: it must never hide a column.
-func normalizeHeader(h string) string {
-	var b strings.Builder
-	for _, r := range h {
-		if r == '_' || r == '-' || r == '\uFEFF' || unicode.IsSpace(r) {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
+// A Schema lists the columns a Mapper understands. Files may hold them in any
+// order, along with other columns, which are ignored with a warning unless
+// the schema is Strict.
+type Schema struct {
+	// Name names the files the schema reads, for the column description:
+	// "Cosafe users", "Students".
+	Name string
+	// Columns are the columns a file may hold.
+	Columns []Column
+	// Headers says how strictly headers must be spelled.
+	Headers HeaderRule
+	// Strict fails a file that holds a column the schema does not list,
+	// rather than ignore it with a warning.
+	Strict bool
 }

@@ -28,10 +28,10 @@ func TestNewChecksSchema(t *testing.T) {
 		{"unknown role", []csvmap.Column{key, {Name: "a", Role: 9}}, nil, `csvmap: column "a": unknown Role(9)`},
 		{"unknown kind", []csvmap.Column{key, {Name: "a", Kind: 9}}, nil, `csvmap: column "a": unknown Kind(9)`},
 		{"email groups", []csvmap.Column{key, {Name: "a", Role: csvmap.Groups, Kind: csvmap.Email}}, nil, `csvmap: column "a": Kind Email is only for Attribute and Key columns`},
-		{"separator", []csvmap.Column{key, {Name: "a", Separator: ";"}}, nil, `csvmap: column "a": Separator is only for Groups columns`},
-		{"quote comma", []csvmap.Column{key}, &csvmap.Options{Comma: '"'}, `csvmap: invalid Comma '"'`},
-		{"newline comma", []csvmap.Column{key}, &csvmap.Options{Comma: '\n'}, `csvmap: invalid Comma '\n'`},
-		{"negative limit", []csvmap.Column{key}, &csvmap.Options{MaxFieldBytes: -1}, "csvmap: negative MaxFieldBytes or MaxRecordBytes"},
+		{"separator", []csvmap.Column{key, {Name: "a", Role: csvmap.Status, Separator: ";"}}, nil, `csvmap: column "a": Separator is only for Groups and Attribute columns`},
+		{"quote comma", []csvmap.Column{key}, &csvmap.Options{Comma: '"'}, `csvmap: invalid Comma '"': want an ASCII character other than a letter, a digit, '"', '\r' or '\n'`},
+		{"newline comma", []csvmap.Column{key}, &csvmap.Options{Comma: '\n'}, `csvmap: invalid Comma '\n': want an ASCII character other than a letter, a digit, '"', '\r' or '\n'`},
+		{"negative limit", []csvmap.Column{key}, &csvmap.Options{MaxFieldBytes: -1}, "csvmap: negative MaxFieldBytes, MaxRecordBytes, MaxRows or MaxFileBytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,34 +1,70 @@
 // Package reconcile is usersync's default Reconciler: a keyed diff between
-// the feed and the Sink under a safety [Policy].
+// the feed and the Sink under a [Policy] that a host builds from its own
+// settings.
 //
-// It matches feed records and Sink users by [usersync.Record.Key] and plans:
+// # What it plans
+//
+// It matches feed rows with Sink users by the policy's match keys, in order
+// of precedence (by default the key, then the email address ignoring case),
+// and plans:
 //
 //   - CreateUser for feed users the Sink does not hold (unless the feed marks
-//     them inactive: there is nobody to deactivate);
+//     them inactive: there is nobody to deactivate), with the policy's
+//     invitation choice;
+//   - AdoptUser when a row matches a user created by hand on an adopting key
+//     (by default the email address, Cosafe's rule); a user created by hand
+//     is otherwise never changed, deactivated or deleted;
 //   - UpdateUser for managed users whose mapped attributes or memberships
-//     differ; only attributes the feed holds are compared and written;
+//     differ: only attributes the feed maps are compared and written, as the
+//     policy's attribute rules allow; a user found by a later match key gets
+//     the feed's key (Change.OldKey), rather than being deleted and created
+//     again;
 //   - RestoreUser and DeactivateUser when the feed's status column changes a
-//     user's state;
-//   - DeactivateUser, DeleteUser or nothing for managed users missing from
-//     the feed, as Policy.Absent says;
-//   - CreateGroup for group IDs the feed uses that the Sink lacks.
+//     user's state, and RestoreUser for a user who comes back after being
+//     deactivated or marked missing;
+//   - for managed users missing from a full feed: MarkMissing while a grace
+//     period lasts, then DeactivateUser, DeleteUser or nothing, as
+//     Policy.Absent says;
+//   - CreateGroup for group IDs the feed uses that the Sink lacks (unless the
+//     policy forbids it), and RenameGroup for managed groups the feed names
+//     otherwise. Groups without an external ID are not listed by Sinks, so
+//     they and their memberships are never touched.
 //
-// It never touches users created by hand ([usersync.Record.Managed] false),
-// even when a feed row has their key, and never treats a user whose row was
-// rejected as missing. Rows that share a key are all rejected. The removal
-// guard holds the plan ([usersync.Plan.Hold]) when it would deactivate or
-// delete too many users.
+// In Delta mode the files list changes only: users they leave out are left
+// alone. It never treats a user whose row was rejected as missing. Rows that share
+// a key are all rejected, unless they come from different accounts' files
+// (see [Account]). Guards on removals, updates and creates hold the whole
+// plan ([usersync.Plan.Hold]) when it would change too many users.
 //
-// The feed is indexed in memory; the Sink's users are streamed past the index
-// once, so a directory of a million users is not held twice.
+// # Order
+//
+// A plan is deterministic: the same feed and Sink give the same plan, in the
+// same order, whatever order the Sink lists its users in. Group changes
+// come first, then users who take a new key or are adopted, creates in file
+// order (a manager before the users who report to them), restores,
+// updates, missing markers, deactivations and deletions, each kind sorted by
+// key. [WriteDiff] shows a plan as a person reads it.
+//
+// # Cost
+//
+// The feed is indexed in memory by its first match key; the Sink's users are
+// streamed past the index once, so a directory of a million users is not held
+// twice. A Sink tends to list its users in the order a file once created
+// them, and files keep their order from night to night, so each user is
+// first compared with the row after the last one matched: that spares most
+// lookups in an index too large for the CPU's caches. Rows and users left
+// over are matched by the later keys afterwards, which costs only as much
+// as there are of them.
 package reconcile
 
 import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/usersync/usersync"
 )
@@ -36,25 +72,35 @@ import (
 // A Reconciler plans changes with a keyed diff under a Policy.
 type Reconciler struct {
 	policy Policy
+	keys   []MatchKey
+	err    error // from Policy.Validate
 }
 
 var _ usersync.Reconciler = (*Reconciler)(nil)
 
 // New returns a Reconciler. A nil policy means the zero Policy: the safe
-// defaults.
+// defaults. An invalid policy makes every Reconcile fail with the error
+// Policy.Validate returns.
 func New(p *Policy) *Reconciler {
 	r := &Reconciler{}
 	if p != nil {
 		r.policy = *p
+	}
+	r.err = r.policy.Validate()
+	r.keys = r.policy.MatchKeys
+	if len(r.keys) == 0 {
+		r.keys = DefaultMatchKeys()
 	}
 	return r
 }
 
 // row states while planning.
 const (
-	unseen   uint8 = iota
-	seen           // the Sink holds the user
-	rejected       // the key is shared with another row
+	unseen    uint8 = iota
+	seen            // matched a Sink user
+	rejected        // shares its key with another row
+	merged          // another row of a user in several accounts' files
+	ambiguous       // a later match key found several users, or rows: not applied
 )
 
 // ctxCheckEvery is how many Sink users are compared between two looks at ctx.
@@ -62,15 +108,24 @@ const ctxCheckEvery = 4096
 
 // Reconcile plans the changes that bring current in line with feed.
 func (r *Reconciler) Reconcile(ctx context.Context, feed *usersync.Feed, current usersync.Lister) (*usersync.Plan, error) {
-	pl := &planner{policy: &r.policy, feed: feed, plan: &usersync.Plan{}}
+	if r.err != nil {
+		return nil, r.err
+	}
+	pl, err := newPlanner(r, feed)
+	if err != nil {
+		return nil, err
+	}
+	if err := pl.listGroups(ctx, current); err != nil {
+		return nil, err
+	}
 	pl.index()
+	pl.resolveManagers()
 	if err := pl.compareUsers(ctx, current); err != nil {
 		return nil, err
 	}
+	pl.matchLeftovers()
 	pl.createMissingUsers()
-	if err := pl.createMissingGroups(ctx, current); err != nil {
-		return nil, err
-	}
+	pl.planGroups()
 	pl.finish()
 	return pl.plan, nil
 }
@@ -78,22 +133,70 @@ func (r *Reconciler) Reconcile(ctx context.Context, feed *usersync.Feed, current
 // planner is the state of one Reconcile call.
 type planner struct {
 	policy *Policy
+	keys   []MatchKey
 	feed   *usersync.Feed
+	recs   []usersync.Record
 	plan   *usersync.Plan
+	now    time.Time
 
-	byKey map[string]int32 // feed key -> index in feed.Records
-	state []uint8          // per feed record: unseen, seen, rejected
+	// plainKey is set when the first match key is the record's Key as it
+	// is: the hot loops then skip MatchKey.value.
+	plainKey bool
+	byKey    map[string]int32 // first match key value -> index in recs
+	state    []uint8          // per record: unseen, seen, rejected, merged
 	// present holds keys of users who are in the feed although none of
 	// their rows can be used (rejected by the Mapper or for duplicates).
 	present map[string]struct{}
+	acct    *accounts // nil unless Policy.Accounts is set
+	// leftovers are the Sink users the first key did not match, kept for
+	// the later keys when there are any.
+	leftovers []usersync.Record
+	// sinkGroups maps the Sink's group IDs to their names.
+	sinkGroups map[string]string
+	managers   managers
+	warnings   warnings
+	layouts    layoutCache
 
 	// changes by kind, merged in apply order by finish.
-	groups, creates, restores, updates, deactivates, deletes []usersync.Change
+	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change
 }
 
-// index builds the key index and rejects rows that share a key.
+func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
+	pl := &planner{
+		policy:   &r.policy,
+		keys:     r.keys,
+		feed:     feed,
+		recs:     feed.Records,
+		plan:     &usersync.Plan{Time: feed.Time},
+		now:      feed.Time,
+		plainKey: r.keys[0] == MatchKey{} || r.keys[0] == MatchKey{Adopt: true},
+		warnings: warnings{max: orDefault(r.policy.MaxWarnings, DefaultMaxWarnings)},
+	}
+	if pl.now.IsZero() {
+		pl.now = time.Now()
+	}
+	if len(r.policy.Accounts) > 0 {
+		var err error
+		if pl.acct, err = newAccounts(r.policy.Accounts, feed); err != nil {
+			return nil, err
+		}
+	}
+	return pl, nil
+}
+
+// key returns the record's value of the first match key.
+func (pl *planner) key(r *usersync.Record) string {
+	if pl.plainKey {
+		return r.Key
+	}
+	return pl.keys[0].value(r)
+}
+
+// index builds the index of the first match key. Rows that share a key
+// value are rejected, unless they are one user's rows in several accounts'
+// files.
 func (pl *planner) index() {
-	recs := pl.feed.Records
+	recs := pl.recs
 	pl.byKey = make(map[string]int32, len(recs))
 	pl.state = make([]uint8, len(recs))
 	pl.present = make(map[string]struct{})
@@ -102,37 +205,59 @@ func (pl *planner) index() {
 			pl.present[re.Key] = struct{}{}
 		}
 	}
-	var dups map[string][]int32
-	for i := range recs {
-		k := recs[i].Key
-		if first, dup := pl.byKey[k]; dup {
-			if dups == nil {
-				dups = make(map[string][]int32)
-			}
-			if dups[k] == nil {
-				dups[k] = []int32{first}
-			}
-			dups[k] = append(dups[k], int32(i))
+	// Backwards, so that the index ends up holding each key's first row;
+	// a write that leaves the map's length alone is a repeated key, which
+	// saves looking each key up before writing it.
+	var repeated map[string]struct{}
+	for i := len(recs) - 1; i >= 0; i-- {
+		k := pl.key(&recs[i])
+		if k == "" {
 			continue
 		}
+		n := len(pl.byKey)
 		pl.byKey[k] = int32(i)
+		if len(pl.byKey) == n {
+			if repeated == nil {
+				repeated = make(map[string]struct{})
+			}
+			repeated[k] = struct{}{}
+		}
 	}
-	for k, idx := range dups {
-		pl.rejectDuplicates(k, idx)
+	if repeated != nil {
+		pl.handleRepeats(repeated)
 	}
 	slices.SortFunc(pl.plan.Rejected, func(a, b *usersync.RowError) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 	})
 }
 
+// handleRepeats rejects or merges the rows of each repeated key.
+func (pl *planner) handleRepeats(repeated map[string]struct{}) {
+	rows := make(map[string][]int32, len(repeated))
+	for i := range pl.recs {
+		k := pl.key(&pl.recs[i])
+		if _, ok := repeated[k]; ok {
+			rows[k] = append(rows[k], int32(i))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(rows)) {
+		idx := rows[k]
+		if pl.acct != nil && !pl.acct.sameFileTwice(pl.recs, idx) {
+			pl.merge(idx)
+			continue
+		}
+		pl.rejectDuplicates(k, idx)
+	}
+}
+
 // rejectDuplicates rejects every row with key k, naming the others in each
 // message, and keeps the user as present so nobody is deactivated for it.
 func (pl *planner) rejectDuplicates(k string, idx []int32) {
 	delete(pl.byKey, k)
-	pl.present[k] = struct{}{}
-	recs := pl.feed.Records
+	recs := pl.recs
 	for _, i := range idx {
 		pl.state[i] = rejected
+		pl.present[recs[i].Key] = struct{}{}
 		var others []string
 		for _, j := range idx {
 			if j != i {
@@ -140,15 +265,29 @@ func (pl *planner) rejectDuplicates(k string, idx []int32) {
 			}
 		}
 		pl.plan.Rejected = append(pl.plan.Rejected, &usersync.RowError{
-			File: recs[i].Origin.File, Line: recs[i].Origin.Line, Value: k, Key: k,
+			File: recs[i].Origin.File, Line: recs[i].Origin.Line, Value: k, Key: recs[i].Key,
 			Err: fmt.Errorf("%w: also on %s", usersync.ErrDuplicateKey, strings.Join(others, ", ")),
 		})
 	}
 }
 
+// listGroups reads the Sink's groups, before the users: a plan needs them
+// to know which groups exist and what they are called.
+func (pl *planner) listGroups(ctx context.Context, current usersync.Lister) error {
+	pl.sinkGroups = make(map[string]string)
+	for g, err := range current.Groups(ctx) {
+		if err != nil {
+			return fmt.Errorf("list groups: %w", err)
+		}
+		pl.sinkGroups[g.ID] = g.Name
+	}
+	return nil
+}
+
 // compareUsers streams the Sink's users past the index.
 func (pl *planner) compareUsers(ctx context.Context, current usersync.Lister) error {
 	n := 0
+	next := int32(0) // the row after the last one matched
 	for u, err := range current.Users(ctx) {
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)
@@ -159,108 +298,64 @@ func (pl *planner) compareUsers(ctx context.Context, current usersync.Lister) er
 		if u.Managed && !u.Inactive {
 			pl.plan.Population++
 		}
-		i, inFeed := pl.byKey[u.Key]
-		switch {
-		case inFeed:
+		pl.managers.seeSinkUser(&u)
+		if i, ok := pl.find(&u, next); ok {
 			pl.state[i] = seen
-			if !u.Managed {
-				pl.plan.Manual++
-				continue
-			}
-			pl.diff(&pl.feed.Records[i], &u)
-		case !u.Managed:
-			// Created by hand and not in the feed: not ours.
-		default:
-			if _, ok := pl.present[u.Key]; !ok {
-				pl.absent(&u)
-			}
-		}
-	}
-	return nil
-}
-
-// diff plans the change, if any, from a managed user u to feed record d.
-func (pl *planner) diff(d, u *usersync.Record) {
-	c := usersync.Change{User: *d, Attrs: d.Attrs.Diff(u.Attrs)}
-	if d.Groups != nil { // nil: the feed says nothing about groups
-		c.Join, c.Leave = diffSorted(d.Groups, u.Groups)
-	}
-	switch {
-	case !d.Inactive && u.Inactive:
-		c.Kind = usersync.RestoreUser
-		pl.restores = append(pl.restores, c)
-	case d.Inactive && !u.Inactive:
-		c.Kind = usersync.DeactivateUser
-		pl.deactivates = append(pl.deactivates, c)
-	case c.Attrs != nil || c.Join != nil || c.Leave != nil:
-		c.Kind = usersync.UpdateUser
-		pl.updates = append(pl.updates, c)
-	default:
-		pl.plan.Unchanged++
-	}
-}
-
-// absent plans what Policy.Absent says for a managed user missing from the feed.
-func (pl *planner) absent(u *usersync.Record) {
-	switch pl.policy.Absent {
-	case Deactivate:
-		if !u.Inactive {
-			pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u})
-		}
-	case Delete:
-		pl.deletes = append(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: *u})
-	}
-}
-
-// createMissingUsers plans a create for each active feed user the Sink lacks,
-// in feed order.
-func (pl *planner) createMissingUsers() {
-	recs := pl.feed.Records
-	for i := range recs {
-		if pl.state[i] != unseen || recs[i].Inactive {
+			pl.pair(i, &u, 0)
+			next = i + 1
 			continue
 		}
-		pl.creates = append(pl.creates, usersync.Change{Kind: usersync.CreateUser, User: recs[i], Join: recs[i].Groups})
+		pl.unmatched(&u)
 	}
-}
-
-// createMissingGroups plans a CreateGroup for each group ID that a planned
-// change joins and the Sink does not hold.
-func (pl *planner) createMissingGroups(ctx context.Context, current usersync.Lister) error {
-	wanted := make(map[string]struct{})
-	for _, cs := range [][]usersync.Change{pl.creates, pl.restores, pl.updates, pl.deactivates} {
-		for i := range cs {
-			for _, g := range cs[i].Join {
-				wanted[g] = struct{}{}
-			}
-		}
-	}
-	if len(wanted) == 0 {
-		return nil
-	}
-	for g, err := range current.Groups(ctx) {
-		if err != nil {
-			return fmt.Errorf("list groups: %w", err)
-		}
-		delete(wanted, g.ID)
-	}
-	for id := range wanted {
-		pl.groups = append(pl.groups, usersync.Change{Kind: usersync.CreateGroup, Group: usersync.Group{ID: id, Name: id}})
-	}
-	slices.SortFunc(pl.groups, func(a, b usersync.Change) int { return cmp.Compare(a.Group.ID, b.Group.ID) })
 	return nil
 }
 
-// finish orders the changes and checks the guards.
-func (pl *planner) finish() {
-	byKey := func(a, b usersync.Change) int { return cmp.Compare(a.User.Key, b.User.Key) }
-	for _, cs := range [][]usersync.Change{pl.restores, pl.updates, pl.deactivates, pl.deletes} {
-		slices.SortFunc(cs, byKey)
+// find returns the unmatched row that u's first key matches. A Sink often
+// lists its users in the order the files listed them when it created them,
+// and files keep their order from one day to the next: so the row after the
+// last one matched is tried first, which spares most lookups in an index too
+// large for the CPU's caches.
+func (pl *planner) find(u *usersync.Record, next int32) (int32, bool) {
+	k := pl.key(u)
+	if k == "" {
+		return 0, false
 	}
-	pl.plan.Changes = slices.Concat(pl.groups, pl.creates, pl.restores, pl.updates, pl.deactivates, pl.deletes)
-	removals := len(pl.deactivates) + len(pl.deletes)
-	if g := pl.policy.RemoveGuard.check("deactivations and deletions", removals, pl.plan.Population); g != nil {
-		pl.plan.Hold = g
+	if int(next) < len(pl.recs) && pl.state[next] == unseen && pl.key(&pl.recs[next]) == k {
+		return next, true // the first row with its key: later ones are merged or rejected
+	}
+	i, ok := pl.byKey[k]
+	return i, ok && pl.state[i] == unseen
+}
+
+// unmatched handles a Sink user that the first key did not match.
+func (pl *planner) unmatched(u *usersync.Record) {
+	switch {
+	case pl.isPresent(u):
+		// In the feed, but its rows cannot be used: leave it as it is.
+	case len(pl.keys) > 1:
+		pl.leftovers = append(pl.leftovers, *u)
+	case u.Managed:
+		pl.absent(u)
+	}
+}
+
+// isPresent reports whether u is in the feed although no row of it can be
+// used, or belongs to an account whose file did not arrive.
+func (pl *planner) isPresent(u *usersync.Record) bool {
+	if _, ok := pl.present[u.Key]; ok {
+		return true
+	}
+	return pl.acct != nil && pl.acct.inSilentAccount(u)
+}
+
+// createMissingUsers plans a create for each active feed user that matched
+// nobody, in feed order.
+func (pl *planner) createMissingUsers() {
+	for i := range pl.recs {
+		if pl.state[i] != unseen || pl.recs[i].Inactive {
+			continue
+		}
+		pl.create(int32(i))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,7 +48,7 @@ func (s *state) Groups(ctx context.Context) iter.Seq2[usersync.Group, error] {
 
 var layout = usersync.NewLayout("name", "email")
 
-// row is a feed record; mk a Sink record.
+// row is a feed record of users.csv; managed and manual are Sink records.
 func row(key, name, email string, line int, groups ...string) usersync.Record {
 	return usersync.Record{Key: key, Attrs: layout.Make([]string{name, email}), Groups: groups,
 		Origin: usersync.Position{File: "users.csv", Line: line}}
@@ -57,9 +58,26 @@ func managed(key, name, email string, groups ...string) usersync.Record {
 	return usersync.Record{Key: key, Attrs: usersync.NewAttrs("name", name, "email", email), Groups: groups, Managed: true}
 }
 
+func manual(key, name, email string, groups ...string) usersync.Record {
+	r := managed(key, name, email, groups...)
+	r.Managed = false
+	return r
+}
+
+// now is the time of the runs in these tests.
+var now = time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+
 func plan(t *testing.T, p *reconcile.Policy, feed []usersync.Record, cur *state) *usersync.Plan {
 	t.Helper()
-	pl, err := reconcile.New(p).Reconcile(context.Background(), &usersync.Feed{Records: feed}, cur)
+	return planFeed(t, p, &usersync.Feed{Records: feed, Time: now}, cur)
+}
+
+func planFeed(t *testing.T, p *reconcile.Policy, feed *usersync.Feed, cur *state) *usersync.Plan {
+	t.Helper()
+	if feed.Time.IsZero() {
+		feed.Time = now
+	}
+	pl, err := reconcile.New(p).Reconcile(context.Background(), feed, cur)
 	require.NoError(t, err)
 	return pl
 }
@@ -73,6 +91,13 @@ func kinds(p *usersync.Plan) []string {
 	return out
 }
 
+// only returns the plan's only change, failing if there is not exactly one.
+func only(t *testing.T, p *usersync.Plan) usersync.Change {
+	t.Helper()
+	require.Len(t, p.Changes, 1, "changes: %v", kinds(p))
+	return p.Changes[0]
+}
+
 func TestCreatesNewUsersInFeedOrderAndTheirGroups(t *testing.T) {
 	p := plan(t, nil, []usersync.Record{
 		row("e2", "Bo", "bo@x", 2, "sales"),
@@ -80,7 +105,9 @@ func TestCreatesNewUsersInFeedOrderAndTheirGroups(t *testing.T) {
 	}, &state{groups: []usersync.Group{{ID: "hr", Name: "HR"}}})
 	assert.Equal(t, []string{"create-group sales", "create e2", "create e1"}, kinds(p))
 	assert.Equal(t, []string{"hr", "sales"}, p.Changes[2].Join)
+	assert.Equal(t, usersync.InviteManual, p.Changes[2].Invite)
 	assert.Nil(t, p.Hold)
+	assert.Equal(t, now, p.Time)
 }
 
 func TestUnchangedUsersMakeNoChange(t *testing.T) {
@@ -93,27 +120,25 @@ func TestUnchangedUsersMakeNoChange(t *testing.T) {
 func TestUpdateNamesOnlyChangedFeedAttributes(t *testing.T) {
 	cur := managed("e1", "Ann", "ann@x")
 	cur.Attrs = usersync.NewAttrs("email", "ann@x", "name", "Ann", "nickname", "set by hand")
-	p := plan(t, nil, []usersync.Record{row("e1", "Ann Berg", "ann@x", 2)}, &state{users: []usersync.Record{cur}})
-	require.Len(t, p.Changes, 1)
-	assert.Equal(t, usersync.UpdateUser, p.Changes[0].Kind)
-	assert.Equal(t, []string{"name"}, p.Changes[0].Attrs)
+	c := only(t, plan(t, nil, []usersync.Record{row("e1", "Ann Berg", "ann@x", 2)}, &state{users: []usersync.Record{cur}}))
+	assert.Equal(t, usersync.UpdateUser, c.Kind)
+	assert.Equal(t, []string{"name"}, c.Attrs)
+	assert.Equal(t, map[string]string{"name": "Ann"}, c.Before.Map(), "the old values, for review")
 }
 
 func TestUpdateJoinsAndLeavesGroups(t *testing.T) {
-	p := plan(t, nil, []usersync.Record{row("e1", "Ann", "ann@x", 2, "a", "c")},
-		&state{users: []usersync.Record{managed("e1", "Ann", "ann@x", "a", "b")}, groups: []usersync.Group{{ID: "a"}, {ID: "b"}, {ID: "c"}}})
-	require.Len(t, p.Changes, 1)
-	assert.Equal(t, []string{"c"}, p.Changes[0].Join)
-	assert.Equal(t, []string{"b"}, p.Changes[0].Leave)
-	assert.Nil(t, p.Changes[0].Attrs)
+	c := only(t, plan(t, nil, []usersync.Record{row("e1", "Ann", "ann@x", 2, "a", "c")},
+		&state{users: []usersync.Record{managed("e1", "Ann", "ann@x", "a", "b")}, groups: []usersync.Group{{ID: "a"}, {ID: "b"}, {ID: "c"}}}))
+	assert.Equal(t, []string{"c"}, c.Join)
+	assert.Equal(t, []string{"b"}, c.Leave)
+	assert.Nil(t, c.Attrs)
 }
 
 func TestAbsentUsersFollowPolicy(t *testing.T) {
 	cur := func() *state {
-		gone := managed("e2", "Bo", "bo@x")
 		already := managed("e3", "Cy", "cy@x")
 		already.Inactive = true
-		return &state{users: []usersync.Record{managed("e1", "Ann", "ann@x"), gone, already}}
+		return &state{users: []usersync.Record{managed("e1", "Ann", "ann@x"), managed("e2", "Bo", "bo@x"), already}}
 	}
 	feed := []usersync.Record{row("e1", "Ann", "ann@x", 2)}
 	for _, tc := range []struct {
@@ -131,28 +156,13 @@ func TestAbsentUsersFollowPolicy(t *testing.T) {
 	}
 }
 
-func TestManualUsersAreNeverTouched(t *testing.T) {
-	byHand := managed("e1", "Ann", "ann@x")
-	byHand.Managed = false
-	other := managed("m9", "Temp", "temp@x")
-	other.Managed = false
-	p := plan(t, &reconcile.Policy{Absent: reconcile.Delete},
-		[]usersync.Record{row("e1", "Ann Changed", "ann@y", 2)},
-		&state{users: []usersync.Record{byHand, other}})
-	assert.Empty(t, p.Changes, "a manual user is neither updated, nor recreated, nor deleted")
-	assert.Equal(t, 1, p.Manual)
-	assert.Equal(t, 0, p.Population)
-}
-
 func TestUserWithRejectedRowIsNotMissing(t *testing.T) {
 	feed := &usersync.Feed{
 		Records:  []usersync.Record{row("e1", "Ann", "ann@x", 2)},
 		Rejected: []*usersync.RowError{{File: "users.csv", Line: 3, Key: "e2", Err: errors.New("bad email")}},
 	}
 	cur := &state{users: []usersync.Record{managed("e1", "Ann", "ann@x"), managed("e2", "Bo", "bo@x")}}
-	p, err := reconcile.New(nil).Reconcile(context.Background(), feed, cur)
-	require.NoError(t, err)
-	assert.Empty(t, p.Changes)
+	assert.Empty(t, planFeed(t, nil, feed, cur).Changes)
 }
 
 func TestDuplicateKeysRejectEveryRowAndKeepTheUser(t *testing.T) {
@@ -188,78 +198,30 @@ func TestPlanOrderIsDeterministic(t *testing.T) {
 	var users []usersync.Record
 	for i := range 30 {
 		k := fmt.Sprintf("e%02d", i)
+		email := k + "@x"
 		switch i % 3 {
 		case 0:
-			feed = append(feed, row(k, "N", "n@x", i+2, "g"+k))
+			feed = append(feed, row(k, "N", email, i+2, "g"+k))
 		case 1:
-			feed = append(feed, row(k, "Changed", "n@x", i+2))
-			users = append(users, managed(k, "N", "n@x"))
+			feed = append(feed, row(k, "Changed", email, i+2))
+			users = append(users, managed(k, "N", email))
 		case 2:
-			users = append(users, managed(k, "N", "n@x"))
+			users = append(users, managed(k, "N", email))
 		}
 	}
-	first := kinds(plan(t, &reconcile.Policy{RemoveGuard: reconcile.Guard{Disabled: true}}, feed, &state{users: users}))
+	policy := &reconcile.Policy{RemoveGuard: reconcile.Guard{Disabled: true}}
+	first := kinds(plan(t, policy, feed, &state{users: users}))
 	for range 5 {
 		// Reverse the Sink's order: the plan must not depend on it.
 		for i, j := 0, len(users)-1; i < j; i, j = i+1, j-1 {
 			users[i], users[j] = users[j], users[i]
 		}
-		assert.Equal(t, first, kinds(plan(t, &reconcile.Policy{RemoveGuard: reconcile.Guard{Disabled: true}}, feed, &state{users: users})))
+		assert.Equal(t, first, kinds(plan(t, policy, feed, &state{users: users})))
 	}
 	assert.Equal(t, "create-group ge00", first[0])
-}
-
-// population returns n managed users, and a feed that keeps all but drop of them.
-func population(n, drop int) ([]usersync.Record, *state) {
-	cur := &state{}
-	var feed []usersync.Record
-	for i := range n {
-		k := fmt.Sprintf("e%05d", i)
-		cur.users = append(cur.users, managed(k, "N", "n@x"))
-		if i >= drop {
-			feed = append(feed, row(k, "N", "n@x", i+2))
-		}
-	}
-	return feed, cur
-}
-
-func TestRemoveGuard(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		n, drop   int
-		guard     reconcile.Guard
-		held      bool
-		wantLimit string
-	}{
-		{"10% of 100 is allowed", 100, 10, reconcile.Guard{}, false, ""},
-		{"11% of 100 is held", 100, 11, reconcile.Guard{}, true, "10% of 100 (10)"},
-		{"below the minimum population only Max applies", 40, 30, reconcile.Guard{}, false, ""},
-		{"more than Max is held", 6000, 501, reconcile.Guard{}, true, "500"},
-		{"own percentage", 100, 30, reconcile.Guard{Percent: 25}, true, "25% of 100 (25)"},
-		{"percentage off", 100, 30, reconcile.Guard{Percent: -1}, false, ""},
-		{"max off", 10000, 900, reconcile.Guard{Max: -1}, false, ""},
-		{"own min population", 40, 30, reconcile.Guard{MinPopulation: 10}, true, "10% of 40 (4)"},
-		{"disabled", 100, 100, reconcile.Guard{Disabled: true}, false, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			feed, cur := population(tc.n, tc.drop)
-			if len(feed) == 0 {
-				feed = []usersync.Record{row("new", "N", "n@x", 2)}
-			}
-			p := plan(t, &reconcile.Policy{RemoveGuard: tc.guard}, feed, cur)
-			assert.Equal(t, tc.drop, p.Counts().Deactivated, "the plan is complete even when held")
-			if !tc.held {
-				assert.Nil(t, p.Hold)
-				return
-			}
-			var ge *usersync.GuardError
-			require.ErrorAs(t, p.Hold, &ge)
-			assert.ErrorIs(t, p.Hold, usersync.ErrGuardTripped)
-			assert.Equal(t, tc.drop, ge.Count)
-			assert.Equal(t, tc.n, ge.Population)
-			assert.Equal(t, tc.wantLimit, ge.Limit)
-		})
-	}
+	assert.Equal(t, "create e00", first[10])
+	assert.Equal(t, "update e01", first[20])
+	assert.Equal(t, "deactivate e02", first[30])
 }
 
 func TestListErrorsAndCancellationFail(t *testing.T) {
@@ -273,26 +235,24 @@ func TestListErrorsAndCancellationFail(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
-func ExampleNew() {
-	feed := &usersync.Feed{Records: []usersync.Record{
-		{Key: "e1", Attrs: usersync.NewAttrs("name", "Ann Berg"), Groups: []string{"nurses"}},
-		{Key: "e3", Attrs: usersync.NewAttrs("name", "Cy Dahl")},
-	}}
-	current := &state{users: []usersync.Record{
-		{Key: "e1", Attrs: usersync.NewAttrs("name", "Ann"), Managed: true},
-		{Key: "e2", Attrs: usersync.NewAttrs("name", "Bo"), Managed: true},
-		{Key: "m1", Attrs: usersync.NewAttrs("name", "Temp, by hand")},
-	}}
-	plan, err := reconcile.New(&reconcile.Policy{Absent: reconcile.Deactivate}).Reconcile(context.Background(), feed, current)
-	if err != nil {
-		panic(err)
+func TestInvalidPolicyFailsEveryReconcile(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy reconcile.Policy
+		want   string
+	}{
+		{"unknown absent", reconcile.Policy{Absent: 9}, "Policy.Absent"},
+		{"negative grace", reconcile.Policy{Grace: reconcile.Grace{Runs: -1}}, "Policy.Grace"},
+		{"key twice", reconcile.Policy{MatchKeys: []reconcile.MatchKey{{Attr: "email"}, {Attr: "email"}}}, "email is a match key twice"},
+		{"account without group", reconcile.Policy{Accounts: []reconcile.Account{{File: "a.csv"}}}, "Accounts[0]: no Group"},
+		{"bad pattern", reconcile.Policy{Accounts: []reconcile.Account{{File: "[", Group: "a"}}}, "not a pattern"},
+		{"unknown write", reconcile.Policy{Attrs: map[string]reconcile.AttrRule{"title": {Write: 7}}}, `Attrs["title"]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorContains(t, tc.policy.Validate(), tc.want)
+			_, err := reconcile.New(&tc.policy).Reconcile(context.Background(), &usersync.Feed{}, &state{})
+			require.ErrorContains(t, err, tc.want)
+		})
 	}
-	for _, c := range plan.Changes {
-		fmt.Println(c, c.Attrs, c.Join)
-	}
-	// Output:
-	// create-group nurses [] []
-	// create e3 [] []
-	// update e1 [name] [nurses]
-	// deactivate e2 [] []
+	require.NoError(t, (&reconcile.Policy{}).Validate())
 }

@@ -2,10 +2,12 @@ package report_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/usersync/usersync"
@@ -23,6 +25,7 @@ func nightly() *usersync.Result {
 		Files: []usersync.FileResult{{
 			FileInfo: usersync.FileInfo{Name: "users.csv", Size: 2210},
 			Bytes:    2210,
+			SHA256:   sha256.Sum256([]byte("the file")),
 			Format:   usersync.Format{Encoding: "UTF-8", Delimiter: ';'},
 			Records:  42,
 			Rejected: 1,
@@ -31,16 +34,26 @@ func nightly() *usersync.Result {
 			Err: errors.New("not an email address")}},
 		RejectedTotal: 1,
 		Plan: &usersync.Plan{Unchanged: 39, Changes: []usersync.Change{
-			{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1001"}},
-			{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1002"}},
+			{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1001", Attrs: usersync.NewAttrs("name", "Ann Berg")}},
+			{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1002", Attrs: usersync.NewAttrs("name", "Bo Ek")}},
 			{Kind: usersync.DeactivateUser, User: usersync.Record{Key: "E0917"}},
 		}},
 		Applied: usersync.Counts{Created: 2, Deactivated: 1},
 	}
 }
 
+// noTime is a slog handler option that leaves out the time, so that the
+// output is the same each run.
+var noTime = &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.Attr{}
+	}
+	return a
+}}
+
 func ExampleWriteText() {
-	if err := report.WriteText(os.Stdout, nightly()); err != nil {
+	s := report.NewSummary(nightly(), nil)
+	if err := report.WriteText(os.Stdout, s); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
@@ -53,6 +66,7 @@ func ExampleWriteText() {
 	// Files (1)
 	//   Name       Bytes  Records  Rejected  Skipped  Encoding  Delimiter  Result
 	//   users.csv   2210       42         1        0  UTF-8     semicolon  ok
+	//   users.csv: SHA-256 994659de87f727ddcde75df44314f31d7f367b3bff347e852f390530f29720c7
 	//
 	// Applied changes
 	//   Created          2
@@ -66,23 +80,36 @@ func ExampleWriteText() {
 	//   Rejected rows    1
 	//   Skipped rows     0
 	//
+	// Created (2)
+	//   E1001
+	//   E1002
+	//
+	// Deactivated (1)
+	//   E0917
+	//
 	// Rejected rows (1)
 	//   users.csv:9: column Mail: "bob(at)example": not an email address
 }
 
-func ExampleHeadline() {
+func ExampleNewSummary() {
 	r := nightly()
-	fmt.Println(report.Headline(r))
+	s := report.NewSummary(r, &report.Options{Name: "Acme", Label: "name"})
+	fmt.Println(s.Headline)
+	fmt.Println(s.Changes[0].Items[0].Key, s.Changes[0].Items[0].Label)
 
 	r.Status, r.Applied = usersync.Held, usersync.Counts{}
 	r.Plan.Changes = make([]usersync.Change, 120)
 	for i := range r.Plan.Changes {
-		r.Plan.Changes[i].Kind = usersync.DeleteUser
+		r.Plan.Changes[i] = usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: fmt.Sprint(i)}}
 	}
-	fmt.Println(report.Headline(r))
+	s = report.NewSummary(r, &report.Options{Name: "Acme", MaxListed: 5})
+	fmt.Println(s.Headline)
+	fmt.Printf("%d listed, and %d more\n", len(s.Changes[0].Items), s.Changes[0].More())
 	// Output:
-	// usersync: succeeded — 2 created, 1 deactivated, 39 unchanged, 1 rejected
-	// usersync: held — nothing applied; plan: 120 to delete, 39 unchanged, 1 rejected
+	// usersync Acme: succeeded — 2 created, 1 deactivated, 39 unchanged, 1 rejected
+	// E1001 Ann Berg
+	// usersync Acme: held — nothing applied; plan: 120 to delete, 39 unchanged, 1 rejected
+	// 5 listed, and 115 more
 }
 
 func ExampleText() {
@@ -103,17 +130,120 @@ func ExampleText() {
 	// Status    nothing to do: no file was ready to read
 }
 
+// Summarize builds the Summary from the run's events, with the time each
+// phase took, for a reporter of the host's own: here, a chat message.
+func ExampleSummarize() {
+	chat := report.Summarize(func(_ context.Context, s *report.Summary) error {
+		fmt.Println(s.Headline)
+		fmt.Println("reading took", s.Timings.Read, "and applying", s.Timings.Apply)
+		return nil
+	}, nil)
+
+	ctx := context.Background()
+	res := nightly()
+	at := func(ms int) time.Time { return res.Started.Add(time.Duration(ms) * time.Millisecond) }
+	_ = chat.Report(ctx, usersync.Event{Kind: usersync.RunStarted, Time: at(0)})
+	_ = chat.Report(ctx, usersync.Event{Kind: usersync.FileRead, Time: at(900), File: &res.Files[0]})
+	_ = chat.Report(ctx, usersync.Event{Kind: usersync.PlanReady, Time: at(1100), Plan: res.Plan})
+	_ = chat.Report(ctx, usersync.Event{Kind: usersync.RunFinished, Time: at(1500), Result: res})
+	// Output:
+	// usersync: succeeded — 2 created, 1 deactivated, 39 unchanged, 1 rejected
+	// reading took 900ms and applying 400ms
+}
+
+func ExampleWriteJSON() {
+	r := &usersync.Result{Status: usersync.NothingToDo,
+		Started: time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC), Finished: time.Date(2025, 3, 4, 2, 0, 0, 40e6, time.UTC)}
+	if err := report.WriteJSON(os.Stdout, report.NewSummary(r, nil)); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// {
+	//   "version": 1,
+	//   "status": "nothing to do",
+	//   "headline": "usersync: nothing to do — no file to read",
+	//   "outcome": "nothing to do: no file was ready to read",
+	//   "started": "2025-03-04T02:00:00Z",
+	//   "finished": "2025-03-04T02:00:00.04Z",
+	//   "timings": {
+	//     "total_ms": 40,
+	//     "read_ms": 0,
+	//     "plan_ms": 0,
+	//     "apply_ms": 0
+	//   },
+	//   "files": [],
+	//   "counts": {
+	//     "applied": {
+	//       "groups_created": 0,
+	//       "groups_renamed": 0,
+	//       "created": 0,
+	//       "adopted": 0,
+	//       "restored": 0,
+	//       "updated": 0,
+	//       "marked_missing": 0,
+	//       "deactivated": 0,
+	//       "deleted": 0,
+	//       "unchanged": 0
+	//     },
+	//     "failed": 0,
+	//     "not_attempted": 0,
+	//     "records": 0,
+	//     "rejected": 0,
+	//     "skipped": 0,
+	//     "manual": 0,
+	//     "population": 0
+	//   },
+	//   "guards": [],
+	//   "changes": [],
+	//   "failed": {
+	//     "total": 0,
+	//     "items": []
+	//   },
+	//   "rejected": {
+	//     "total": 0,
+	//     "items": []
+	//   },
+	//   "warnings": {
+	//     "total": 0,
+	//     "items": []
+	//   },
+	//   "report_errors": []
+	// }
+}
+
+// A rejected row whose value is a formula is written so that a spreadsheet
+// shows it as text.
+func ExampleWriteRejectedCSV() {
+	r := nightly()
+	r.Rejected = append(r.Rejected, &usersync.RowError{File: "users.csv", Line: 12, Column: "Name",
+		Value: `=HYPERLINK("http://evil.example","Click")`, Err: errors.New("not a name")})
+	r.RejectedTotal = 2
+	var b strings.Builder
+	if err := report.WriteRejectedCSV(&b, report.NewSummary(r, nil), nil); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Print(strings.ReplaceAll(b.String(), "\r\n", "\n")) // RFC 4180's CRLF, shown as LF
+	// Output:
+	// file,line,column,value,key,reason
+	// users.csv,9,Mail,bob(at)example,,not an email address
+	// users.csv,12,Name,"'=HYPERLINK(""http://evil.example"",""Click"")",,not a name
+}
+
+func ExampleNeutralize() {
+	for _, cell := range []string{"Ann", "=1+1", "+46 8 123 45", "-", "@SUM(A1)", "\tTab"} {
+		fmt.Printf("%q\n", report.Neutralize(cell))
+	}
+	// Output:
+	// "Ann"
+	// "'=1+1"
+	// "'+46 8 123 45"
+	// "'-"
+	// "'@SUM(A1)"
+	// "'\tTab"
+}
+
 func ExampleSlog() {
-	// A text handler without times, so that the output is the same each run.
-	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && len(groups) == 0 {
-				return slog.Attr{}
-			}
-			return a
-		},
-	})
-	r := report.Slog(slog.New(h))
+	r := report.Slog(slog.New(slog.NewTextHandler(os.Stdout, noTime)))
 	ctx := context.Background()
 	res := nightly()
 	change := usersync.Change{Kind: usersync.CreateUser, User: usersync.Record{
@@ -127,7 +257,19 @@ func ExampleSlog() {
 	// Output:
 	// level=WARN msg="usersync: row rejected" event=row-rejected file=users.csv line=9 column=Mail err="not an email address"
 	// level=ERROR msg="usersync: change failed" event=change-failed change=create key=E1001 err="quota exceeded"
-	// level=INFO msg="usersync: run finished" event=run-finished status=succeeded duration=1.5s files=1 changes=3 created=2 restored=0 updated=0 deactivated=1 deleted=0 groups_created=0 unchanged=39 failed=0 rejected=1 skipped=0
+	// level=INFO msg="usersync: run finished" event=run-finished status=succeeded duration=1.5s files=1 changes=3 created=2 adopted=0 restored=0 updated=0 marked_missing=0 deactivated=1 deleted=0 groups_created=0 groups_renamed=0 unchanged=39 failed=0 rejected=1 skipped=0
+}
+
+func ExampleRedactSecrets() {
+	const password = "hunter2-Secret"
+	h := report.RedactSecrets(slog.NewTextHandler(os.Stdout, noTime), password)
+	log := slog.New(h)
+
+	log.Error("sftp: connect failed", "err", errors.New("ssh: handshake failed for user acme, password "+password))
+	log.Info("source", "url", "ftps://acme:"+password+"@ftp.example.com/out")
+	// Output:
+	// level=ERROR msg="sftp: connect failed" err="ssh: handshake failed for user acme, password [REDACTED]"
+	// level=INFO msg=source url=ftps://acme:[REDACTED]@ftp.example.com/out
 }
 
 func ExampleMulti() {
@@ -152,4 +294,50 @@ func ExampleMulti() {
 	// Duration  -
 	// Status    nothing to do: no file was ready to read
 	// error: history: database is read-only
+}
+
+// A CLI draws a progress bar from the events of a run.
+func ExampleProgressFunc() {
+	bar := report.ProgressFunc(func(p report.Progress) {
+		fmt.Printf("%-8s %-9s %3.0f%%\n", p.Phase, p.File, 100*p.Fraction())
+	})
+	ctx := context.Background()
+	res := nightly()
+	half := res.Files[0]
+	half.Bytes = 1105
+	_ = bar.Report(ctx, usersync.Event{Kind: usersync.FileProgress, File: &half})
+	_ = bar.Report(ctx, usersync.Event{Kind: usersync.FileRead, File: &res.Files[0]})
+	_ = bar.Report(ctx, usersync.Event{Kind: usersync.PlanReady, Plan: res.Plan})
+	for i := range res.Plan.Changes {
+		_ = bar.Report(ctx, usersync.Event{Kind: usersync.ChangeApplied, Change: &res.Plan.Changes[i]})
+	}
+	_ = bar.Report(ctx, usersync.Event{Kind: usersync.RunFinished, Result: res})
+	// Output:
+	// reading  users.csv  50%
+	// reading  users.csv 100%
+	// planned              0%
+	// applying            33%
+	// applying            67%
+	// applying           100%
+	// finished           100%
+}
+
+// A Watch alerts when the nightly file stops coming: here, after a run at
+// 02:00 that found a file, and a check at 05:00 the next day.
+func ExampleWatch() {
+	now := time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC)
+	alerts := report.Slog(slog.New(slog.NewTextHandler(os.Stdout, noTime)))
+	w := report.NewWatch(&usersync.MemStore{}, alerts, &report.WatchOptions{
+		Summary: &report.Options{Name: "Acme"},
+		Now:     func() time.Time { return now },
+	})
+	ctx := context.Background()
+	_ = w.Report(ctx, usersync.Event{Kind: usersync.RunFinished, Result: nightly()})
+
+	now = now.Add(27 * time.Hour)
+	if err := w.Check(ctx); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// level=WARN msg="usersync: alert" event=alert alert=feed-stale name=Acme subject="usersync Acme: feed stale — no new file for 27 hours" last_file=users.csv last_file_at=2025-03-04T02:00:00.000Z
 }

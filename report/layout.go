@@ -89,29 +89,30 @@ func printable(s string) bool {
 	return true
 }
 
-// errText returns err's message on one line, escaped. The errors of
-// errors.Join are put on one line, separated by semicolons.
-func errText(err error) string {
-	// fmt, rather than err.Error(), survives a nil *RowError or an Error
-	// method that panics: a report must not crash on a hand-made Result.
-	return clean(strings.ReplaceAll(fmt.Sprint(err), "\n", "; "))
+// oneLine returns a message on one line, escaped. The errors of errors.Join
+// are put on one line, separated by semicolons.
+func oneLine(msg string) string {
+	return clean(strings.ReplaceAll(msg, "\n", "; "))
 }
 
 // delimiterName names a field delimiter for people.
-func delimiterName(d rune) string {
+func delimiterName(d string) string {
 	switch d {
-	case 0:
+	case "":
 		return "-"
-	case ',':
+	case ",":
 		return "comma"
-	case ';':
+	case ";":
 		return "semicolon"
-	case '\t':
+	case "\t":
 		return "tab"
-	case '|':
+	case "|":
 		return "pipe"
 	}
-	return clean(strconv.QuoteRune(d))
+	if r, size := utf8.DecodeRuneInString(d); size == len(d) {
+		return clean(strconv.QuoteRune(r))
+	}
+	return clean(strconv.Quote(d))
 }
 
 // count returns "1 change", "2 changes", ...

@@ -23,8 +23,9 @@ func TestClean(t *testing.T) {
 }
 
 func TestDelimiterName(t *testing.T) {
-	for d, want := range map[rune]string{
-		0: "-", ',': "comma", ';': "semicolon", '\t': "tab", '|': "pipe", ':': "':'", '\x1f': `'\x1f'`,
+	for d, want := range map[string]string{
+		"": "-", ",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", ":": "':'", "\x1f": `'\x1f'`,
+		"::": `"::"`,
 	} {
 		assert.Equal(t, want, delimiterName(d), "delimiterName(%q)", d)
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/usersync/usersync"
 )
@@ -11,6 +12,9 @@ import (
 // order, and returns their errors joined with [errors.Join]. Nil reporters
 // are skipped. One reporter failing does not keep the event from the others:
 // an email that cannot be sent must not cost the run its history entry.
+//
+// The Reporter is an [Alerter]: it passes each alert to those of rs that are
+// Alerters.
 func Multi(rs ...usersync.Reporter) usersync.Reporter {
 	m := make(multi, 0, len(rs))
 	for _, r := range rs {
@@ -25,6 +29,8 @@ func Multi(rs ...usersync.Reporter) usersync.Reporter {
 // so that later changes to that slice do not reach it.
 type multi []usersync.Reporter
 
+var _ Alerter = multi(nil)
+
 // Report calls every reporter and joins their errors.
 func (m multi) Report(ctx context.Context, e usersync.Event) error {
 	var errs []error
@@ -32,6 +38,25 @@ func (m multi) Report(ctx context.Context, e usersync.Event) error {
 		if err := r.Report(ctx, e); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// Alert passes a to every reporter that delivers alerts, and fails as
+// [Notify] does when none does.
+func (m multi) Alert(ctx context.Context, a *Alert) error {
+	var errs []error
+	delivered := false
+	for _, r := range m {
+		if al, ok := r.(Alerter); ok {
+			delivered = true
+			if err := al.Alert(ctx, a); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if !delivered {
+		return fmt.Errorf("report: no reporter of Multi delivers alerts: %w", errors.ErrUnsupported)
 	}
 	return errors.Join(errs...)
 }

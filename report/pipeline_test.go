@@ -42,8 +42,8 @@ func TestWithPipeline(t *testing.T) {
 	require.ErrorIs(t, err, usersync.ErrChangesFailed)
 	require.Empty(t, res.ReportErrors)
 
-	assert.Equal(t, "usersync: partly failed — 2 created, 1 failed, 1 rejected", report.Headline(res))
-	assert.True(t, strings.HasPrefix(text.String(), report.Headline(res)+"\n"))
+	assert.Equal(t, "usersync: partly failed — 2 created, 1 failed, 1 rejected", report.NewSummary(res, nil).Headline)
+	assert.True(t, strings.HasPrefix(text.String(), report.NewSummary(res, nil).Headline+"\n"))
 	assert.Contains(t, text.String(), "\n  users.csv:3: \"bad\": no separator\n")
 	assert.Contains(t, text.String(), "\n  create E2: user is locked\n")
 	assert.NotContains(t, text.String(), pii)

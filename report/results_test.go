@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -28,8 +29,13 @@ func changes(kind usersync.ChangeKind, prefix string, n int) []usersync.Change {
 	cs := make([]usersync.Change, n)
 	for i := range cs {
 		cs[i] = usersync.Change{Kind: kind, User: user(fmt.Sprintf("%s%03d", prefix, i+1))}
-		if kind == usersync.CreateGroup {
-			cs[i] = usersync.Change{Kind: kind, Group: usersync.Group{ID: fmt.Sprintf("G%d", i+1)}}
+		switch kind {
+		case usersync.CreateGroup:
+			cs[i] = usersync.Change{Kind: kind, Group: usersync.Group{ID: fmt.Sprintf("G%d", i+1), Name: "Sales"}}
+		case usersync.CreateUser:
+			cs[i].Join = []string{"G1"}
+		case usersync.UpdateUser:
+			cs[i].Attrs, cs[i].Leave = []string{"title", "mail"}, []string{"G7"}
 		}
 	}
 	return cs
@@ -47,7 +53,9 @@ func usersCSV() usersync.FileResult {
 	return usersync.FileResult{
 		FileInfo: usersync.FileInfo{Name: "users.csv", Size: 4812},
 		Bytes:    4812,
-		Format:   usersync.Format{Encoding: "UTF-8 with BOM", Delimiter: ';', Skipped: 2},
+		SHA256:   sha256.Sum256([]byte("users.csv")),
+		Format: usersync.Format{Encoding: "UTF-8 with BOM", Delimiter: ';', Skipped: 2,
+			Columns: []string{"UniqueID", "Name", "Mail", "Title", "Groups", "Skip"}},
 		Records:  46,
 		Rejected: 1,
 	}
@@ -89,6 +97,9 @@ func partlyFailed() *usersync.Result {
 	pupils := usersync.FileResult{
 		FileInfo: usersync.FileInfo{Name: "pupils.csv", Size: 1920},
 		Bytes:    1920,
+		SHA256:   sha256.Sum256([]byte("pupils.csv")),
+		// A PGP key's user ID and fingerprint, as pgpdecrypt names it.
+		DecryptedBy: "Acme HR <hr@acme.example> 0x4D5E6F708192A3B4",
 		Format: usersync.Format{Encoding: "UTF-16LE", Delimiter: '\t',
 			Warnings: []string{`unknown column "Fax" ignored`}},
 		Records: 12,
@@ -128,7 +139,7 @@ func held() *usersync.Result {
 // failedFile is a run that stopped on a truncated file.
 func failedFile() *usersync.Result {
 	f := usersCSV()
-	f.Bytes, f.Records, f.Rejected, f.Format = 2048, 20, 0, usersync.Format{}
+	f.Bytes, f.Records, f.Rejected, f.Format, f.SHA256 = 2048, 20, 0, usersync.Format{}, [32]byte{}
 	f.Err = &usersync.FileError{Op: "verify", File: "users.csv",
 		Err: fmt.Errorf("%w: read 2048 bytes, the source announced 4812", usersync.ErrIntegrity)}
 	return &usersync.Result{

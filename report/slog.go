@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -16,24 +17,29 @@ import (
 //
 //   - file-read: file, bytes, records, rejected, skipped, encoding,
 //     delimiter, sha256 (when read cleanly), err (when it failed);
+//   - file-progress: file, bytes, records, rejected, skipped so far;
 //   - row-rejected: file, line, column, err (the reason);
-//   - plan-ready: changes, created, restored, updated, deactivated,
-//     deleted, groups_created, unchanged, manual, population, err (why it is
-//     held);
+//   - plan-ready: changes, created, adopted, restored, updated,
+//     marked_missing, deactivated, deleted, groups_created, groups_renamed,
+//     unchanged, manual, population, err (why it is held);
 //   - change-applied, change-failed: change (its kind), key (the user's key,
 //     or the group's ID), err;
-//   - run-finished: status, duration, files, changes (planned), created,
-//     restored, updated, deactivated, deleted, groups_created (applied),
-//     unchanged, failed, rejected, skipped, err.
+//   - run-finished: status, duration, files, changes (planned), the counts
+//     of plan-ready (applied), failed, rejected, skipped, err.
 //
 // Levels: Debug for change-applied (a run may apply a million), Warn for a
 // rejected row and a held plan or run, Error for a failed file, change or
 // run (partly failed included), Info for the rest.
 //
+// The Reporter is an [Alerter]: an alert is logged at Warn as
+// "usersync: alert" with the keys event ("alert"), alert (its kind), name,
+// subject, and last_file and last_file_at for a stale feed.
+//
 // Attribute values are never logged, not even the value that got a row
 // rejected: logs travel further than reports and are kept longer. Errors are
 // logged as the Mapper, Reconciler and Sink word them, so those should keep
-// values out of their messages.
+// values out of their messages; passwords in URLs are redacted, and
+// [RedactSecrets] redacts the host's own secrets from every record.
 func Slog(l *slog.Logger) usersync.Reporter {
 	return &slogReporter{l: l}
 }
@@ -42,26 +48,49 @@ type slogReporter struct {
 	l *slog.Logger // nil: slog.Default() at the time of each event
 }
 
+var _ Alerter = (*slogReporter)(nil)
+
 // Report logs e, unless the logger's handler is not enabled at e's level.
 func (s *slogReporter) Report(ctx context.Context, e usersync.Event) error {
+	level, msg := describe(e)
+	return s.log(ctx, e.Time, level, msg, func() []slog.Attr {
+		return append([]slog.Attr{slog.String("event", e.Kind.String())}, eventAttrs(e)...)
+	})
+}
+
+// Alert logs a at Warn.
+func (s *slogReporter) Alert(ctx context.Context, a *Alert) error {
+	return s.log(ctx, a.Time, slog.LevelWarn, "usersync: alert", func() []slog.Attr {
+		attrs := []slog.Attr{slog.String("event", "alert"), slog.String("alert", a.Kind.String())}
+		if a.Name != "" {
+			attrs = append(attrs, slog.String("name", a.Name))
+		}
+		attrs = append(attrs, slog.String("subject", a.Subject))
+		if a.Kind == FeedStale {
+			attrs = append(attrs, slog.String("last_file", a.LastFile), slog.Time("last_file_at", a.LastFileAt))
+		}
+		return attrs
+	})
+}
+
+// log makes and handles a record, unless the handler is not enabled at
+// level; attrs are only made when it is.
+func (s *slogReporter) log(ctx context.Context, t time.Time, level slog.Level, msg string, attrs func() []slog.Attr) error {
 	l := s.l
 	if l == nil {
 		l = slog.Default()
 	}
 	h := l.Handler()
-	level, msg := describe(e)
 	// Check first, so that a million change-applied events cost nothing
 	// when Debug is off.
 	if !h.Enabled(ctx, level) {
 		return nil
 	}
-	t := e.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
 	rec := slog.NewRecord(t, level, msg, 0)
-	rec.AddAttrs(slog.String("event", e.Kind.String()))
-	rec.AddAttrs(eventAttrs(e)...)
+	rec.AddAttrs(attrs()...)
 	return h.Handle(ctx, rec)
 }
 
@@ -111,7 +140,7 @@ func runLevel(r *usersync.Result) slog.Level {
 func eventAttrs(e usersync.Event) []slog.Attr {
 	switch {
 	case (e.Kind == usersync.FileRead || e.Kind == usersync.FileProgress) && e.File != nil:
-		return fileAttrs(e.File)
+		return fileAttrs(e.File, e.Kind == usersync.FileRead)
 	case e.Kind == usersync.RowRejected && e.Row != nil:
 		return rowAttrs(e.Row)
 	case e.Kind == usersync.PlanReady && e.Plan != nil:
@@ -124,7 +153,8 @@ func eventAttrs(e usersync.Event) []slog.Attr {
 	return errAttr(nil, e.Err)
 }
 
-func fileAttrs(f *usersync.FileResult) []slog.Attr {
+// fileAttrs describes a file; its hash only once it was read to the end.
+func fileAttrs(f *usersync.FileResult, read bool) []slog.Attr {
 	a := []slog.Attr{
 		slog.String("file", f.Name),
 		slog.Int64("bytes", f.Bytes),
@@ -138,7 +168,7 @@ func fileAttrs(f *usersync.FileResult) []slog.Attr {
 	if f.Format.Delimiter != 0 {
 		a = append(a, slog.String("delimiter", string(f.Format.Delimiter)))
 	}
-	if f.Err == nil {
+	if read && f.Err == nil {
 		a = append(a, slog.String("sha256", f.Hash()))
 	}
 	return errAttr(a, f.Err)
@@ -168,7 +198,7 @@ func planAttrs(p *usersync.Plan) []slog.Attr {
 // only its cause is logged.
 func changeAttrs(c *usersync.Change, err error) []slog.Attr {
 	key := c.User.Key
-	if c.Kind == usersync.CreateGroup {
+	if c.Kind.IsGroup() {
 		key = c.Group.ID
 	}
 	a := []slog.Attr{slog.String("change", c.Kind.String()), slog.String("key", key)}
@@ -197,7 +227,7 @@ func runAttrs(r *usersync.Result) []slog.Attr {
 	a = append(a,
 		slog.Int("unchanged", unchanged),
 		slog.Int("failed", len(r.Failed)),
-		slog.Int("rejected", rejectedTotal(r)),
+		slog.Int("rejected", max(r.RejectedTotal, len(r.Rejected))),
 		slog.Int("skipped", r.Skipped()))
 	return errAttr(a, r.Err)
 }
@@ -207,17 +237,21 @@ func runAttrs(r *usersync.Result) []slog.Attr {
 func countAttrs(c usersync.Counts) []slog.Attr {
 	return []slog.Attr{
 		slog.Int("created", c.Created),
+		slog.Int("adopted", c.Adopted),
 		slog.Int("restored", c.Restored),
 		slog.Int("updated", c.Updated),
+		slog.Int("marked_missing", c.MarkedMissing),
 		slog.Int("deactivated", c.Deactivated),
 		slog.Int("deleted", c.Deleted),
 		slog.Int("groups_created", c.GroupsCreated),
+		slog.Int("groups_renamed", c.GroupsRenamed),
 	}
 }
 
+// errAttr adds err as text, with the passwords of URLs redacted.
 func errAttr(a []slog.Attr, err error) []slog.Attr {
 	if err == nil {
 		return a
 	}
-	return append(a, slog.Any("err", err))
+	return append(a, slog.String("err", redactor{}.redact(fmt.Sprint(err))))
 }

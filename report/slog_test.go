@@ -73,7 +73,7 @@ func TestSlogEvents(t *testing.T) {
 			level: "INFO", msg: "usersync: file read",
 			want: map[string]any{"event": "file-read", "file": "users.csv", "bytes": 4812.0, "records": 46.0,
 				"rejected": 1.0, "skipped": 2.0, "encoding": "UTF-8 with BOM", "delimiter": ";",
-				"sha256": strings.Repeat("0", 64)},
+				"sha256": res.Files[0].Hash()},
 			keys: []string{"event", "file", "bytes", "records", "rejected", "skipped", "encoding", "delimiter", "sha256"},
 		},
 		{
@@ -98,16 +98,16 @@ func TestSlogEvents(t *testing.T) {
 			level: "INFO", msg: "usersync: plan ready",
 			want: map[string]any{"event": "plan-ready", "changes": 9.0, "created": 3.0, "updated": 4.0,
 				"deactivated": 1.0, "groups_created": 1.0, "unchanged": 40.0, "population": 1000.0},
-			keys: []string{"event", "changes", "created", "restored", "updated", "deactivated", "deleted",
-				"groups_created", "unchanged", "manual", "population"},
+			keys: []string{"event", "changes", "created", "adopted", "restored", "updated", "marked_missing",
+				"deactivated", "deleted", "groups_created", "groups_renamed", "unchanged", "manual", "population"},
 		},
 		{
 			name:  "plan-held",
 			event: usersync.Event{Kind: usersync.PlanReady, Plan: heldPlan},
 			level: "WARN", msg: "usersync: plan held",
 			want: map[string]any{"event": "plan-ready", "deactivated": 250.0, "err": heldPlan.Hold.Error()},
-			keys: []string{"event", "changes", "created", "restored", "updated", "deactivated", "deleted",
-				"groups_created", "unchanged", "manual", "population", "err"},
+			keys: []string{"event", "changes", "created", "adopted", "restored", "updated", "marked_missing",
+				"deactivated", "deleted", "groups_created", "groups_renamed", "unchanged", "manual", "population", "err"},
 		},
 		{
 			name:  "change-applied",
@@ -139,8 +139,8 @@ func TestSlogEvents(t *testing.T) {
 				"files": 2.0, "changes": 9.0, "created": 2.0, "updated": 3.0, "deactivated": 1.0,
 				"groups_created": 1.0, "unchanged": 40.0, "failed": 2.0, "rejected": 1.0, "skipped": 2.0,
 				"err": res.Err.Error()},
-			keys: []string{"event", "status", "duration", "files", "changes", "created", "restored", "updated",
-				"deactivated", "deleted", "groups_created", "unchanged", "failed", "rejected", "skipped", "err"},
+			keys: []string{"event", "status", "duration", "files", "changes", "created", "adopted", "restored", "updated",
+				"marked_missing", "deactivated", "deleted", "groups_created", "groups_renamed", "unchanged", "failed", "rejected", "skipped", "err"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,3 +257,28 @@ func (failingHandler) Enabled(context.Context, slog.Level) bool    { return true
 func (h failingHandler) Handle(context.Context, slog.Record) error { return h.err }
 func (h failingHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
 func (h failingHandler) WithGroup(string) slog.Handler             { return h }
+
+// TestSlogFileProgress checks that a file half read is logged without a
+// hash, which is only known at its end.
+func TestSlogFileProgress(t *testing.T) {
+	f := partlyFailed().Files[0]
+	f.SHA256 = [32]byte{}
+	_, recs := logged(t, slog.LevelDebug, usersync.Event{Kind: usersync.FileProgress, File: &f})
+	require.Len(t, recs, 1)
+	assert.Equal(t, "DEBUG", recs[0][slog.LevelKey])
+	assert.Equal(t, "file-progress", recs[0]["event"])
+	assert.NotContains(t, recs[0], "sha256")
+}
+
+func TestSlogAlert(t *testing.T) {
+	var b bytes.Buffer
+	r := report.Slog(slog.New(slog.NewJSONHandler(&b, nil)))
+	al, ok := r.(report.Alerter)
+	require.True(t, ok)
+	require.NoError(t, al.Alert(context.Background(), &report.Alert{Kind: report.PlanHeld, Name: "Acme",
+		Time: started(), Subject: "usersync Acme: approval needed"}))
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(b.Bytes(), &rec))
+	assert.Equal(t, map[string]any{"time": "2025-03-04T02:00:00Z", "level": "WARN", "msg": "usersync: alert",
+		"event": "alert", "alert": "plan-held", "name": "Acme", "subject": "usersync Acme: approval needed"}, rec)
+}

@@ -1,11 +1,12 @@
-// Package source holds helpers shared by all implementations of
-// usersync.Source: the rules for file names, the error for a closed
-// Source, and a reader that honors a context. More helpers over Sources
-// (pattern filters, readiness checks, after-success actions) will join them.
+// Package source holds what all implementations of usersync.Source share:
+// the rules for file names, the error for a closed Source, a reader that
+// honors a context, and [Pickup], which wraps any Source with the
+// file-pickup rules (name pattern, readiness, what to do after success or
+// failure, skipping content already applied).
 //
 // The implementations live in subpackages: dirsource (a local folder),
-// memsource (in memory, for tests), and the conformance suite every
-// implementation runs, sourcetest.
+// sftpsource (an SFTP server), memsource (in memory, for tests), and the
+// conformance suite every implementation runs, sourcetest.
 package source
 
 import (

@@ -53,6 +53,9 @@ type Config struct {
 	// BOM starts the file with a UTF-8 byte order mark, as Excel's
 	// "CSV UTF-8" does.
 	BOM bool
+	// QuoteAll quotes every field, the header's too, as PowerShell's
+	// Export-Csv does in Active Directory exports.
+	QuoteAll bool
 }
 
 // Bytes returns the file c describes.
@@ -70,12 +73,14 @@ func Write(w io.Writer, c Config) error {
 	if c.BOM {
 		bw.WriteString("\uFEFF")
 	}
-	for i, h := range Columns() {
+	h := g.quote(nil)
+	for i, name := range Columns() {
 		if i > 0 {
-			bw.WriteByte(g.comma)
+			h = g.delim(h)
 		}
-		bw.WriteString(h)
+		h = append(h, name...)
 	}
+	bw.Write(g.quote(h))
 	bw.WriteString(g.eol)
 	for u := c.First; u < c.First+c.Rows; u++ {
 		if _, err := bw.Write(g.row(u)); err != nil {
@@ -193,41 +198,41 @@ func (g *generator) row(u int) []byte {
 		}
 	}
 
-	b := g.buf[:0]
+	b := g.quote(g.buf[:0])
 	b = append(b, "EMP"...)
 	b = appendPadded(b, u, 8)
-	b = append(b, g.comma)
+	b = g.delim(b)
 	b = append(b, first.name...)
 	b = append(b, ' ')
 	b = append(b, last.name...)
-	b = append(b, g.comma)
+	b = g.delim(b)
 	b = append(b, first.ascii...)
 	b = append(b, '.')
 	b = append(b, last.ascii...)
 	b = strconv.AppendInt(b, int64(u), 10)
 	b = append(b, '@')
 	b = append(b, domain...)
-	b = append(b, g.comma)
-	b = appendField(b, g.titles[vals.intn(len(g.titles))], g.comma)
-	b = append(b, g.comma)
+	b = g.delim(b)
+	b = appendField(b, g.titles[vals.intn(len(g.titles))], g.comma, g.c.QuoteAll)
+	b = g.delim(b)
 	b = appendPhone(b, &vals)
-	b = append(b, g.comma)
+	b = g.delim(b)
 	if hasSecondary {
 		b = appendPhone(b, &vals)
 	}
-	b = append(b, g.comma)
+	b = g.delim(b)
 	b = append(b, g.timestamp...)
-	b = append(b, g.comma)
-	b = appendField(b, g.groupList(&vals), g.comma)
-	b = append(b, g.comma)
+	b = g.delim(b)
+	b = appendField(b, g.groupList(&vals), g.comma, g.c.QuoteAll)
+	b = g.delim(b)
 	if g.skipEvery > 0 && u%g.skipEvery == g.skipEvery-1 {
 		b = append(b, '1')
 	}
-	b = append(b, g.comma)
+	b = g.delim(b)
 	b = append(b, first.name...)
-	b = append(b, g.comma)
-	b = appendField(b, last.name, g.comma)
-	b = append(b, g.eol...)
+	b = g.delim(b)
+	b = appendField(b, last.name, g.comma, g.c.QuoteAll)
+	b = append(g.quote(b), g.eol...)
 	g.buf = b
 	return b
 }
@@ -247,20 +252,44 @@ func (g *generator) groupList(r *rand) []byte {
 	return j
 }
 
+// quote appends the quote that opens or closes a field when every field is
+// quoted.
+func (g *generator) quote(b []byte) []byte {
+	if g.c.QuoteAll {
+		return append(b, '"')
+	}
+	return b
+}
+
+// delim appends what separates two fields.
+func (g *generator) delim(b []byte) []byte {
+	if g.c.QuoteAll {
+		return append(b, '"', g.comma, '"')
+	}
+	return append(b, g.comma)
+}
+
 // appendField appends s, quoted if it holds the delimiter, a quote or a line
-// break.
-func appendField[S string | []byte](b []byte, s S, comma byte) []byte {
-	if !needsQuotes(s, comma) {
+// break. A field quoted already (every field is, with QuoteAll) only gets its
+// quotes doubled.
+func appendField[S string | []byte](b []byte, s S, comma byte, quoted bool) []byte {
+	wrap := !quoted && needsQuotes(s, comma)
+	if !quoted && !wrap {
 		return append(b, s...)
 	}
-	b = append(b, '"')
+	if wrap {
+		b = append(b, '"')
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' {
 			b = append(b, '"')
 		}
 		b = append(b, s[i])
 	}
-	return append(b, '"')
+	if wrap {
+		b = append(b, '"')
+	}
+	return b
 }
 
 func needsQuotes[S string | []byte](s S, comma byte) bool {

@@ -24,6 +24,7 @@ func TestWriteParses(t *testing.T) {
 	for _, c := range []Config{
 		{Rows: 500, Seed: 1},
 		{Rows: 500, Seed: 1, Comma: ';', CRLF: true, BOM: true},
+		{Rows: 500, Seed: 1, Comma: ',', CRLF: true, QuoteAll: true},
 	} {
 		data := Bytes(c)
 		comma := ','
@@ -47,6 +48,11 @@ func TestWriteParses(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 2, skipped, "every 200th user is skipped")
+		if c.QuoteAll {
+			first, _, _ := bytes.Cut(data, []byte("\r\n"))
+			assert.Equal(t, `"UniqueID","Name","Mail",`, string(first[:25]))
+			assert.Equal(t, readAll(t, Bytes(Config{Rows: 500, Seed: 1}), ','), rows, "the same values, quoted")
+		}
 	}
 }
 
@@ -81,14 +87,16 @@ func TestWriteVary(t *testing.T) {
 }
 
 func TestWriteZeroAllocsPerRow(t *testing.T) {
-	g := newGenerator(Config{Seed: 1})
-	g.row(0) // grow the buffers
-	u := 0
-	allocs := testing.AllocsPerRun(1000, func() {
-		u++
-		g.row(u)
-	})
-	assert.Zero(t, allocs)
+	for _, c := range []Config{{Seed: 1}, {Seed: 1, QuoteAll: true}} {
+		g := newGenerator(c)
+		g.row(0) // grow the buffers
+		u := 0
+		allocs := testing.AllocsPerRun(1000, func() {
+			u++
+			g.row(u)
+		})
+		assert.Zero(t, allocs)
+	}
 }
 
 func BenchmarkWrite(b *testing.B) {

@@ -10,20 +10,35 @@ import (
 	"github.com/usersync/usersync"
 )
 
-// Apply applies one change, as [usersync.Sink] describes:
+// Apply applies one change, as [usersync.Sink] and [usersync.ChangeKind]
+// describe:
 //
 //   - CreateGroup creates the group, or renames it if it exists; an empty
-//     Name means the ID.
+//     Name means the ID. RenameGroup renames a group it holds, and fails
+//     with an error wrapping [usersync.ErrNotFound] for one it does not.
 //   - CreateUser creates the user, or updates it if it exists: it sets every
 //     attribute of Change.User (keeping the others), joins Change.Join,
-//     leaves Change.Leave, takes Inactive from Change.User, and marks the
-//     user Managed, adopting a user created by hand.
+//     leaves Change.Leave, takes Inactive and the missing marker from
+//     Change.User, and marks the user Managed, adopting a user created by
+//     hand.
+//   - AdoptUser takes over the user held under Change.OldKey (or
+//     Change.User.Key), giving it the key Change.User.Key: it sets the
+//     attributes Change.Attrs names, joins and leaves groups, takes
+//     Inactive from Change.User, clears the missing marker and marks the
+//     user Managed.
 //   - UpdateUser sets the attributes Change.Attrs names, joins and leaves
-//     groups, and fails with an error wrapping [usersync.ErrNotFound] if
-//     the user does not exist. RestoreUser does the same and reactivates the
-//     user; DeactivateUser does the same and deactivates the user, and
-//     succeeds if the user does not exist.
+//     groups, and re-keys the user held under Change.OldKey when it is
+//     set; it fails with an error wrapping [usersync.ErrNotFound] if the
+//     user does not exist. RestoreUser does the same, reactivates the user
+//     and clears its missing marker; DeactivateUser does the same and
+//     deactivates the user, and succeeds if the user does not exist.
 //   - DeleteUser deletes the user, and succeeds if it does not exist.
+//   - MarkMissing sets the user's missing marker to Change.User's and
+//     changes nothing else; it succeeds if the user does not exist.
+//
+// A CreateUser or AdoptUser with [usersync.InviteAuto] that brings a user
+// in (a new user, or one that was not Managed) invites it: see
+// [Sink.Invited].
 //
 // Joining a group the Sink does not hold fails with an error wrapping
 // ErrNotFound, as a real directory would refuse it. A change that fails
@@ -89,10 +104,17 @@ func (s *Sink) apply(c *usersync.Change) error {
 	switch c.Kind {
 	case usersync.CreateGroup:
 		return s.createGroup(c.Group)
+	case usersync.RenameGroup:
+		return s.renameGroup(c.Group)
 	case usersync.CreateUser:
 		return s.createUser(c)
-	case usersync.UpdateUser, usersync.RestoreUser, usersync.DeactivateUser:
+	case usersync.AdoptUser, usersync.UpdateUser, usersync.RestoreUser, usersync.DeactivateUser:
 		return s.updateUser(c)
+	case usersync.MarkMissing:
+		if i, ok := s.index[c.User.Key]; ok {
+			s.users[i].setMissing(&c.User)
+		}
+		return nil
 	case usersync.DeleteUser:
 		s.deleteUser(c.User.Key)
 		return nil
@@ -118,6 +140,19 @@ func (s *Sink) createGroup(g usersync.Group) error {
 	return nil
 }
 
+func (s *Sink) renameGroup(g usersync.Group) error {
+	old, ok := s.groups[g.ID]
+	if !ok {
+		return fmt.Errorf("memsink: group %q: %w", g.ID, usersync.ErrNotFound)
+	}
+	if g.Name == "" {
+		g.Name = g.ID
+	}
+	old.Name = g.Name
+	s.groups[old.ID] = old
+	return nil
+}
+
 func (s *Sink) createUser(c *usersync.Change) error {
 	key := c.User.Key
 	if key == "" {
@@ -126,40 +161,89 @@ func (s *Sink) createUser(c *usersync.Change) error {
 	if err := s.checkJoin(c.Join); err != nil {
 		return err
 	}
-	if _, ok := s.index[key]; !ok {
+	i, exists := s.index[key]
+	if !exists {
 		// A Mapper's key may share the memory of its whole CSV row; a copy
 		// lets the row go once the run is over.
 		key = strings.Clone(key)
 	}
 	u := s.slot(key)
+	s.invite(c, u, exists && s.users[i].managed)
 	u.attrs = u.attrs.MergeAll(c.User.Attrs)
 	u.groups = s.memberships(u.groups, c.Join, c.Leave)
 	u.inactive = c.User.Inactive
 	u.managed = true
+	u.setMissing(&c.User)
 	return nil
 }
 
+// updateUser applies the kinds that change a user the Sink holds: AdoptUser,
+// UpdateUser, RestoreUser and DeactivateUser.
 func (s *Sink) updateUser(c *usersync.Change) error {
-	i, ok := s.index[c.User.Key]
-	if !ok {
-		if c.Kind == usersync.DeactivateUser {
-			return nil // a user that is not there is not active either
-		}
+	i, ok, err := s.find(c)
+	switch {
+	case err != nil:
+		return err
+	case !ok && c.Kind == usersync.DeactivateUser:
+		return nil // a user that is not there is not active either
+	case !ok:
 		return fmt.Errorf("memsink: user %q: %w", c.User.Key, usersync.ErrNotFound)
 	}
 	if err := s.checkJoin(c.Join); err != nil {
 		return err
 	}
 	u := &s.users[i]
+	if u.key != c.User.Key {
+		s.rekey(i, c.User.Key)
+	}
 	u.attrs = u.attrs.Merge(c.User.Attrs, c.Attrs...)
 	u.groups = s.memberships(u.groups, c.Join, c.Leave)
 	switch c.Kind {
+	case usersync.AdoptUser:
+		s.invite(c, u, u.managed)
+		u.inactive, u.managed = c.User.Inactive, true
+		u.setMissing(&usersync.Record{})
 	case usersync.RestoreUser:
 		u.inactive = false
+		u.setMissing(&usersync.Record{})
 	case usersync.DeactivateUser:
 		u.inactive = true
 	}
 	return nil
+}
+
+// find returns the slot of the user a change applies to: the one under
+// Change.OldKey when it is set and held, else the one under Change.User.Key.
+// A change that would re-key a user onto another user's key fails.
+func (s *Sink) find(c *usersync.Change) (int, bool, error) {
+	i, ok := s.index[c.User.Key]
+	if c.OldKey == "" || c.OldKey == c.User.Key {
+		return i, ok, nil
+	}
+	old, held := s.index[c.OldKey]
+	switch {
+	case !held:
+		return i, ok, nil // re-keyed already, or gone
+	case ok:
+		return 0, false, fmt.Errorf("memsink: cannot re-key user %q to %q: the key is taken", c.OldKey, c.User.Key)
+	}
+	return old, true, nil
+}
+
+// rekey moves the user in slot i to key.
+func (s *Sink) rekey(i int, key string) {
+	key = strings.Clone(key)
+	delete(s.index, s.users[i].key)
+	s.index[key] = i
+	s.users[i].key = key
+}
+
+// invite notes that c invites the user in u, unless it was managed already
+// and so brought in before.
+func (s *Sink) invite(c *usersync.Change, u *user, wasManaged bool) {
+	if c.Invite == usersync.InviteAuto && !wasManaged {
+		s.invited = append(s.invited, u.key)
+	}
 }
 
 func (s *Sink) deleteUser(key string) {

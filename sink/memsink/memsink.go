@@ -8,8 +8,9 @@
 // Besides the change path, a Sink has methods that bypass it: [Sink.PutUser]
 // and [Sink.PutGroup] seed users and groups as an administrator would create
 // them by hand, or as a host loads its existing directory; [Sink.User] and
-// [Sink.Snapshot] read the state back. [Sink.FailOn] makes chosen changes
-// fail, to test how a caller copes.
+// [Sink.Snapshot] read the state back, and [Sink.Invited] says whom it
+// invited. [Sink.FailOn] makes chosen changes fail, to test how a caller
+// copes.
 //
 // A Sink is compact enough to hold a million users: each user costs one
 // slot of a slice and one map entry besides the strings and group list it
@@ -57,20 +58,33 @@ type Sink struct {
 	free   []int          // free slots of users
 	index  map[string]int // key → slot
 	groups map[string]usersync.Group
+	// invited lists the keys of users invited on their creation or
+	// adoption, in order: what a product would have sent an email to.
+	invited []string
 }
 
 // user is a stored usersync.Record without its Origin, which is always zero
-// for Sink records: 72 bytes rather than 96, for each of a million users.
+// for Sink records: 80 bytes rather than 104, for each of a million users.
 type user struct {
-	key      string
-	attrs    usersync.Attrs
-	groups   []string // sorted, deduplicated, never changed in place
-	inactive bool
-	managed  bool
+	key          string
+	attrs        usersync.Attrs
+	groups       []string // sorted, deduplicated, never changed in place
+	inactive     bool
+	managed      bool
+	missingRuns  uint16
+	missingSince int64
 }
 
 func (u *user) record() usersync.Record {
-	return usersync.Record{Key: u.key, Attrs: u.attrs, Groups: u.groups, Inactive: u.inactive, Managed: u.managed}
+	return usersync.Record{
+		Key: u.key, Attrs: u.attrs, Groups: u.groups, Inactive: u.inactive, Managed: u.managed,
+		MissingRuns: u.missingRuns, MissingSince: u.missingSince,
+	}
+}
+
+// setMissing stores the missing marker of r.
+func (u *user) setMissing(r *usersync.Record) {
+	u.missingRuns, u.missingSince = r.MissingRuns, r.MissingSince
 }
 
 // New returns an empty Sink.
@@ -97,7 +111,9 @@ func (s *Sink) PutUser(r usersync.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
-	*s.slot(r.Key) = user{key: r.Key, attrs: r.Attrs, groups: groups, inactive: r.Inactive, managed: r.Managed}
+	u := s.slot(r.Key)
+	*u = user{key: r.Key, attrs: r.Attrs, groups: groups, inactive: r.Inactive, managed: r.Managed}
+	u.setMissing(&r)
 }
 
 // PutGroup stores g as given, replacing any group with the same ID, without
@@ -123,6 +139,16 @@ func (s *Sink) User(key string) (usersync.Record, bool) {
 		return usersync.Record{}, false
 	}
 	return s.users[i].record(), true
+}
+
+// Invited returns the keys of the users the Sink invited, in order: those
+// that a CreateUser or AdoptUser with [usersync.InviteAuto] brought in. A
+// user is invited once, when it is created or adopted, not when the change
+// is applied again. The key is the one the user had then.
+func (s *Sink) Invited() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.invited)
 }
 
 // Snapshot returns every user sorted by key and every group sorted by ID,

@@ -229,3 +229,26 @@ func BenchmarkUsers(b *testing.B) {
 		}
 	}
 }
+
+func TestInvitedOnceWhenBroughtIn(t *testing.T) {
+	ctx := t.Context()
+	s := memsink.New()
+	auto := func(c usersync.Change) usersync.Change {
+		c.Invite = usersync.InviteAuto
+		return c
+	}
+	s.PutUser(usersync.Record{Key: "m-1", Attrs: usersync.NewAttrs("name", "By hand")})
+	require.Nil(t, s.ApplyBatch(ctx, []usersync.Change{
+		auto(create("E1")),
+		auto(create("E1")), // applied again: no second invitation
+		create("E2"),       // manual invitation: nobody is sent anything
+		auto(usersync.Change{Kind: usersync.AdoptUser, User: usersync.Record{Key: "E3"}, OldKey: "m-1"}),
+		auto(usersync.Change{Kind: usersync.AdoptUser, User: usersync.Record{Key: "E3"}, OldKey: "m-1"}),
+	}))
+	assert.Equal(t, []string{"E1", "E3"}, s.Invited())
+	u, ok := s.User("E3")
+	require.True(t, ok)
+	assert.True(t, u.Managed)
+	_, ok = s.User("m-1")
+	assert.False(t, ok, "the adopted user has its new key")
+}

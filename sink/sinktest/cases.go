@@ -316,6 +316,11 @@ func batchPlan() []usersync.Change {
 		change(usersync.DeactivateUser, rec("E405")),
 		deleteUser("E406"),
 		createUser(bo),
+		renameGroup("ward-3", "Ward three"),
+		renameGroup("no-such-group", "Nobody"), // fails: no such group
+		markMissing("E1003", 1, since),
+		rekeyed(change(usersync.UpdateUser, rec("E1007", "name", "Cy Holm-Berg"), "name"), "E1003"),
+		adopt(rec("E1008", "name", "Nobody"), "E1009", "name"), // fails: no such user
 	}
 }
 

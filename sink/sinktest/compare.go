@@ -17,11 +17,13 @@ import (
 // layouts), Groups sorted (a store may keep them in any order, but must not
 // repeat one), and no Origin, which a Sink does not keep.
 type comparableUser struct {
-	Key      string
-	Attrs    map[string]string
-	Groups   []string
-	Inactive bool
-	Managed  bool
+	Key          string
+	Attrs        map[string]string
+	Groups       []string
+	Inactive     bool
+	Managed      bool
+	MissingRuns  uint16
+	MissingSince int64
 }
 
 // comparableUsers returns rs as comparableUsers sorted by key.
@@ -32,7 +34,7 @@ func comparableUsers(rs []usersync.Record) []comparableUser {
 		if len(groups) == 0 {
 			groups = nil // no groups, however the store spells it
 		}
-		out = append(out, comparableUser{r.Key, r.Attrs.Map(), groups, r.Inactive, r.Managed})
+		out = append(out, comparableUser{r.Key, r.Attrs.Map(), groups, r.Inactive, r.Managed, r.MissingRuns, r.MissingSince})
 	}
 	slices.SortFunc(out, func(a, b comparableUser) int { return cmp.Compare(a.Key, b.Key) })
 	return out
@@ -130,6 +132,27 @@ func change(kind usersync.ChangeKind, r usersync.Record, attrs ...string) usersy
 func memberships(c usersync.Change, join, leave []string) usersync.Change {
 	c.Join, c.Leave = join, leave
 	return c
+}
+
+// rekeyed returns c re-keying the user held under oldKey.
+func rekeyed(c usersync.Change, oldKey string) usersync.Change {
+	c.OldKey = oldKey
+	return c
+}
+
+// adopt returns an AdoptUser of r, writing the named attributes.
+func adopt(r usersync.Record, oldKey string, attrs ...string) usersync.Change {
+	return usersync.Change{Kind: usersync.AdoptUser, User: r, Attrs: attrs, Join: r.Groups, OldKey: oldKey}
+}
+
+// markMissing returns a MarkMissing setting the marker of the user with
+// the given key.
+func markMissing(key string, runs uint16, since int64) usersync.Change {
+	return usersync.Change{Kind: usersync.MarkMissing, User: usersync.Record{Key: key, MissingRuns: runs, MissingSince: since}}
+}
+
+func renameGroup(id, name string) usersync.Change {
+	return usersync.Change{Kind: usersync.RenameGroup, Group: usersync.Group{ID: id, Name: name}}
 }
 
 func deleteUser(key string) usersync.Change {

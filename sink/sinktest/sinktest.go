@@ -37,10 +37,14 @@
 //		return users, groups, nil
 //	}
 //
-// The cases check that each kind of change does what [usersync.Change]
-// says and is idempotent; that an update writes only the attributes it
-// names and keeps the others, even ones set by hand; that updating or
-// restoring a missing user, or joining a group the Sink does not hold,
+// The cases check that each kind of change does what [usersync.ChangeKind]
+// and [usersync.Change] say and is idempotent; that an update writes only
+// the attributes it names and keeps the others, even ones set by hand; that
+// adopting a user created by hand, or a change with an OldKey, re-keys the
+// user and keeps its identity, and refuses to re-key onto a taken key; that
+// the missing marker is stored, listed, and cleared by RestoreUser, AdoptUser
+// and CreateUser; that updating, restoring or adopting a missing user,
+// renaming a missing group, or joining a group the Sink does not hold,
 // fails with [usersync.ErrNotFound] and changes nothing; that attribute
 // values (unicode, commas, quotes, newlines, empty, 10 KiB) round-trip
 // exactly; that a canceled ctx fails with context.Canceled and changes
@@ -72,8 +76,9 @@ type Harness interface {
 	MakeSink(ctx context.Context) (usersync.Sink, error)
 	// PutUser writes r straight into the backing store, bypassing the Sink,
 	// as an administrator creating a user by hand would (r.Managed is then
-	// false). It replaces a user with the same key. The groups r lists
-	// need not have been created.
+	// false). It replaces a user with the same key, and stores every field
+	// of r but Origin, the missing marker included. The groups r lists need
+	// not have been created.
 	PutUser(ctx context.Context, r usersync.Record) error
 	// PutGroup writes g straight into the backing store, bypassing the Sink.
 	PutGroup(ctx context.Context, g usersync.Group) error
@@ -106,6 +111,12 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"Deactivate", testDeactivate},
 		{"DeactivateOrDeleteAbsent", testAbsent},
 		{"Delete", testDelete},
+		{"Adopt", testAdopt},
+		{"AdoptMissing", testAdoptMissing},
+		{"Rekey", testRekey},
+		{"RekeyOntoTakenKey", testRekeyTaken},
+		{"MissingMarker", testMissingMarker},
+		{"RenameGroup", testRenameGroup},
 		{"Groups", testGroups},
 		{"JoinUnknownGroup", testJoinUnknownGroup},
 		{"UserCreatedByHand", testHandMade},

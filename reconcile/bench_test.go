@@ -1,0 +1,98 @@
+package reconcile_test
+
+import (
+	"context"
+	"flag"
+	"io"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/internal/bench"
+	"github.com/usersync/usersync/reconcile"
+)
+
+var benchUsers = flag.Int("users", 100_000, "users in BenchmarkReconcile's directory")
+
+// BenchmarkReconcile plans the bench command's scenario (see internal/bench):
+// today's file, already mapped, against a Sink holding yesterday's users.
+// "plain" is the baseline encoding/csv pass over the same file; "reconcile"
+// the Reconcile call alone ("reconcile-shuffled" with the Sink listed in an
+// order unrelated to the file's); "fingerprint" a listing of the Sink that
+// fingerprints it, which a Pipeline does while the Reconciler lists. For a
+// million users: go test -run '^$' -bench Reconcile ./reconcile -users 1000000
+func BenchmarkReconcile(b *testing.B) {
+	s, err := bench.Prepare(b.TempDir(), *benchUsers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink, err := s.Seed()
+	if err != nil {
+		b.Fatal(err)
+	}
+	feed := readFeed(b, s.Today)
+	policy := &reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}}
+	b.Run("plain", func(b *testing.B) {
+		for range b.N {
+			if _, err := s.PlainCSV(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("reconcile", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p, err := reconcile.New(policy).Reconcile(context.Background(), feed, sink)
+			if err != nil || p.Hold != nil {
+				b.Fatal(err, p.Hold)
+			}
+		}
+	})
+	// The same Sink listed in an order unrelated to the file's: the
+	// worst case for the index, which is then looked up for every user.
+	users, groups := sink.Snapshot()
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(users), func(i, j int) { users[i], users[j] = users[j], users[i] })
+	b.Run("reconcile-shuffled", func(b *testing.B) {
+		for range b.N {
+			if _, err := reconcile.New(policy).Reconcile(context.Background(), feed, &listing{users, groups}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fingerprint", func(b *testing.B) {
+		for range b.N {
+			if _, err := usersync.ListFingerprint(context.Background(), sink); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func readFeed(b *testing.B, path string) *usersync.Feed {
+	m, err := csvmap.New(bench.Schema, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rr, err := m.NewReader(f, usersync.FileInfo{Name: "users.csv", Size: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	feed := &usersync.Feed{}
+	for {
+		r, err := rr.Read()
+		if err == io.EOF {
+			return feed
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		feed.Records = append(feed.Records, r)
+	}
+}

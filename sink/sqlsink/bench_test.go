@@ -1,0 +1,61 @@
+package sqlsink_test
+
+import (
+	"testing"
+
+	"github.com/usersync/usersync/internal/sqlbench"
+	"github.com/usersync/usersync/sink/sqlsink"
+)
+
+// benchUsers is how many users the benchmarks list; examples/sqlbench
+// lists a million.
+const benchUsers = 100_000
+
+// BenchmarkUsers lists benchUsers users per op; users/s is the figure to
+// compare with the target of 500,000.
+func BenchmarkUsers(b *testing.B) {
+	for _, db := range dbs {
+		b.Run(db.name, func(b *testing.B) {
+			tdb := db.open(b)
+			s := mustNew(b, tdb, sqlsink.Options{})
+			if _, err := sqlbench.Apply(b.Context(), s, sqlbench.Changes(benchUsers), 50_000); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				n, _, err := sqlbench.List(b.Context(), s)
+				if err != nil || n != benchUsers {
+					b.Fatal(n, err)
+				}
+			}
+			b.ReportMetric(float64(benchUsers*b.N)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}
+
+// BenchmarkCreate applies batches of 1,000 new users (two groups each).
+func BenchmarkCreate(b *testing.B) {
+	for _, db := range dbs {
+		b.Run(db.name, func(b *testing.B) {
+			tdb := db.open(b)
+			s := mustNew(b, tdb, sqlsink.Options{})
+			const batch = 1000
+			cs := sqlbench.Changes(batch * 200)
+			if _, err := sqlbench.Apply(b.Context(), s, cs[:sqlbench.Groups], batch); err != nil {
+				b.Fatal(err)
+			}
+			users := cs[sqlbench.Groups:]
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i*batch >= len(users) {
+					b.Skip("out of users; run with a smaller -benchtime")
+				}
+				if _, err := sqlbench.Apply(b.Context(), s, users[i*batch:(i+1)*batch], batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}

@@ -1,0 +1,174 @@
+package sqlsink
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// A dialect is what differs between SQLite and PostgreSQL. Statements
+// common to both are written once, with ? placeholders that bind numbers
+// for PostgreSQL.
+type dialect interface {
+	// Types for the migrations.
+	idType() string       // an integer primary key the database assigns
+	jsonType() string     // the attributes column
+	blobType() string     // bytes
+	withoutRowID() string // a suffix for tables keyed by their primary key
+
+	// prepare learns what the dialect needs from the schema, once.
+	prepare(ctx context.Context, db *sql.DB, n *names) error
+	// columnTypes maps the columns of a table, by their unquoted names, to
+	// their types; it is empty if there is no such table.
+	columnTypes(ctx context.Context, db *sql.DB, table string) (map[string]string, error)
+	// bind rewrites ? placeholders as the driver wants them.
+	bind(query string) string
+	// maxArgs is how many values one statement may bind.
+	maxArgs() int
+	// arrays reports whether a list is bound as one array value.
+	arrays() bool
+	beginWrite() string
+	// forUpdate ends a SELECT that reads rows a transaction will write.
+	forUpdate() string
+	lockMigrations(ctx context.Context, tx *txn) error
+	// retryable reports whether a transaction that failed with err may
+	// succeed if tried again: a deadlock, a serialization failure, a
+	// database busy beyond its timeout.
+	retryable(err error) bool
+
+	// The writes of a batch, in a write transaction. insertUsers returns
+	// the new rows' IDs by key.
+	insertUsers(ctx context.Context, tx *txn, s *Sink, rows []row) (map[string]int64, error)
+	updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error
+	// addMembers adds memberships; fresh says none can exist already,
+	// the users being new.
+	addMembers(ctx context.Context, tx *txn, s *Sink, ms []membership, fresh bool) error
+	removeMembers(ctx context.Context, tx *txn, s *Sink, ms []membership) error
+
+	// snapshot calls fn with two queriers that see one consistent state
+	// of the database and may stream two results at once.
+	snapshot(ctx context.Context, s *Sink, fn func(a, b querier) error) error
+
+	// tryLock takes the tenant's sync lock for l, or fails with a
+	// *LockError.
+	tryLock(ctx context.Context, s *Sink, l *Lock) error
+	// keepLock renews or checks l; an error means it is lost.
+	keepLock(ctx context.Context, s *Sink, l *Lock) error
+	// checkLock fails with ErrLockLost, in a write transaction, if l is
+	// no longer held.
+	checkLock(ctx context.Context, tx *txn, s *Sink, l *Lock) error
+	unlock(ctx context.Context, s *Sink, l *Lock) error
+}
+
+// A membership is a row of the memberships table.
+type membership struct{ user, group int64 }
+
+// A querier runs queries that stream their rows.
+type querier interface {
+	query(ctx context.Context, query string, args ...any) (rowSource, error)
+}
+
+// A rowSource is a result read row by row, each column as text (nil for
+// NULL). The values are valid until the next call to next.
+type rowSource interface {
+	next() bool
+	values() [][]byte
+	err() error
+	close()
+}
+
+// placeholders returns n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// in returns a condition that col is one of vals, and its arguments: one
+// array value, or one argument per value.
+func in[T any](d dialect, col string, vals []T) (string, []any) {
+	if d.arrays() {
+		return col + " = ANY(?)", []any{vals}
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return fmt.Sprintf("%s IN (%s)", col, placeholders(len(vals))), args
+}
+
+// chunks calls fn with successive parts of vals that fit in one statement
+// with room for extra other arguments.
+func chunks[T any](d dialect, vals []T, extra int, fn func([]T) error) error {
+	size := len(vals)
+	if !d.arrays() {
+		size = d.maxArgs() - extra
+	}
+	for len(vals) > 0 {
+		n := min(size, len(vals))
+		if err := fn(vals[:n]); err != nil {
+			return err
+		}
+		vals = vals[n:]
+	}
+	return nil
+}
+
+// sqlRows is a rowSource over database/sql rows.
+type sqlRows struct {
+	rows *sql.Rows
+	raw  []sql.RawBytes
+	dest []any
+	vals [][]byte
+	e    error
+}
+
+func newSQLRows(rows *sql.Rows) (*sqlRows, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	r := &sqlRows{rows: rows, raw: make([]sql.RawBytes, len(cols)), dest: make([]any, len(cols)), vals: make([][]byte, len(cols))}
+	for i := range r.raw {
+		r.dest[i] = &r.raw[i]
+	}
+	return r, nil
+}
+
+func (r *sqlRows) next() bool {
+	if !r.rows.Next() {
+		return false
+	}
+	if r.e = r.rows.Scan(r.dest...); r.e != nil {
+		return false
+	}
+	for i, b := range r.raw {
+		r.vals[i] = b
+	}
+	return true
+}
+
+func (r *sqlRows) values() [][]byte { return r.vals }
+
+func (r *sqlRows) err() error {
+	if r.e != nil {
+		return r.e
+	}
+	return r.rows.Err()
+}
+
+func (r *sqlRows) close() { r.rows.Close() }
+
+// connQuerier runs queries on a database/sql connection.
+type connQuerier struct {
+	conn *sql.Conn
+	d    dialect
+}
+
+func (q connQuerier) query(ctx context.Context, query string, args ...any) (rowSource, error) {
+	rows, err := q.conn.QueryContext(ctx, q.d.bind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return newSQLRows(rows)
+}

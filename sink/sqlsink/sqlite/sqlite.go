@@ -1,0 +1,52 @@
+// Package sqlite opens SQLite databases (modernc.org/sqlite, pure Go, no
+// cgo) with the settings sink/sqlsink expects, for the embedded default
+// directory:
+//
+//	db, err := sqlite.Open("/var/lib/myapp/users.db")
+//	...
+//	defer db.Close()
+//	sink, err := sqlsink.New(ctx, db, sqlsink.SQLite, &sqlsink.Options{Tenant: "acme"})
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver
+)
+
+// BusyTimeout is how long a connection waits for another's write lock
+// before it reports the database busy.
+const BusyTimeout = 30 * time.Second
+
+// DSN returns the data source name of the database file at path: WAL
+// journal, so that listings neither wait for writers nor hold them up;
+// synchronous=FULL, so that a commit survives a power loss (the Store
+// promises durable writes); foreign keys enforced; a busy timeout, so that
+// writers queue instead of failing; and no double-quoted strings, so that
+// a misspelled column name fails instead of reading as a string.
+func DSN(path string) string {
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"foreign_keys(1)",
+		fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()),
+	} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_dqs", "0") // a misspelled column is an error, not a string
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database file at path with the
+// settings of DSN.
+func Open(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return db, nil
+}

@@ -1,0 +1,369 @@
+package sqlsink
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/usersync/usersync"
+)
+
+// load reads the users and groups the valid changes of cs name.
+func (s *Sink) load(ctx context.Context, tx *txn, cs []usersync.Change, errs []error) (*batch, error) {
+	b := &batch{users: make(map[string]*touched), groups: make(map[string]*group)}
+	for i := range cs {
+		if errs[i] != nil {
+			continue
+		}
+		c := &cs[i]
+		if c.Kind.IsGroup() {
+			b.groups[c.Group.ID] = &group{}
+			continue
+		}
+		b.user(c.User.Key)
+		if c.OldKey != "" {
+			b.user(c.OldKey)
+		}
+		for _, g := range c.Join {
+			b.groups[g] = &group{}
+		}
+		for _, g := range c.Leave {
+			b.groups[g] = &group{}
+		}
+	}
+	if err := s.loadGroups(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	if err := s.loadUsers(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *Sink) loadGroups(ctx context.Context, tx *txn, b *batch) error {
+	n := s.n
+	ids := slices.Sorted(maps.Keys(b.groups))
+	return chunks(s.d, ids, 1, func(ids []string) error {
+		cond, args := in(s.d, n.gExtID, ids)
+		q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s = ? AND %s", n.gID, n.gExtID, n.gName, n.groups, n.gTenant, cond)
+		rows, err := tx.QueryContext(ctx, s.d.bind(q), append([]any{s.tenant}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var ext, name string
+			if err := rows.Scan(&id, &ext, &name); err != nil {
+				return err
+			}
+			*b.groups[ext] = group{id: id, name: name, oldName: name, live: true}
+		}
+		return rows.Err()
+	})
+}
+
+// loadUsers reads the batch's users in key order, locking their rows where
+// the database locks rows, so that concurrent batches take their locks in
+// one order and do not deadlock.
+func (s *Sink) loadUsers(ctx context.Context, tx *txn, b *batch) error {
+	n := s.n
+	keys := slices.Sorted(maps.Keys(b.users))
+	dec := newDecoder(n)
+	return chunks(s.d, keys, 1, func(keys []string) error {
+		cond, args := in(s.d, n.uKey, keys)
+		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? AND %s ORDER BY %s%s",
+			n.uID, s.userColumns(), n.users, n.uTenant, cond, n.uKey, s.d.forUpdate())
+		rows, err := tx.QueryContext(ctx, s.d.bind(q), append([]any{s.tenant}, args...)...)
+		if err != nil {
+			return err
+		}
+		src, err := newSQLRows(rows)
+		if err != nil {
+			return err
+		}
+		defer src.close()
+		for src.next() {
+			v := src.values()
+			id, err := parseInt(v[0])
+			if err != nil {
+				return err
+			}
+			r, err := s.decodeUser(dec, v[1:])
+			if err != nil {
+				return err
+			}
+			st := state{attrs: r.Attrs, inactive: r.Inactive, managed: r.Managed, missingRuns: r.MissingRuns, missingSince: r.MissingSince}
+			u := b.users[r.Key]
+			u.id, u.was, u.now, u.live = id, st, st, true
+		}
+		return src.err()
+	})
+}
+
+// userColumns lists the columns decodeUser reads, in its order.
+func (s *Sink) userColumns() string {
+	n := s.n
+	cols := []string{n.uKey, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince}
+	if n.uAttrs != "" {
+		cols = append(cols, n.uAttrs)
+	}
+	for _, c := range n.attrCols {
+		cols = append(cols, c.col)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// decodeUser makes a Record, without groups, of the columns userColumns
+// lists.
+func (s *Sink) decodeUser(dec *decoder, v [][]byte) (usersync.Record, error) {
+	r := usersync.Record{Key: string(v[0])}
+	var err error
+	if r.Inactive, err = parseBool(v[1]); err != nil {
+		return r, err
+	}
+	if r.Managed, err = parseBool(v[2]); err != nil {
+		return r, err
+	}
+	runs, err := parseInt(v[3])
+	if err != nil || runs < 0 || runs > math.MaxUint16 {
+		return r, cmpErr(err, fmt.Errorf("user %q: missing runs out of range: %d", r.Key, runs))
+	}
+	r.MissingRuns = uint16(runs)
+	if r.MissingSince, err = parseInt(v[4]); err != nil {
+		return r, err
+	}
+	var js []byte
+	cols := v[5:]
+	if s.n.uAttrs != "" {
+		js, cols = v[5], v[6:]
+	}
+	if r.Attrs, err = dec.attrs(js, cols); err != nil {
+		return r, fmt.Errorf("user %q: %w", r.Key, err)
+	}
+	return r, nil
+}
+
+// write writes what the played batch changed: groups, then users, then
+// memberships and invitations, each kind with as few statements as the
+// dialect allows.
+func (s *Sink) write(ctx context.Context, tx *txn, b *batch) error {
+	if err := s.writeGroups(ctx, tx, b); err != nil {
+		return err
+	}
+	users := slices.SortedFunc(slices.Values(b.all), func(a, b *touched) int { return cmp.Compare(a.key, b.key) })
+	fresh, err := s.writeUsers(ctx, tx, users)
+	if err != nil {
+		return err
+	}
+	if err := s.writeMembers(ctx, tx, b, users, fresh); err != nil {
+		return err
+	}
+	return s.writeInvites(ctx, tx, b.invites)
+}
+
+// writeGroups creates the new groups and renames the renamed ones, and
+// learns the new ones' IDs.
+func (s *Sink) writeGroups(ctx context.Context, tx *txn, b *batch) error {
+	n := s.n
+	q := s.d.bind(fmt.Sprintf("INSERT INTO %s (%s, %s, %s) VALUES (?, ?, ?) ON CONFLICT (%s, %s) DO UPDATE SET %s = excluded.%s RETURNING %s",
+		n.groups, n.gTenant, n.gExtID, n.gName, n.gTenant, n.gExtID, n.gName, n.gName, n.gID))
+	for _, ext := range slices.Sorted(maps.Keys(b.groups)) {
+		g := b.groups[ext]
+		if !g.live || g.id != 0 && g.name == g.oldName {
+			continue
+		}
+		if err := tx.QueryRowContext(ctx, q, s.tenant, ext, g.name).Scan(&g.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeUsers deletes, re-keys, updates and inserts users, and returns the
+// users it inserted, whose memberships are all new.
+func (s *Sink) writeUsers(ctx context.Context, tx *txn, users []*touched) (map[*touched]bool, error) {
+	var drop, updIDs []int64
+	var upd, ins []row
+	var inserted, rekeyed []*touched
+	for _, u := range users {
+		if u.drop {
+			drop = append(drop, u.id)
+		}
+		switch {
+		case !u.live:
+		case u.id == 0 || u.drop:
+			ins, inserted = append(ins, s.n.encode(u.key, &u.now)), append(inserted, u)
+		default:
+			if u.key != u.dbKey {
+				rekeyed = append(rekeyed, u)
+			}
+			if !u.now.equal(&u.was) {
+				upd, updIDs = append(upd, s.n.encode(u.key, &u.now)), append(updIDs, u.id)
+			}
+		}
+	}
+	if err := s.deleteUsers(ctx, tx, drop); err != nil {
+		return nil, err
+	}
+	if err := s.rekey(ctx, tx, rekeyed); err != nil {
+		return nil, err
+	}
+	if len(upd) > 0 {
+		if err := s.d.updateUsers(ctx, tx, s, updIDs, upd); err != nil {
+			return nil, err
+		}
+	}
+	fresh := make(map[*touched]bool, len(inserted))
+	if len(ins) == 0 {
+		return fresh, nil
+	}
+	ids, err := s.d.insertUsers(ctx, tx, s, ins)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range inserted {
+		if u.id = ids[u.key]; u.id == 0 {
+			return nil, fmt.Errorf("user %q: the database gave no ID for the new row", u.key)
+		}
+		fresh[u] = true
+	}
+	return fresh, nil
+}
+
+// rekey gives users their new keys in two steps, through keys no feed
+// holds, so that keys that move along a chain (A to B, B to C) never meet
+// in the unique index.
+func (s *Sink) rekey(ctx context.Context, tx *txn, users []*touched) error {
+	if len(users) == 0 {
+		return nil
+	}
+	q := s.d.bind(fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", s.n.users, s.n.uKey, s.n.uID))
+	tmp := "usersync-rekey-" + rand.Text() + "-"
+	for _, step := range []func(*touched) string{
+		func(u *touched) string { return tmp + strconv.FormatInt(u.id, 10) },
+		func(u *touched) string { return u.key },
+	} {
+		for _, u := range users {
+			if _, err := tx.ExecContext(ctx, q, step(u), u.id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeMembers adds and removes the memberships the changes joined and
+// left.
+func (s *Sink) writeMembers(ctx context.Context, tx *txn, b *batch, users []*touched, fresh map[*touched]bool) error {
+	var add, addFresh, remove []membership
+	for _, u := range users {
+		if !u.live {
+			continue
+		}
+		for _, g := range slices.Sorted(maps.Keys(u.member)) {
+			m := membership{u.id, b.groups[g].id}
+			switch {
+			case m.group == 0: // leaving a group that does not exist
+			case !u.member[g]:
+				if !fresh[u] {
+					remove = append(remove, m)
+				}
+			case fresh[u]:
+				addFresh = append(addFresh, m)
+			default:
+				add = append(add, m)
+			}
+		}
+	}
+	if len(remove) > 0 {
+		if err := s.d.removeMembers(ctx, tx, s, remove); err != nil {
+			return err
+		}
+	}
+	if len(add) > 0 {
+		if err := s.d.addMembers(ctx, tx, s, add, false); err != nil {
+			return err
+		}
+	}
+	if len(addFresh) > 0 {
+		return s.d.addMembers(ctx, tx, s, addFresh, true)
+	}
+	return nil
+}
+
+// writeInvites queues invitations for the host to send; see
+// [Sink.PendingInvites].
+func (s *Sink) writeInvites(ctx context.Context, tx *txn, keys []string) error {
+	q := s.d.bind(`INSERT INTO ` + s.n.invites + ` ("tenant", "key", "since") VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+	for _, k := range keys {
+		if _, err := tx.ExecContext(ctx, q, s.tenant, k, s.now().UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteUsers deletes users and their memberships.
+func (s *Sink) deleteUsers(ctx context.Context, tx *txn, ids []int64) error {
+	n := s.n
+	return chunks(s.d, ids, 0, func(ids []int64) error {
+		for _, t := range []struct{ table, col string }{{n.members, n.mUser}, {n.users, n.uID}} {
+			cond, args := in(s.d, t.col, ids)
+			if _, err := tx.ExecContext(ctx, s.d.bind("DELETE FROM "+t.table+" WHERE "+cond), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// rowArgs returns the values of r for the columns writeColumns lists.
+func (n *names) rowArgs(tenant string, r *row) []any {
+	args := make([]any, 0, 5+len(r.cols))
+	args = append(args, tenant, r.key)
+	if n.uAttrs != "" {
+		args = append(args, r.attrs)
+	}
+	for _, c := range r.cols {
+		if c == nil {
+			args = append(args, nil)
+		} else {
+			args = append(args, *c)
+		}
+	}
+	return append(args, r.inactive, r.managed, int64(r.missingRuns), r.missingSince)
+}
+
+// writeColumns lists the users columns a write sets.
+func (n *names) writeColumns() []string {
+	cols := []string{n.uTenant, n.uKey}
+	if n.uAttrs != "" {
+		cols = append(cols, n.uAttrs)
+	}
+	for _, c := range n.attrCols {
+		cols = append(cols, c.col)
+	}
+	return append(cols, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince)
+}
+
+// execEach runs one prepared statement n times, with the arguments of each.
+func execEach(ctx context.Context, tx *txn, query string, n int, args func(i int) []any) error {
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range n {
+		if _, err := stmt.ExecContext(ctx, args(i)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

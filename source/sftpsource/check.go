@@ -1,0 +1,137 @@
+package sftpsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/source"
+)
+
+// CheckConfig checks settings before there is a Source, as a "Check
+// connection" button does before an administrator saves them: the same
+// steps as [Source.Check], after a first "configuration" step when cfg
+// cannot work at all (no credentials, a key that does not parse, a wrong
+// passphrase, no way to verify the server).
+func CheckConfig(ctx context.Context, cfg Config, opts *Options) []usersync.CheckResult {
+	o := opts.withDefaults()
+	d, err := newDialer(cfg, o)
+	if err != nil {
+		return []usersync.CheckResult{{Name: "configuration", Err: err}}
+	}
+	s := newSource(cfg.Folder, o)
+	s.dialer = d
+	defer s.Close()
+	return s.Check(ctx)
+}
+
+// Check checks the setup step by step on a new connection, for an
+// administrator, each step its own result: connecting to the server,
+// trusting its host key, logging in, and listing the folder (how many
+// files; names refused). A step that could not run because an earlier
+// one failed says so. Check changes nothing, and does not retry.
+func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	folder := usersync.CheckResult{Name: "folder " + s.folder}
+	if closed {
+		folder.Err = source.ErrClosed
+		return []usersync.CheckResult{folder}
+	}
+	if s.dialer == nil {
+		return s.checkClient(ctx, folder)
+	}
+	d := s.dialer
+	results := []usersync.CheckResult{
+		{Name: "connect to " + d.addr},
+		{Name: "host key of " + d.addr},
+		{Name: "log in as " + d.cfg.User},
+		folder,
+	}
+	c, st, err := d.dialOnce(ctx)
+	if c != nil {
+		defer c.kill(errors.New("check done"))
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	steps := []struct {
+		ok     bool
+		detail string
+	}{
+		{st.tcp, "reachable"},
+		{st.hostKeyOK, d.keys.describe(st.key)},
+		{st.login, "logged in"},
+	}
+	for i, step := range steps {
+		r := &results[i]
+		switch {
+		case step.ok:
+			r.Detail = step.detail
+		case i > 0 && results[i-1].Err != nil:
+			r.Err = fmt.Errorf("not checked: %s failed", results[i-1].Name)
+		default:
+			r.Err = err
+		}
+	}
+	if st.hostKeyOK && d.keys.insecure && len(d.keys.pins) == 0 && d.keys.db == nil {
+		results[1].Err = ErrHostKeyNotVerified
+	}
+	if c == nil {
+		results[3].Err = err
+		if !st.login {
+			results[3].Err = fmt.Errorf("not checked: %s failed", results[2].Name)
+		}
+		return results
+	}
+	results[3] = s.checkFolder(ctx, c, results[3])
+	return results
+}
+
+// describe says how a trusted key was recognized.
+func (h *hostKeys) describe(key string) string {
+	switch {
+	case h.db != nil:
+		return key + ", listed in " + h.file
+	case len(h.pins) > 0:
+		return key + ", pinned"
+	}
+	return key + ", NOT verified"
+}
+
+// checkClient checks a Source made with New: is its client alive, and can
+// it list the folder.
+func (s *Source) checkClient(ctx context.Context, folder usersync.CheckResult) []usersync.CheckResult {
+	conn := usersync.CheckResult{Name: "connection"}
+	c, err := s.get(ctx)
+	if err != nil {
+		conn.Err = err
+		folder.Err = fmt.Errorf("not checked: %s failed", conn.Name)
+		return []usersync.CheckResult{conn, folder}
+	}
+	conn.Detail = "open"
+	return []usersync.CheckResult{conn, s.checkFolder(ctx, c, folder)}
+}
+
+func (s *Source) checkFolder(ctx context.Context, c *conn, r usersync.CheckResult) usersync.CheckResult {
+	var files []usersync.FileInfo
+	var refused []string
+	r.Err = c.run(ctx, s.opts.Timeout, "list "+s.folder, func() (err error) {
+		files, refused, err = s.readDir(c)
+		return err
+	})
+	if r.Err != nil {
+		return r
+	}
+	r.Detail = fmt.Sprintf("readable; files: %d", len(files))
+	if len(refused) > 0 {
+		quoted := make([]string, len(refused))
+		for i, n := range refused {
+			quoted[i] = fmt.Sprintf("%q", n)
+		}
+		r.Detail += "; names refused (they could be read as paths): " + strings.Join(quoted, ", ")
+	}
+	return r
+}

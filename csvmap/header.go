@@ -223,7 +223,6 @@ func (m *Mapper) headersOf(idx []int) []string {
 // values for.
 func (m *Mapper) bindFields(r *reader, at []int) {
 	var names []string
-	var outs []field
 	for i := range m.cols {
 		c := &m.cols[i]
 		if c.Role == Ignore || !m.available(i, at) {
@@ -243,33 +242,27 @@ func (m *Mapper) bindFields(r *reader, at []int) {
 		switch {
 		case c.Role == Skip:
 			r.skip = &f
-		case c.simple:
-			r.fields = append(r.fields, f)
-		default:
-			outs = append(outs, f)
-		}
-	}
-	// Direct values first, then the ones made from them.
-	for _, f := range outs {
-		if f.index >= 0 {
+			continue
+		case f.index >= 0:
 			r.fields = append(r.fields, f)
 		}
-	}
-	for _, f := range outs {
-		if f.col.from != nil || f.col.def != "" {
+		if c.from != nil || c.def != "" {
 			r.derived = append(r.derived, f)
 		}
 	}
-	r.outs = outs
+	// Defaults first: a column may be made from one that has a Default.
+	slices.SortStableFunc(r.derived, func(a, b field) int { return len(a.col.from) - len(b.col.from) })
 	r.layout = usersync.NewLayout(names...)
 	r.values = make([]string, len(names))
 	r.vals = make([]string, len(m.cols))
-	for i := range r.outs {
-		switch r.outs[i].col.Role {
-		case Key:
-			r.key = &r.outs[i]
-		case Groups:
-			r.sep = r.outs[i].col.Separator
+	for _, fs := range [][]field{r.fields, r.derived} {
+		for i := range fs {
+			switch fs[i].col.Role {
+			case Key:
+				r.key = &fs[i]
+			case Groups:
+				r.sep = fs[i].col.Separator
+			}
 		}
 	}
 }

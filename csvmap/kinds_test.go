@@ -227,3 +227,17 @@ func TestNewChecksRules(t *testing.T) {
 		assert.EqualError(t, err, o.err)
 	}
 }
+
+// A column made from one with a Default sees the default.
+func TestFromADefault(t *testing.T) {
+	m := newMapper(t, csvmap.Schema{Columns: []csvmap.Column{
+		key,
+		{Name: "label", From: []string{"dept"}},
+		{Name: "dept", Default: "Staff"},
+	}}, nil)
+	readAll(t, m, "id,dept,label\n1,,\n2,HR,\n3,,Boss\n", []row{
+		rec(2, "1", "label", "Staff", "dept", "Staff"),
+		rec(3, "2", "label", "HR", "dept", "HR"),
+		rec(4, "3", "label", "Boss", "dept", "Staff"),
+	})
+}

@@ -117,6 +117,8 @@ type column struct {
 	from   []int  // indexes of the From columns
 	def    string // Default, normalized
 	simple bool   // a Text attribute with no rule: read as it is
+	rules  bool   // values need normalizing: a Kind, a list, Fold or bounds
+	source bool   // another column is made From this one
 }
 
 // New returns a Mapper for the schema. It checks the schema: exactly one Key
@@ -250,7 +252,7 @@ func (m *Mapper) checkColumns() error {
 	}
 	for i := range m.cols {
 		for _, j := range m.cols[i].from {
-			m.cols[j].simple = false // its value is needed in vals
+			m.cols[j].simple, m.cols[j].source = false, true
 		}
 	}
 	return nil
@@ -328,8 +330,9 @@ func (m *Mapper) prepare(c *column, names map[string]int) error {
 		}
 		c.def = v
 	}
-	c.simple = c.Role == Attribute && c.Kind == Text && !c.Required && c.Separator == "" && !c.Fold &&
-		c.MinLen == 0 && c.MaxLen == 0 && c.From == nil && c.Default == ""
+	c.rules = (c.Role == Attribute || c.Role == Key) &&
+		(c.Kind != Text || c.Separator != "" || c.Fold || c.MinLen != 0 || c.MaxLen != 0)
+	c.simple = c.Role == Attribute && !c.rules && !c.Required && c.From == nil && c.Default == ""
 	return nil
 }
 

@@ -71,14 +71,12 @@ type reader struct {
 	header []string // as written in the file
 	norm   *normalizer
 
-	// The columns bound to the file. fields are read from it, simple ones
-	// straight into values, the others into vals; derived ones are made
-	// From others or by Default; outs are all but the simple, in schema
-	// order, and give each value its role.
+	// The columns bound to the file: fields are read from it, in schema
+	// order; derived ones are made From others or by Default, after them.
+	// vals holds the values that others are made from or made later.
 	fields  []field
 	derived []field
-	outs    []field
-	key     *field // in outs
+	key     *field // in fields or derived
 	skip    *field // looked at before the others; nil without a Skip column
 	sep     string // Groups separator
 	vals    []string
@@ -275,8 +273,8 @@ func (r *reader) direct(f *field, row []string) string {
 		return ""
 	}
 	v, ok := r.clean(row[f.index], otherText)
-	if !ok || v == "" {
-		return ""
+	if !ok || v == "" || !f.col.rules {
+		return v
 	}
 	v, err := r.norm.normalize(f.col, v)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // makes needless.
 //
 // This is the hot path. A row costs its record's Attrs string and, for a
-// Groups value not seen before, its Groups slice: the row's text and the
+// Groups value not seen lately, its Groups slice: the row's text and the
 // values made from it are in the scanner's arena until Layout.Make copies
 // them, and keys come from an arena of their own.
 func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipped bool, err error) {
@@ -26,36 +26,35 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 			return rec, skipped, err
 		}
 	}
-	if err := r.readValues(row, kind); err != nil {
-		return rec, false, err
-	}
-	if err := r.deriveValues(); err != nil {
-		return rec, false, err
-	}
-	for i := range r.outs {
-		f := &r.outs[i]
-		v := r.vals[f.ci]
-		if v == "" && f.required() {
-			return rec, false, r.rowError(f, v, ErrRequired)
+	for i := range r.fields {
+		f := &r.fields[i]
+		v, err := r.value(f, row[f.index], kind)
+		if err != nil {
+			return rec, false, err
 		}
-		switch f.col.Role {
-		case Key:
-			rec.Key = r.keys.clone(v)
-		case Attribute:
+		switch c := f.col; {
+		case c.simple:
 			r.values[f.slot] = v
-		case Groups:
-			if rec.Groups, err = r.splitGroups(f, v); err != nil {
-				return rec, false, err
+			continue
+		case c.source || c.from != nil || c.def != "":
+			r.vals[f.ci] = v // for the columns made from it, or made later
+			if c.from != nil || c.def != "" {
+				continue
 			}
-			if len(rec.Groups) == 0 && f.required() {
-				return rec, false, r.rowError(f, v, ErrRequired)
-			}
-		case Status:
-			active, ok := parseStatus(v)
-			if !ok {
-				return rec, false, r.rowError(f, v, ErrInvalidStatus)
-			}
-			rec.Inactive = !active
+		}
+		if err := r.set(&rec, f, v); err != nil {
+			return rec, false, err
+		}
+	}
+	for i := range r.derived {
+		f := &r.derived[i]
+		v, err := r.derive(f)
+		if err != nil {
+			return rec, false, err
+		}
+		r.vals[f.ci] = v
+		if err := r.set(&rec, f, v); err != nil {
+			return rec, false, err
 		}
 	}
 	rec.Attrs = r.layout.Make(r.values)
@@ -63,51 +62,69 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 	return rec, false, nil
 }
 
-// readValues reads the fields of the row: a simple one straight into its
-// Attrs slot, the others, checked and normalized, into vals.
-func (r *reader) readValues(row []string, kind textKind) error {
-	for i := range r.fields {
-		f := &r.fields[i]
-		raw := row[f.index]
-		v, ok := r.clean(raw, kind)
-		if !ok {
-			return r.valueError(f, raw)
+// value returns the raw value of f, checked and normalized.
+func (r *reader) value(f *field, v string, kind textKind) (string, error) {
+	if kind == asciiText && len(v) <= r.m.maxField {
+		if v != "" && (v[0] <= ' ' || v[len(v)-1] <= ' ') {
+			v = strings.TrimSpace(v)
 		}
-		if f.col.simple {
-			r.values[f.slot] = v
-			continue
-		}
-		if v != "" && (f.col.Role == Attribute || f.col.Role == Key) {
-			var err error
-			if v, err = r.norm.normalize(f.col, v); err != nil {
-				return r.rowError(f, raw, err)
-			}
-		}
-		r.vals[f.ci] = v
+	} else if c, ok := r.clean(v, kind); ok {
+		v = c
+	} else {
+		return "", r.valueError(f, v)
 	}
-	return nil
+	if !f.col.rules || v == "" {
+		return v, nil
+	}
+	nv, err := r.norm.normalize(f.col, v)
+	if err != nil {
+		return "", r.rowError(f, v, err)
+	}
+	return nv, nil
 }
 
-// deriveValues fills the empty values of columns made From others or with
-// a Default.
-func (r *reader) deriveValues() error {
-	for i := range r.derived {
-		f := &r.derived[i]
-		if f.index < 0 {
-			r.vals[f.ci] = ""
-		} else if r.vals[f.ci] != "" {
-			continue
-		}
-		v := r.compose(f.col.from)
-		if v == "" {
-			r.vals[f.ci] = f.col.def
-			continue
-		}
-		nv, err := r.norm.normalize(f.col, v)
+// derive returns the value of a column made From others or with a Default:
+// its own value if the file has it and it is not empty, else the one made.
+func (r *reader) derive(f *field) (string, error) {
+	if f.index >= 0 && r.vals[f.ci] != "" {
+		return r.vals[f.ci], nil
+	}
+	v := r.compose(f.col.from)
+	if v == "" {
+		return f.col.def, nil
+	}
+	nv, err := r.norm.normalize(f.col, v)
+	if err != nil {
+		return "", r.rowError(f, v, err)
+	}
+	return nv, nil
+}
+
+// set gives the value v of f its place in rec.
+func (r *reader) set(rec *usersync.Record, f *field, v string) error {
+	if v == "" && f.required() {
+		return r.rowError(f, v, ErrRequired)
+	}
+	switch f.col.Role {
+	case Key:
+		rec.Key = r.keys.clone(v)
+	case Attribute:
+		r.values[f.slot] = v
+	case Groups:
+		ids, err := r.splitGroups(f, v)
 		if err != nil {
-			return r.rowError(f, v, err)
+			return err
 		}
-		r.vals[f.ci] = nv
+		if len(ids) == 0 && f.required() {
+			return r.rowError(f, v, ErrRequired)
+		}
+		rec.Groups = ids
+	case Status:
+		active, ok := parseStatus(v)
+		if !ok {
+			return r.rowError(f, v, ErrInvalidStatus)
+		}
+		rec.Inactive = !active
 	}
 	return nil
 }
@@ -154,8 +171,8 @@ func (r *reader) skipRow(row []string, kind textKind) (bool, error) {
 
 // clean returns v trimmed, and whether it is at most MaxFieldBytes of valid
 // text: valid UTF-8 without NUL or U+FFFD, which it brings to NFC. A value
-// of an ASCII or Latin row only needs trimming, and so does such a value in
-// another row.
+// of an ASCII row only needs trimming, and so does an ASCII or Latin value
+// of another row.
 func (r *reader) clean(v string, kind textKind) (string, bool) {
 	if len(v) > r.m.maxField {
 		return "", false
@@ -259,6 +276,7 @@ func (r *reader) splitGroups(f *field, v string) ([]string, error) {
 	}
 	slot := &r.lists[maphash.String(r.seed, v)%uint64(len(r.lists))]
 	if slot.ids != nil && slot.value == v {
+		slot.used = true
 		return slot.ids, nil
 	}
 	parts := r.groups[:0]
@@ -286,15 +304,20 @@ func (r *reader) splitGroups(f *field, v string) ([]string, error) {
 	for i, p := range parts {
 		ids[i] = r.internGroup(p)
 	}
-	slot.value, slot.ids = strings.Clone(v), ids
+	if slot.used { // a second chance for a value in use
+		slot.used = false
+	} else {
+		slot.value, slot.ids = strings.Clone(v), ids
+	}
 	return ids, nil
 }
 
-// A groupList is a slot of the cache of Groups values: the last value that
-// came there and the IDs it gave.
+// A groupList is a slot of the cache of Groups values: a value and the IDs
+// it gave, and whether it was used since a value that missed came there.
 type groupList struct {
 	value string
 	ids   []string
+	used  bool
 }
 
 // noGroups is the Groups of a user in no group. It has no capacity, so

@@ -18,8 +18,8 @@ import (
 // record buffer and then into a new string per record; the scanner copies a
 // line once, into an arena shared by hundreds of records, and splits lines
 // without quotes (nearly all of them) with one search per field. It also
-// says what a record's text is (see textKind), so that its values skip the
-// checks it makes needless.
+// says whether a record is ASCII without NUL, so that its values skip the
+// checks that makes needless.
 type scanner struct {
 	r     *bufio.Reader
 	comma byte
@@ -143,7 +143,7 @@ func (s *scanner) split(text []byte) bool {
 			return false // a line break inside quotes, or a quote left open
 		case j+1 == len(str):
 			f = append(f, str[1:j])
-			s.fields, s.kind = f, classify(text)
+			s.fields, s.kind = f, asciiOr(text)
 			return true
 		case str[j+1] != s.comma:
 			return false // "" in the field, or a stray quote
@@ -152,7 +152,7 @@ func (s *scanner) split(text []byte) bool {
 		str = str[j+2:]
 		q = strings.IndexByte(str, '"')
 	}
-	s.fields, s.kind = f, classify(text)
+	s.fields, s.kind = f, asciiOr(text)
 	return true
 }
 
@@ -251,7 +251,7 @@ parseField:
 		err = errRead
 	}
 	str := a.since(at)
-	s.kind = classify(str)
+	s.kind = asciiOr(str)
 	f, prev := s.fields[:0], 0
 	for _, end := range s.ends {
 		f = append(f, str[prev:end])
@@ -259,6 +259,15 @@ parseField:
 	}
 	s.fields = f
 	return err
+}
+
+// asciiOr says whether text is asciiText; for anything else, a search for
+// the other kinds would cost a row more than its values' checks.
+func asciiOr[S string | []byte](text S) textKind {
+	if isPlainASCII(text) {
+		return asciiText
+	}
+	return otherText
 }
 
 // isPlainASCII reports whether every byte of v is ASCII but NUL.

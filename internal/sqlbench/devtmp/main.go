@@ -24,8 +24,22 @@ func main() {
 	prof := flag.String("prof", "", "")
 	n := flag.Int("n", 1_000_000, "")
 	rounds := flag.Int("rounds", 3, "")
+	shape := flag.Bool("shapes", false, "")
 	flag.Parse()
 	ctx := context.Background()
+	if *which == "sqlite-shapes" {
+		db, err := sqlite.Open(fmt.Sprintf("/tmp/dev/users%d.db", *n))
+		if err != nil {
+			log.Fatal(err)
+		}
+		sqliteShapes(ctx, db, flag.Args())
+		return
+	}
+	if *shape {
+		t := fmt.Sprintf("dev%d_", *n)
+		shapes(ctx, t, flag.Args())
+		return
+	}
 	var sinks []*sqlsink.Sink
 	var names []string
 	var dbs []*sql.DB

@@ -379,7 +379,7 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			if n == ctxCheckEvery {
+			if n == growAfter {
 				feed.Records = growForFile(feed.Records, fr.Size, raw.n, n)
 			}
 			if n%ProgressEvery == 0 {
@@ -407,10 +407,16 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 	}
 }
 
+// growAfter is the row after which a file's record count is estimated: late
+// enough that the read-ahead of a Decryptor or Mapper (bytes taken from the
+// Source but not yet turned into rows) skews the estimate little, early
+// enough that little was copied before.
+const growAfter = 4 * ctxCheckEvery
+
 // growForFile makes room for the rest of a file's records in one step,
 // estimated from the bytes its first rows took, so that a million records are
 // not copied again and again as the slice grows. The estimate runs 10% over,
-// for the Mapper's read-ahead and uneven rows.
+// for read-ahead and uneven rows.
 func growForFile(recs []Record, size, read int64, rows int) []Record {
 	if size <= 0 || read <= 0 {
 		return recs

@@ -12,8 +12,12 @@ import "context"
 // [ErrNotFound]; a change that fails changes nothing. A user gets the
 // memberships of Change.Join and loses those of Change.Leave (for CreateUser,
 // Join lists all of User.Groups). A Sink records which users the sync
-// created, or took over with a CreateUser, and reports them as
-// [Record.Managed].
+// created (CreateUser) or took over (AdoptUser, or a CreateUser over an
+// existing user), and reports them as [Record.Managed]; it keeps the
+// missing-from-the-feed marker that MarkMissing sets (Record.MissingRuns,
+// Record.MissingSince) until a CreateUser or RestoreUser clears it; and it
+// re-keys a user when Change.OldKey names the key it holds. sink/memsink is
+// the reference for all of this, and sink/sinktest checks it.
 //
 // A Sink should also implement [Lister], or the Pipeline sees it as empty:
 // every feed user is then created (as an upsert) and nobody is ever

@@ -18,10 +18,10 @@ import (
 	"github.com/usersync/usersync/internal/gen"
 )
 
-// A row costs the Attrs of its record and, when its Groups value was not
-// seen lately, its Groups slice: the row's text, its keys and the values
-// normalized on the way (E.164 numbers, lower-cased domains) come from
-// arenas that serve hundreds of rows per allocation.
+// A row costs the Attrs of its record, and nothing else of its own: the
+// row's text, its key, its Groups slice and the values normalized on the
+// way (E.164 numbers, lower-cased domains) come from arenas and slabs that
+// serve hundreds of rows per allocation.
 func TestAllocsPerRow(t *testing.T) {
 	data := gen.Bytes(gen.Config{Rows: 5000, Seed: 1, SkipEvery: -1})
 	m := newMapper(t, csvmap.Cosafe(), nil)
@@ -36,7 +36,8 @@ func TestAllocsPerRow(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	assert.LessOrEqual(t, allocs, 2.0)
+	t.Logf("%.3f allocations per row", allocs)
+	assert.LessOrEqual(t, allocs, 1.2)
 }
 
 func TestGeneratedFile(t *testing.T) {
@@ -163,28 +164,33 @@ func BenchmarkMap(b *testing.B) {
 
 // BenchmarkMapVsPlain runs a plain encoding/csv pass and a mapping pass in
 // turn, so that both meet the same machine load, and reports how many times
-// longer mapping takes: map/plain over all passes, and map/plain-best for
-// the fastest pass of each, which a busy machine disturbs least. The target
-// is at most 3.
+// longer mapping takes (the target is at most 3): map/plain on the clock
+// over all passes, map/plain-best for the fastest pass of each, and
+// map/plain-cpu in CPU time, the garbage collector's included, which a busy
+// machine disturbs least.
 func BenchmarkMapVsPlain(b *testing.B) {
 	data := benchFile()
 	m, err := csvmap.New(csvmap.Cosafe(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var plain, mapped time.Duration
+	var plain, mapped, plainCPU, mappedCPU time.Duration
 	bestPlain, bestMapped := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 	for b.Loop() {
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		plainPass(b, data)
-		mid := time.Now()
+		mid, midCPU := time.Now(), cpuTime()
 		mapPass(b, m, data)
 		p, m := mid.Sub(start), time.Since(mid)
+		plainCPU, mappedCPU = plainCPU+midCPU-startCPU, mappedCPU+cpuTime()-midCPU
 		plain, mapped = plain+p, mapped+m
 		bestPlain, bestMapped = min(bestPlain, p), min(bestMapped, m)
 	}
 	b.ReportMetric(float64(mapped)/float64(plain), "map/plain")
 	b.ReportMetric(float64(bestMapped)/float64(bestPlain), "map/plain-best")
+	if plainCPU > 0 {
+		b.ReportMetric(float64(mappedCPU)/float64(plainCPU), "map/plain-cpu")
+	}
 	b.ReportMetric(float64(plain.Nanoseconds())/float64(b.N*benchRows), "plain-ns/row")
 	b.ReportMetric(float64(mapped.Nanoseconds())/float64(b.N*benchRows), "map-ns/row")
 }

@@ -78,10 +78,12 @@
 // # Cost
 //
 // Mapping is a hot path: a file may hold a million rows. A record costs its
-// packed Attrs (one usersync.Layout per file) and, for a Groups value not
-// seen lately, its Groups slice; the rows' text, the keys and the values
-// normalized on the way come from arenas that serve hundreds of rows per
+// packed Attrs (one usersync.Layout per file) and nothing else of its own:
+// the rows' text, the keys, the Groups slices and the values normalized on
+// the way come from arenas and slabs that serve hundreds of rows per
 // allocation. The common case, UTF-8, is read straight from the read buffer
 // without a decoder; numbers in international form take a fast path that
-// gives libphonenumber's result without its cost.
+// gives libphonenumber's result without its cost. Mapping the generated
+// Cosafe file takes under three times as long as a plain encoding/csv pass
+// over it (BenchmarkMapVsPlain).
 package csvmap

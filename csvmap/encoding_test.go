@@ -257,3 +257,20 @@ func TestGeneratedFileInUTF16(t *testing.T) {
 		}
 	}
 }
+
+// An encoding chosen in Options is not second-guessed, but a byte order
+// mark still wins.
+func TestChosenEncoding(t *testing.T) {
+	m := newMapper(t, encodingSchema(), &csvmap.Options{Encoding: "utf-8"})
+	_, err := m.NewReader(bytes.NewReader(utf16Bytes("UniqueID,Name\n1,Ann\n")), usersync.FileInfo{Name: "f"})
+	assert.ErrorIs(t, err, csvmap.ErrMissingColumn, "UTF-16 without BOM is not guessed")
+	f := readAll(t, m, "UniqueID,Name\n1,Ann\n", []row{rec(2, "1", "name", "Ann")})
+	assert.Equal(t, "UTF-8", f.Encoding)
+	f = readAllBytes(t, m, utf16le([]byte("UniqueID,Name\n1,Ann\n")), []row{rec(2, "1", "name", "Ann")})
+	assert.Equal(t, "UTF-16LE", f.Encoding)
+}
+
+// utf16Bytes encodes s as UTF-16LE without a byte order mark.
+func utf16Bytes(s string) []byte {
+	return encode(nil, []byte(s), unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM))
+}

@@ -228,3 +228,46 @@ func ExampleHoldPolicy() {
 	// users.csv:3: column Mail: "bo(at)example.com": invalid email address
 	// too many rows rejected: 1 of 2 rows (50.0%), more than 1%; the file is held and nothing from it is applied
 }
+
+// A school information system delivers students and staff in two files,
+// each with the required fields of its own schema.
+func ExampleByName() {
+	students, err := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
+		{Name: "id", Header: "Student ID", Role: csvmap.Key},
+		{Name: "grade", Header: "Grade", Kind: csvmap.Enum, Values: []string{"K", "1", "2"}, Required: true},
+	}}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	staff, err := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
+		{Name: "id", Header: "Staff ID", Role: csvmap.Key},
+		{Name: "email", Header: "Email", Kind: csvmap.Email, Required: true},
+	}}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := csvmap.NewByName(
+		csvmap.Route{Pattern: "students*.csv", Mapper: students},
+		csvmap.Route{Pattern: "staff.*", Mapper: staff},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for name, file := range map[string]string{
+		"Students_2025.CSV": "Student ID;Grade\nS1;k\n",
+		"staff.txt":         "Staff ID\tEmail\nT1\tteacher@school.example\n",
+		"parents.csv":       "Parent ID\nP1\n",
+	} {
+		rr, err := m.NewReader(strings.NewReader(file), usersync.FileInfo{Name: name})
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		rec, _ := rr.Read()
+		fmt.Println(name, rec.Key, rec.Attrs)
+	}
+	// Unordered output:
+	// Students_2025.CSV S1 {grade="K"}
+	// staff.txt T1 {email="teacher@school.example"}
+	// no schema for this file name: "parents.csv" matches none of "students*.csv", "staff.*"
+}

@@ -130,3 +130,19 @@ func TestRecordBoundIsExact(t *testing.T) {
 	_, err = rr.Read()
 	assert.ErrorIs(t, err, csvmap.ErrRecordTooLong)
 }
+
+// Looking at the start of a file for its encoding and delimiter reads no
+// further than the bound allows: a small bound still reads every record,
+// after a byte order mark too, and in UTF-16.
+func TestSmallBoundWithDetection(t *testing.T) {
+	ok := "1234567890,12345678\n" // 20 bytes
+	text := "UniqueID,Name\n" + strings.Repeat(ok, 50)
+	want := make([]row, 50)
+	for i := range want {
+		want[i] = rec(i+2, "1234567890", "name", "12345678")
+	}
+	m := newMapper(t, testSchema(), &csvmap.Options{MaxRecordBytes: 20})
+	readAll(t, m, text, want)
+	readAll(t, m, "\uFEFF"+text, want)
+	readAll(t, m, string(utf16le([]byte(text))), want) // the bound counts decoded bytes
+}

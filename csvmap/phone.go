@@ -20,8 +20,8 @@ import (
 // Numbers in national form always go to Parse.
 type phoneCache struct {
 	region string
-	rules  *[1000]*phoneRule // by calling code, made on first use
-	digits []byte            // scratch
+	rules  [1000]*phoneRule // by calling code, made on first use
+	digits []byte           // scratch
 }
 
 // A phoneRule is what the fast path knows of a calling code.
@@ -78,7 +78,10 @@ func (p *phoneCache) fast(v string, a *arena) (e string, ok bool) {
 		for _, d := range digits[:n] {
 			cc = cc*10 + int(d-'0')
 		}
-		r := p.rule(cc)
+		r := p.rules[cc]
+		if r == nil {
+			r = p.rule(cc)
+		}
 		if !r.known {
 			continue
 		}
@@ -108,16 +111,10 @@ func (r *phoneRule) strips(nsn []byte) bool {
 	return false
 }
 
-// rule returns what the fast path knows of calling code cc.
+// rule makes what the fast path knows of calling code cc.
 func (p *phoneCache) rule(cc int) *phoneRule {
-	if p.rules == nil {
-		p.rules = new([1000]*phoneRule)
-	}
-	r := p.rules[cc]
-	if r == nil {
-		r = newPhoneRule(cc)
-		p.rules[cc] = r
-	}
+	r := newPhoneRule(cc)
+	p.rules[cc] = r
 	return r
 }
 

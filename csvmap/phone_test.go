@@ -66,11 +66,12 @@ func TestPhoneFastPathAgreesWithParse(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(5, 6))
 	separators := []string{"", "", " ", "-", ".", " (", ") "}
 	fast, checked := 0, 0
+	leads := []string{"", "0", "1", "15"}
 	for _, region := range []string{"", "SE"} {
 		p := &phoneCache{region: region}
 		for _, cc := range codes {
 			for n := 1; n <= 18; n++ {
-				for _, lead := range []string{"", "0", "1", "15"} {
+				for _, lead := range []string{"", leads[rnd.IntN(len(leads))]} {
 					var b strings.Builder
 					b.WriteString("+" + strconv.Itoa(cc))
 					digits := lead
@@ -104,7 +105,7 @@ func TestPhoneFastPathAgreesOnRandomInput(t *testing.T) {
 	alphabet := "+0123456789 -.()x#"
 	rnd := rand.New(rand.NewPCG(7, 8))
 	p := &phoneCache{region: "SE"}
-	for range 20_000 {
+	for range 5_000 {
 		b := []byte("+")
 		for range rnd.IntN(20) {
 			b = append(b, alphabet[rnd.IntN(len(alphabet))])

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -45,7 +44,6 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 		in:     in,
 		sc:     newScanner(in.buf, comma),
 		intern: make(map[string]string),
-		seed:   maphash.MakeSeed(),
 	}
 	rd.norm = newNormalizer(m, &rd.sc.arena)
 	rd.format.Encoding = in.encoding
@@ -88,12 +86,12 @@ type reader struct {
 	// Keys live as long as the records: they come from an arena of their
 	// own, not from the rows'.
 	keys arena
-	// A group ID is stored once per file, however many rows list it, and
-	// a Groups value seen before gets the same IDs slice.
-	intern map[string]string
-	lists  *[4096]groupList
-	seed   maphash.Seed
-	groups []string // scratch for splitting
+	// A group ID is stored once per file, however many rows list it.
+	intern    map[string]string
+	groups    []string // scratch for splitting
+	slab      []string // where Groups slices are cut from (see idSlice)
+	lastValue string   // the last Groups value split, in the row arena
+	lastIDs   []string // and its IDs
 
 	line     int // where the last record started, for errors after it
 	rows     int // records read, rejected and skipped ones included

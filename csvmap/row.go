@@ -2,7 +2,6 @@ package csvmap
 
 import (
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -16,10 +15,10 @@ import (
 // kind says what the row's text is, so that its values skip the checks it
 // makes needless.
 //
-// This is the hot path. A row costs its record's Attrs string and, for a
-// Groups value not seen lately, its Groups slice: the row's text and the
-// values made from it are in the scanner's arena until Layout.Make copies
-// them, and keys come from an arena of their own.
+// This is the hot path. A row costs its record's Attrs string and nothing
+// else of its own: the row's text and the values made from it are in the
+// scanner's arena until Layout.Make copies them, and keys and Groups slices
+// come from an arena and a slab of their own.
 func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipped bool, err error) {
 	if r.skip != nil {
 		if skipped, err = r.skipRow(row, kind); skipped || err != nil {
@@ -28,9 +27,13 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 	}
 	for i := range r.fields {
 		f := &r.fields[i]
-		v, err := r.value(f, row[f.index], kind)
-		if err != nil {
-			return rec, false, err
+		v := row[f.index]
+		if kind != asciiText || f.col.rules || len(v) > r.m.maxField {
+			if v, err = r.value(f, v, kind); err != nil {
+				return rec, false, err
+			}
+		} else if v != "" && (v[0] <= ' ' || v[len(v)-1] <= ' ') {
+			v = strings.TrimSpace(v)
 		}
 		switch c := f.col; {
 		case c.simple:
@@ -186,7 +189,7 @@ func (r *reader) clean(v string, kind textKind) (string, bool) {
 			v = strings.TrimSpace(v)
 		}
 		return v, true
-	case latinRow:
+	case latinText:
 		return strings.TrimSpace(v), true
 	}
 	return cleanSlow(v, r.m.maxField)
@@ -214,18 +217,18 @@ type textKind uint8
 const (
 	// asciiText is ASCII without NUL: it only needs trimming.
 	asciiText textKind = iota
-	// latinRow is valid UTF-8 of ASCII without NUL and the letters of
+	// latinText is valid UTF-8 of ASCII without NUL and the letters of
 	// Latin-1 Supplement and Latin Extended-A (U+0080 to U+017F), which
 	// write the names of most of Europe: Åsa Ström, Jörg Müller, Łukasz
 	// Wałęsa. It is in NFC already, since none of these characters combines
 	// with another (TestLatinTextIsNFC), so it only needs trimming too.
-	latinRow
+	latinText
 	// otherText needs its values checked one by one.
 	otherText
 )
 
 // classify says what text is.
-func classify[S string | []byte](text S) textKind {
+func classify(text string) textKind {
 	if isPlainASCII(text) {
 		return asciiText
 	}
@@ -240,7 +243,7 @@ func classify[S string | []byte](text S) textKind {
 			return otherText
 		}
 	}
-	return latinRow
+	return latinText
 }
 
 // valueError says what is wrong with the value v of f, which clean refused.
@@ -263,21 +266,17 @@ func (r *reader) valueError(f *field, v string) error {
 
 // splitGroups splits a Groups value into sorted, unique, interned IDs. An
 // empty value gives an empty, non-nil slice: the user is in no group (nil
-// would say the file has nothing to say about groups). A value seen
-// recently gets the same slice again, from a cache with a slot per hash of
-// the value: Record's slices are read-only, and this one's capacity is its
-// length, so an append copies.
+// would say the file has nothing to say about groups). A value like the
+// last row's, as in a file sorted by department, gets the same slice:
+// Record's slices are read-only, and their capacity is their length, so an
+// append copies. (A cache of more values than the last costs more in
+// lookups than it saves in splitting.)
 func (r *reader) splitGroups(f *field, v string) ([]string, error) {
 	if v == "" {
 		return noGroups, nil
 	}
-	if r.lists == nil {
-		r.lists = new([4096]groupList)
-	}
-	slot := &r.lists[maphash.String(r.seed, v)%uint64(len(r.lists))]
-	if slot.ids != nil && slot.value == v {
-		slot.used = true
-		return slot.ids, nil
+	if r.lastIDs != nil && v == r.lastValue {
+		return r.lastIDs, nil
 	}
 	parts := r.groups[:0]
 	for rest := v; rest != ""; {
@@ -300,24 +299,24 @@ func (r *reader) splitGroups(f *field, v string) ([]string, error) {
 	}
 	sortSmall(parts)
 	parts = slices.Compact(parts)
-	ids := make([]string, len(parts))
+	ids := r.idSlice(len(parts))
 	for i, p := range parts {
 		ids[i] = r.internGroup(p)
 	}
-	if slot.used { // a second chance for a value in use
-		slot.used = false
-	} else {
-		slot.value, slot.ids = strings.Clone(v), ids
-	}
+	r.lastValue, r.lastIDs = v, ids
 	return ids, nil
 }
 
-// A groupList is a slot of the cache of Groups values: a value and the IDs
-// it gave, and whether it was used since a value that missed came there.
-type groupList struct {
-	value string
-	ids   []string
-	used  bool
+// idSlice returns a slice for n group IDs, cut from a slab shared by many
+// records, with a capacity of n: an append copies it. Records live as long
+// as one another, so the slab pins nothing that would be freed sooner.
+func (r *reader) idSlice(n int) []string {
+	if cap(r.slab)-len(r.slab) < n {
+		r.slab = make([]string, 0, max(n, 1024))
+	}
+	at := len(r.slab)
+	r.slab = r.slab[:at+n]
+	return r.slab[at : at+n : at+n]
 }
 
 // noGroups is the Groups of a user in no group. It has no capacity, so

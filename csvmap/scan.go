@@ -16,10 +16,11 @@ import (
 //
 // It differs in what a record costs. encoding/csv copies each line into a
 // record buffer and then into a new string per record; the scanner copies a
-// line once, into an arena shared by hundreds of records, and splits lines
-// without quotes (nearly all of them) with one search per field. It also
-// says whether a record is ASCII without NUL, so that its values skip the
-// checks that makes needless.
+// line once, into an arena shared by hundreds of records, and cuts the
+// fields out of that copy with one search per field, for quoted fields too
+// unless they hold quotes or line breaks. It also says whether a record is
+// ASCII without NUL, so that its values skip the checks that makes
+// needless.
 type scanner struct {
 	r     *bufio.Reader
 	comma byte
@@ -75,8 +76,8 @@ func lengthNL(b []byte) int {
 	return 0
 }
 
-// read returns the next record, valid until the arena lets go of it (see
-// arena), or io.EOF.
+// read returns the next record, or io.EOF. The next call reuses the slice;
+// the strings, from the arena, stay valid.
 func (s *scanner) read() ([]string, error) {
 	var line []byte
 	var errRead error

@@ -117,14 +117,14 @@ func TestScannerClassifiesRecords(t *testing.T) {
 	}
 }
 
-// Text classify calls Latin is in NFC, and stays so however its characters
+// Text classify calls latinText is in NFC, and stays so however its characters
 // are put together: each is in NFC, and none combines with what comes
 // before it (only combining marks would, and they are not Latin text).
 func TestLatinTextIsNFC(t *testing.T) {
 	var latin []rune
 	for r := rune(0x80); r <= 0x17F; r++ {
 		s := string(r)
-		require.Equal(t, latinRow, classify(s), "%U", r)
+		require.Equal(t, latinText, classify(s), "%U", r)
 		p := norm.NFC.PropertiesString(s)
 		assert.True(t, norm.NFC.IsNormalString(s) && p.BoundaryBefore() && p.CCC() == 0, "%U", r)
 		latin = append(latin, r)

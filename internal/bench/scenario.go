@@ -20,20 +20,10 @@ import (
 	"github.com/usersync/usersync/source/dirsource"
 )
 
-// Schema maps the generated Cosafe-style columns. TimeStamp is left out on
-// purpose: it is when the file was exported, not an attribute of a user.
-var Schema = csvmap.Schema{Columns: []csvmap.Column{
-	{Name: "uniqueid", Header: "UniqueID", Role: csvmap.Key},
-	{Name: "name", Header: "Name", Required: true},
-	{Name: "email", Header: "Mail", Kind: csvmap.Email, Required: true},
-	{Name: "title", Header: "Title"},
-	{Name: "phone", Header: "TelephoneNumber"},
-	{Name: "phone2", Header: "SecondaryTelephoneNumber"},
-	{Name: "groups", Header: "Groups", Role: csvmap.Groups},
-	{Name: "skip", Header: "Skip", Role: csvmap.Skip},
-	{Name: "firstname", Header: "FirstName"},
-	{Name: "lastname", Header: "LastName"},
-}}
+// Schema is the Cosafe preset the generated files follow: UniqueID, Name,
+// Mail, Title, both phone numbers (normalized to E.164), Groups, Skip,
+// FirstName and LastName; TimeStamp is ignored, being export metadata.
+var Schema = csvmap.Cosafe()
 
 // The day-to-day change of the scenario.
 const (

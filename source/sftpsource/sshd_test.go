@@ -283,6 +283,9 @@ func TestSSHDFaults(t *testing.T) {
 	t.Run("server stops answering", func(t *testing.T) {
 		opts := sshdOptions()
 		opts.Timeout, opts.KeepAlive = time.Second, 100*time.Millisecond
+		// One read in flight, so that the file cannot have arrived whole
+		// before the proxy stalls.
+		opts.Concurrency = 1
 		src := dial(t, cfg, opts)
 		rc, err := src.Open(t.Context(), "users.csv")
 		require.NoError(t, err)

@@ -1,20 +1,26 @@
 // Package sqlbench is the workload behind examples/sqlbench and sqlsink's
 // Go benchmarks, so both measure the same thing: creating users with
 // Cosafe's attributes and two groups each, against psql's \copy of the same
-// rows, and listing them back.
+// rows; and listing them back, against the driver's bare scan of the
+// users table.
 package sqlbench
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/sink/sqlsink"
@@ -65,7 +71,26 @@ func Apply(ctx context.Context, s *sqlsink.Sink, cs []usersync.Change, size int)
 	return time.Since(start), nil
 }
 
+// Settle readies freshly loaded tables with the given prefix for
+// listing as a server would have them by the next run: on PostgreSQL,
+// VACUUM ANALYZE sets the visibility map that index-only scans need and
+// the statistics the planner joins by; SQLite needs nothing.
+func Settle(ctx context.Context, db *sql.DB, d sqlsink.Dialect, prefix string) error {
+	if d != sqlsink.PostgreSQL {
+		return nil
+	}
+	for _, t := range []string{"users", "groups", "memberships"} {
+		if _, err := db.ExecContext(ctx, `VACUUM ANALYZE "`+prefix+t+`"`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // List lists every user of s and returns how many and how long it took.
+// A listing that took less than the Floor of the same table in the same
+// run would be suspect; one that took far more spends its time in the
+// Sink.
 func List(ctx context.Context, s *sqlsink.Sink) (int, time.Duration, error) {
 	start := time.Now()
 	n := 0
@@ -153,4 +178,51 @@ func writeCSVs(cs []usersync.Change, groupIDs map[string]int, users, members str
 		return err
 	}
 	return mf.Close()
+}
+
+// Floor scans the key and attributes of every row of the users table, as
+// SQL with no condition and no order, through the driver the Sink lists
+// with and the way it does (pgx's rows in text on PostgreSQL,
+// database/sql/driver rows on SQLite), doing nothing with them: what
+// listing costs at the least. It returns how many rows and how long it
+// took.
+func Floor(ctx context.Context, db *sql.DB, users string) (int, time.Duration, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	query := `SELECT key, attrs FROM "` + users + `"`
+	n := 0
+	start := time.Now()
+	err = conn.Raw(func(dc any) error {
+		switch c := dc.(type) {
+		case *stdlib.Conn:
+			rows, err := c.Conn().Query(ctx, query, pgx.QueryResultFormats{pgx.TextFormatCode})
+			if err != nil {
+				return err
+			}
+			for ; rows.Next(); n++ {
+				rows.RawValues()
+			}
+			return rows.Err()
+		case driver.QueryerContext:
+			rows, err := c.QueryContext(ctx, query, nil)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			dest := make([]driver.Value, len(rows.Columns()))
+			for ; ; n++ {
+				if err := rows.Next(dest); err != nil {
+					if err == io.EOF {
+						return nil
+					}
+					return err
+				}
+			}
+		}
+		return fmt.Errorf("sqlbench: no floor over a connection of %T", dc)
+	})
+	return n, time.Since(start), err
 }

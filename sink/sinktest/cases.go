@@ -406,9 +406,11 @@ func testListCanceled(e *env) {
 	n, err = firstError(e.t, l.Groups(canceled(e.ctx)), nil)
 	require.ErrorIs(e.t, err, context.Canceled, "Lister.Groups with a canceled ctx (after %d groups)", n)
 
-	for i := range listCancelUsers {
-		e.putUser(rec(fmt.Sprintf("U%05d", i), "name", "Someone"))
+	seed := make([]usersync.Change, listCancelUsers)
+	for i := range seed {
+		seed[i] = createUser(rec(fmt.Sprintf("U%05d", i), "name", "Someone"))
 	}
+	e.applyMany(seed)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	n, err = firstError(e.t, l.Users(ctx), cancel)

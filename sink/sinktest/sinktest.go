@@ -61,6 +61,7 @@ package sinktest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -167,6 +168,27 @@ func (e *env) apply(cs ...usersync.Change) {
 		require.NoError(e.t, e.sink.Apply(e.ctx, c), "Apply(%v)", c)
 	}
 }
+
+// applyMany applies cs and requires every change to succeed: in batches
+// where the Sink is a usersync.BatchApplier, so that a database-backed
+// Sink seeds thousands of users in a few transactions rather than one
+// each.
+func (e *env) applyMany(cs []usersync.Change) {
+	e.t.Helper()
+	ba, ok := e.sink.(usersync.BatchApplier)
+	if !ok {
+		e.apply(cs...)
+		return
+	}
+	for batch := range slices.Chunk(cs, seedBatch) {
+		for i, err := range ba.ApplyBatch(e.ctx, batch) {
+			require.NoError(e.t, err, "ApplyBatch: %v", batch[i])
+		}
+	}
+}
+
+// seedBatch is how many changes applyMany applies in one batch.
+const seedBatch = 1000
 
 // putUser seeds a user created by hand.
 func (e *env) putUser(r usersync.Record) {

@@ -46,9 +46,9 @@ type dialect interface {
 	addMembers(ctx context.Context, tx *txn, s *Sink, ms []membership, fresh bool) error
 	removeMembers(ctx context.Context, tx *txn, s *Sink, ms []membership) error
 
-	// snapshot calls fn with two queriers that see one consistent state
-	// of the database and may stream two results at once.
-	snapshot(ctx context.Context, s *Sink, fn func(a, b querier) error) error
+	// snapshot calls fn with one consistent state of the database, for a
+	// listing.
+	snapshot(ctx context.Context, s *Sink, fn func(snapshot) error) error
 
 	// tryLock takes the tenant's sync lock for l, or fails with a
 	// *LockError.
@@ -69,14 +69,38 @@ type querier interface {
 	query(ctx context.Context, query string, args ...any) (rowSource, error)
 }
 
-// A rowSource is a result read row by row, each column as text (nil for
-// NULL). The values are valid until the next call to next.
+// A snapshot is one consistent state of the database, which a listing
+// reads.
+type snapshot interface {
+	querier
+	// users runs a listing's query of the tenant's users, whose rows start
+	// with the user's ID in ascending order, and returns its rows and a
+	// reader of their memberships.
+	users(ctx context.Context, query string, args ...any) (rowSource, memberReader, error)
+}
+
+// A rowSource is a result read row by row, a column at a time.
 type rowSource interface {
 	next() bool
-	values() [][]byte
+	// text returns column i as text, and false if it is NULL. The text is
+	// valid only until the next call to next.
+	text(i int) (string, bool)
+	// str returns column i as a string the caller may keep; "" for NULL.
+	str(i int) string
+	int(i int) (int64, error)
+	bool(i int) (bool, error)
 	err() error
 	close()
 }
+
+// rawRow is a row as pgx and database/sql give it: each column as text,
+// nil for NULL.
+type rawRow [][]byte
+
+func (r rawRow) text(i int) (string, bool) { return view(r[i]), r[i] != nil }
+func (r rawRow) str(i int) string          { return string(r[i]) }
+func (r rawRow) int(i int) (int64, error)  { return parseInt(r[i]) }
+func (r rawRow) bool(i int) (bool, error)  { return parseBool(r[i]) }
 
 // placeholders returns n comma-separated ? placeholders.
 func placeholders(n int) string {
@@ -113,12 +137,13 @@ func chunks[T any](d dialect, vals []T, extra int, fn func([]T) error) error {
 	return nil
 }
 
-// sqlRows is a rowSource over database/sql rows.
+// sqlRows is a rowSource over database/sql rows. database/sql reads an
+// empty string into a nil RawBytes, as if it were NULL, while its buffer
+// is still empty: the first column of a row must not be text.
 type sqlRows struct {
+	rawRow
 	rows *sql.Rows
-	raw  []sql.RawBytes
 	dest []any
-	vals [][]byte
 	e    error
 }
 
@@ -128,9 +153,9 @@ func newSQLRows(rows *sql.Rows) (*sqlRows, error) {
 		rows.Close()
 		return nil, err
 	}
-	r := &sqlRows{rows: rows, raw: make([]sql.RawBytes, len(cols)), dest: make([]any, len(cols)), vals: make([][]byte, len(cols))}
-	for i := range r.raw {
-		r.dest[i] = &r.raw[i]
+	r := &sqlRows{rows: rows, rawRow: make(rawRow, len(cols)), dest: make([]any, len(cols))}
+	for i := range r.dest {
+		r.dest[i] = (*sql.RawBytes)(&r.rawRow[i])
 	}
 	return r, nil
 }
@@ -139,16 +164,9 @@ func (r *sqlRows) next() bool {
 	if !r.rows.Next() {
 		return false
 	}
-	if r.e = r.rows.Scan(r.dest...); r.e != nil {
-		return false
-	}
-	for i, b := range r.raw {
-		r.vals[i] = b
-	}
-	return true
+	r.e = r.rows.Scan(r.dest...)
+	return r.e == nil
 }
-
-func (r *sqlRows) values() [][]byte { return r.vals }
 
 func (r *sqlRows) err() error {
 	if r.e != nil {
@@ -158,17 +176,3 @@ func (r *sqlRows) err() error {
 }
 
 func (r *sqlRows) close() { r.rows.Close() }
-
-// connQuerier runs queries on a database/sql connection.
-type connQuerier struct {
-	conn *sql.Conn
-	d    dialect
-}
-
-func (q connQuerier) query(ctx context.Context, query string, args ...any) (rowSource, error) {
-	rows, err := q.conn.QueryContext(ctx, q.d.bind(query), args...)
-	if err != nil {
-		return nil, err
-	}
-	return newSQLRows(rows)
-}

@@ -69,4 +69,15 @@
 // its session ends; on SQLite a row with a lease the holder renews.
 // Listings read a consistent snapshot without holding any lock, so they
 // neither wait for writers nor hold them up.
+//
+// # Listing
+//
+// [Sink.Users] streams the users in batches, with their memberships merged
+// in. A listing takes two connections from the pool until its loop ends:
+// on PostgreSQL the users and the memberships stream from two backends
+// sharing an exported snapshot, which the server merge-joins; on SQLite a
+// goroutine steps the users on one connection, a batch ahead, while the
+// listing decodes them and looks up each batch's memberships on the other
+// (when the pool allows fewer than three connections, the goroutine looks
+// them up on its own).
 package sqlsink

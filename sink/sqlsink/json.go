@@ -3,6 +3,7 @@ package sqlsink
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -49,12 +50,13 @@ const hex = "0123456789abcdef"
 var errJSON = errors.New("the attributes column does not hold a JSON object")
 
 // jsonObject decodes a JSON object from data, calling fn with each member's
-// name and value in order. Strings are decoded; numbers, true and false
-// give their literal text; members that are null are skipped; arrays and
-// objects give their JSON text. Unless they hold escapes, name and value
-// share data's memory, so fn must copy what it keeps; escaped text is
-// decoded into *scratch.
-func jsonObject(data []byte, scratch *[]byte, fn func(name, value []byte)) error {
+// name and value in order, and where the value ends in data. Strings are
+// decoded; numbers, true and false give their literal text; members that
+// are null are skipped; arrays and objects give their JSON text. Unless
+// they hold escapes, name and value share data's memory; escaped text is
+// decoded into *scratch, which the caller must not touch until it is done
+// with them.
+func jsonObject(data string, scratch *[]byte, fn func(name, value string, end int)) error {
 	p := jsonParser{data: data, scratch: scratch}
 	p.space()
 	if !p.consume('{') {
@@ -78,7 +80,7 @@ func jsonObject(data []byte, scratch *[]byte, fn func(name, value []byte)) error
 			return errJSON
 		}
 		if !isNull {
-			fn(name, value)
+			fn(name, value, p.i)
 		}
 		p.space()
 		if p.consume('}') {
@@ -91,7 +93,7 @@ func jsonObject(data []byte, scratch *[]byte, fn func(name, value []byte)) error
 }
 
 type jsonParser struct {
-	data    []byte
+	data    string
 	i       int
 	scratch *[]byte
 }
@@ -123,9 +125,9 @@ func (p *jsonParser) end() error {
 }
 
 // value parses any JSON value.
-func (p *jsonParser) value() (v []byte, isNull, ok bool) {
+func (p *jsonParser) value() (v string, isNull, ok bool) {
 	if p.i >= len(p.data) {
-		return nil, false, false
+		return "", false, false
 	}
 	switch c := p.data[p.i]; {
 	case c == '"':
@@ -141,7 +143,7 @@ func (p *jsonParser) value() (v []byte, isNull, ok bool) {
 		p.i++
 	}
 	v = p.data[start:p.i]
-	return v, string(v) == "null", len(v) > 0
+	return v, v == "null", len(v) > 0
 }
 
 func isDelim(c byte) bool {
@@ -172,26 +174,40 @@ func (p *jsonParser) skipNested() bool {
 }
 
 // str parses a string, decoding escapes into the scratch buffer.
-func (p *jsonParser) str() ([]byte, bool) {
+func (p *jsonParser) str() (string, bool) {
 	if !p.consume('"') {
-		return nil, false
+		return "", false
+	}
+	n, ok := plainString(p.data[p.i:])
+	if ok {
+		v := p.data[p.i : p.i+n]
+		p.i += n + 1
+		return v, true
+	}
+	if n < 0 {
+		return "", false
 	}
 	start := p.i
-	for p.i < len(p.data) {
-		switch p.data[p.i] {
-		case '"':
-			p.i++
-			return p.data[start : p.i-1], true
-		case '\\':
-			return p.escaped(start)
-		}
-		p.i++
-	}
-	return nil, false
+	p.i += n
+	return p.escaped(start)
 }
 
-// escaped decodes the rest of a string that holds an escape.
-func (p *jsonParser) escaped(start int) ([]byte, bool) {
+// plainString returns the length of the string that s starts with, up to
+// its closing quote, and true if it holds no escape. Otherwise it returns
+// the offset of the first backslash, or -1 if the string does not end.
+func plainString(s string) (int, bool) {
+	q := strings.IndexByte(s, '"')
+	if q < 0 {
+		return -1, false
+	}
+	if b := strings.IndexByte(s[:q], '\\'); b >= 0 {
+		return b, false
+	}
+	return q, true
+}
+
+// escaped decodes the rest of a string that holds an escape at p.i.
+func (p *jsonParser) escaped(start int) (string, bool) {
 	buf := *p.scratch
 	from := len(buf)
 	buf = append(buf, p.data[start:p.i]...)
@@ -201,14 +217,14 @@ func (p *jsonParser) escaped(start int) ([]byte, bool) {
 		switch {
 		case c == '"':
 			p.i++
-			return buf[from:len(buf):len(buf)], true
+			return view(buf[from:]), true
 		case c != '\\':
 			buf = append(buf, c)
 			p.i++
 			continue
 		}
 		if p.i+1 >= len(p.data) {
-			return nil, false
+			return "", false
 		}
 		e := p.data[p.i+1]
 		p.i += 2
@@ -228,14 +244,14 @@ func (p *jsonParser) escaped(start int) ([]byte, bool) {
 		case 'u':
 			r, ok := p.unicode()
 			if !ok {
-				return nil, false
+				return "", false
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return nil, false
+			return "", false
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 // unicode decodes the hex digits of a \u escape, and of the low half of a
@@ -262,7 +278,7 @@ func (p *jsonParser) hex4() (rune, bool) {
 	if p.i+4 > len(p.data) {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(p.data[p.i:p.i+4]), 16, 16)
+	n, err := strconv.ParseUint(p.data[p.i:p.i+4], 16, 16)
 	p.i += 4
 	return rune(n), err == nil
 }

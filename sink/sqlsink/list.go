@@ -9,9 +9,13 @@ import (
 	"github.com/usersync/usersync"
 )
 
-// ctxCheckEvery is how many rows a listing yields between two looks at
+// ctxCheckEvery is how many groups a listing yields between two looks at
 // its ctx.
 const ctxCheckEvery = 1024
+
+// listBatch is how many users a listing decodes, and finds the groups of,
+// at a time, between two looks at its ctx.
+const listBatch = 256
 
 // maxGroupLists bounds the distinct group lists a listing shares between
 // users.
@@ -19,21 +23,23 @@ const maxGroupLists = 1 << 14
 
 // Users yields every user of the tenant, managed or not, in the order of
 // their row IDs, with their groups that have an external ID. It reads one
-// consistent snapshot with two streaming queries, the users and their
-// memberships, both in user ID order, and merges them as they come: nothing
-// is loaded whole but the tenant's groups. Users whose attributes have the
+// consistent snapshot: the users in one streaming query, and their
+// memberships the way the dialect reads them fastest (a second stream on
+// PostgreSQL; on SQLite, a lookup per batch of users, while a goroutine of
+// the listing's steps the next batch), merged as they come: nothing is
+// loaded whole but the tenant's groups. Users whose attributes have the
 // same names share one usersync.Layout, and users in the same groups share
 // one Groups slice.
 //
-// The listing holds its database connections until the loop ends, and no
-// lock: the loop may call Apply, which does not see the snapshot, nor the
-// snapshot it.
+// The listing holds two database connections until the loop ends (on
+// SQLite, one when the pool has fewer than three), and no lock: the loop
+// may call Apply, which does not see the snapshot, nor the snapshot it.
 func (s *Sink) Users(ctx context.Context) iter.Seq2[usersync.Record, error] {
 	return func(yield func(usersync.Record, error) bool) {
 		stopped := false
-		err := s.d.snapshot(ctx, s, func(a, b querier) error {
+		err := s.d.snapshot(ctx, s, func(snap snapshot) error {
 			var err error
-			stopped, err = s.listUsers(ctx, a, b, yield)
+			stopped, err = s.listUsers(ctx, snap, yield)
 			return err
 		})
 		if err != nil && !stopped {
@@ -42,52 +48,62 @@ func (s *Sink) Users(ctx context.Context) iter.Seq2[usersync.Record, error] {
 	}
 }
 
-// listUsers merges the users from a with their memberships from b. It
-// returns stopped when yield asked to stop.
-func (s *Sink) listUsers(ctx context.Context, a, b querier, yield func(usersync.Record, error) bool) (stopped bool, err error) {
+// A listed user is a Record and its row ID.
+type listed struct {
+	id int64
+	r  usersync.Record
+}
+
+// listUsers lists the users of snap with their memberships. It returns
+// stopped when yield asked to stop.
+func (s *Sink) listUsers(ctx context.Context, snap snapshot, yield func(usersync.Record, error) bool) (stopped bool, err error) {
 	n := s.n
-	groups, err := s.groupIDs(ctx, a)
+	groups, err := s.groupIDs(ctx, snap)
 	if err != nil {
 		return false, err
 	}
-	users, err := a.query(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? ORDER BY %s",
+	users, members, err := snap.users(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? ORDER BY %s",
 		n.uID, s.userColumns(), n.users, n.uTenant, n.uID), s.tenant)
 	if err != nil {
 		return false, err
 	}
 	defer users.close()
-	members, err := b.query(ctx, fmt.Sprintf("SELECT m.%s, m.%s FROM %s m JOIN %s u ON u.%s = m.%s WHERE u.%s = ? ORDER BY u.%s",
-		n.mUser, n.mGroup, n.members, n.users, n.uID, n.mUser, n.uTenant, n.uID), s.tenant)
-	if err != nil {
-		return false, err
-	}
 	defer members.close()
-	m, err := newMerger(members, groups)
-	if err != nil {
-		return false, err
-	}
+	m := &merger{r: members, groups: groups, lists: make(map[string][]string)}
 	dec := newDecoder(n)
-	for count := 1; users.next(); count++ {
-		if count%ctxCheckEvery == 0 && ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		v := users.values()
-		id, err := parseInt(v[0])
-		if err != nil {
+	batch := make([]listed, 0, listBatch)
+	for {
+		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		r, err := s.decodeUser(dec, v[1:])
-		if err != nil {
+		if batch, err = s.readBatch(dec, users, batch[:0]); err != nil || len(batch) == 0 {
 			return false, err
 		}
-		if r.Groups, err = m.groupsOf(id); err != nil {
+		if err := m.attach(ctx, batch); err != nil {
 			return false, err
 		}
-		if !yield(r, nil) {
-			return true, nil
+		for i := range batch {
+			if !yield(batch[i].r, nil) {
+				return true, nil
+			}
 		}
 	}
-	return false, users.err()
+}
+
+// readBatch appends to batch the next users, up to listBatch of them.
+func (s *Sink) readBatch(dec *decoder, users rowSource, batch []listed) ([]listed, error) {
+	for len(batch) < listBatch && users.next() {
+		id, err := users.int(0)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.decodeUser(dec, users, 1)
+		if err != nil {
+			return nil, err
+		}
+		batch = append(batch, listed{id, r})
+	}
+	return batch, users.err()
 }
 
 // groupIDs maps the database IDs of the tenant's groups that have an
@@ -102,61 +118,83 @@ func (s *Sink) groupIDs(ctx context.Context, q querier) (map[int64]string, error
 	defer rows.close()
 	ids := make(map[int64]string)
 	for rows.next() {
-		v := rows.values()
-		id, err := parseInt(v[0])
+		id, err := rows.int(0)
 		if err != nil {
 			return nil, err
 		}
-		ids[id] = string(v[1])
+		ids[id] = rows.str(1)
 	}
 	return ids, rows.err()
 }
 
+// A memberReader reads the memberships of a listing's users, batch by
+// batch.
+type memberReader interface {
+	// batch readies the memberships of users ids, which are ascending and
+	// follow the previous batch's.
+	batch(ctx context.Context, ids []int64) error
+	// nextMember returns the next membership in user ID order, and false
+	// at the end of the batch's or on an error. Memberships of users not
+	// in the batch may come too: the merge skips them.
+	nextMember() (membership, bool)
+	err() error
+	close()
+}
+
 // A merger walks the memberships, ordered by user ID, alongside the users.
 type merger struct {
-	members rowSource
-	cur     membership // read ahead: the first of the next user's
-	done    bool
-	groups  map[int64]string
-	ids     []string
-	key     []byte
+	r      memberReader
+	cur    membership // read ahead: the first of a later user's
+	has    bool       // whether cur holds one
+	groups map[int64]string
+	users  []int64
+	ids    []string
+	key    []byte
 	// lists holds the group lists handed out, keyed by their IDs joined
 	// with NUL, so that users in the same groups share one slice.
 	lists map[string][]string
 }
 
-func newMerger(members rowSource, groups map[int64]string) (*merger, error) {
-	m := &merger{members: members, groups: groups, lists: make(map[string][]string)}
-	return m, m.advance()
+// attach sets the groups of a batch of users.
+func (m *merger) attach(ctx context.Context, batch []listed) error {
+	m.users = m.users[:0]
+	for i := range batch {
+		m.users = append(m.users, batch[i].id)
+	}
+	if err := m.r.batch(ctx, m.users); err != nil {
+		return err
+	}
+	for i := range batch {
+		var err error
+		if batch[i].r.Groups, err = m.groupsOf(batch[i].id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // groupsOf returns the sorted external IDs of user id's groups; nil if
 // none. Users come in ascending ID order.
 func (m *merger) groupsOf(id int64) ([]string, error) {
 	m.ids = m.ids[:0]
-	for !m.done && m.cur.user <= id {
+	for {
+		if !m.has {
+			if m.cur, m.has = m.r.nextMember(); !m.has {
+				if err := m.r.err(); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+		if m.cur.user > id {
+			break
+		}
 		if ext, ok := m.groups[m.cur.group]; ok && m.cur.user == id {
 			m.ids = append(m.ids, ext)
 		}
-		if err := m.advance(); err != nil {
-			return nil, err
-		}
+		m.has = false
 	}
 	return m.list(), nil
-}
-
-func (m *merger) advance() error {
-	if !m.members.next() {
-		m.done = true
-		return m.members.err()
-	}
-	v := m.members.values()
-	var err error
-	if m.cur.user, err = parseInt(v[0]); err != nil {
-		return err
-	}
-	m.cur.group, err = parseInt(v[1])
-	return err
 }
 
 // list returns the collected IDs sorted, as a shared slice.

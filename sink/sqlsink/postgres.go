@@ -286,7 +286,7 @@ func pgxConn(dc any) (*pgx.Conn, error) {
 // snapshot opens two read-only transactions on one snapshot, exported by
 // the first to the second, so that users and memberships stream at once,
 // each from its own backend.
-func (d *pgDialect) snapshot(ctx context.Context, s *Sink, fn func(a, b querier) error) error {
+func (d *pgDialect) snapshot(ctx context.Context, s *Sink, fn func(snapshot) error) error {
 	var conns [2]*sql.Conn
 	for i := range conns {
 		c, err := s.db.Conn(ctx)
@@ -307,7 +307,9 @@ func (d *pgDialect) snapshot(ctx context.Context, s *Sink, fn func(a, b querier)
 			if err != nil {
 				return err
 			}
-			fnErr = readSnapshot(ctx, a, b, fn)
+			fnErr = readSnapshot(ctx, a, b, func(a, b pgxQuerier) error {
+				return fn(pgSnapshot{a, b, s})
+			})
 			// A connection left inside a transaction, or broken by a
 			// canceled query, must not go back to the pool.
 			if !endTx(a) || !endTx(b) {
@@ -325,7 +327,7 @@ func (d *pgDialect) snapshot(ctx context.Context, s *Sink, fn func(a, b querier)
 	return err
 }
 
-func readSnapshot(ctx context.Context, a, b *pgx.Conn, fn func(a, b querier) error) error {
+func readSnapshot(ctx context.Context, a, b *pgx.Conn, fn func(a, b pgxQuerier) error) error {
 	const begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 	if _, err := a.Exec(ctx, begin); err != nil {
 		return err
@@ -346,6 +348,60 @@ func readSnapshot(ctx context.Context, a, b *pgx.Conn, fn func(a, b querier) err
 	return fn(pgxQuerier{a}, pgxQuerier{b})
 }
 
+// pgSnapshot reads users and groups from one connection, and memberships
+// from the other.
+type pgSnapshot struct {
+	pgxQuerier
+	members pgxQuerier
+	s       *Sink
+}
+
+func (p pgSnapshot) users(ctx context.Context, query string, args ...any) (rowSource, memberReader, error) {
+	rows, err := p.query(ctx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := p.s.n
+	members, err := p.members.query(ctx, fmt.Sprintf("SELECT m.%s, m.%s FROM %s m JOIN %s u ON u.%s = m.%s WHERE u.%s = ? ORDER BY u.%s",
+		n.mUser, n.mGroup, n.members, n.users, n.uID, n.mUser, n.uTenant, n.uID), p.s.tenant)
+	if err != nil {
+		rows.close()
+		return nil, nil, err
+	}
+	return rows, &pgMembers{rows: members}, nil
+}
+
+// pgMembers streams the tenant's memberships in one query, from a
+// connection of their own that shares the listing's snapshot: the server
+// merge-joins them with the users in their order.
+type pgMembers struct {
+	rows rowSource
+	e    error
+}
+
+// batch has nothing to do: the stream holds every batch's memberships.
+func (m *pgMembers) batch(context.Context, []int64) error { return nil }
+
+func (m *pgMembers) nextMember() (membership, bool) {
+	if m.e != nil || !m.rows.next() {
+		return membership{}, false
+	}
+	var ms membership
+	if ms.user, m.e = m.rows.int(0); m.e == nil {
+		ms.group, m.e = m.rows.int(1)
+	}
+	return ms, m.e == nil
+}
+
+func (m *pgMembers) err() error {
+	if m.e != nil {
+		return m.e
+	}
+	return m.rows.err()
+}
+
+func (m *pgMembers) close() { m.rows.close() }
+
 // endTx rolls back c's transaction; it reports whether c is fit for reuse.
 func endTx(c *pgx.Conn) bool {
 	if c.IsClosed() {
@@ -365,15 +421,25 @@ func (q pgxQuerier) query(ctx context.Context, query string, args ...any) (rowSo
 	if err != nil {
 		return nil, err
 	}
-	return pgxRows{rows}, nil
+	return &pgxRows{rows: rows}, nil
 }
 
-type pgxRows struct{ rows pgx.Rows }
+// pgxRows reads pgx's rows as they arrive, without a copy.
+type pgxRows struct {
+	rawRow
+	rows pgx.Rows
+}
 
-func (r pgxRows) next() bool       { return r.rows.Next() }
-func (r pgxRows) values() [][]byte { return r.rows.RawValues() }
-func (r pgxRows) err() error       { return r.rows.Err() }
-func (r pgxRows) close()           { r.rows.Close() }
+func (r *pgxRows) next() bool {
+	if !r.rows.Next() {
+		return false
+	}
+	r.rawRow = r.rows.RawValues()
+	return true
+}
+
+func (r *pgxRows) err() error { return r.rows.Err() }
+func (r *pgxRows) close()     { r.rows.Close() }
 
 // PostgreSQL's lock is a session advisory lock on a connection the Lock
 // keeps; the lock row only says who holds it.

@@ -104,17 +104,3 @@ func (d *sqliteDialect) addMembers(ctx context.Context, tx *txn, _ *Sink, ms []m
 func (d *sqliteDialect) removeMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership) error {
 	return execEach(ctx, tx, d.removeMember, len(ms), func(i int) []any { return []any{ms[i].user, ms[i].group} })
 }
-
-// snapshot reads in one transaction on one connection: SQLite runs several
-// statements of a connection at once, and in WAL mode a reader neither
-// waits for writers nor holds them up.
-func (d *sqliteDialect) snapshot(ctx context.Context, s *Sink, fn func(a, b querier) error) error {
-	tx, err := s.begin(ctx, "BEGIN")
-	if err != nil {
-		return err
-	}
-	q := connQuerier{tx.Conn, d}
-	err = fn(q, q)
-	tx.rollback() // it only read
-	return err
-}

@@ -116,6 +116,10 @@ type Sink struct {
 	// lock is the tenant lock this Sink holds, if any: while it does,
 	// every write transaction first checks that it still holds it.
 	lock atomic.Pointer[Lock]
+	// testHookSnapshot, if set, runs when a SQLite listing has begun
+	// reading on its second connection, before it checks that nothing
+	// was committed since it began on its first.
+	testHookSnapshot func()
 }
 
 // New returns a Sink over db, which the caller keeps and closes. Unless

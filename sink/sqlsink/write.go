@@ -90,12 +90,11 @@ func (s *Sink) loadUsers(ctx context.Context, tx *txn, b *batch) error {
 		}
 		defer src.close()
 		for src.next() {
-			v := src.values()
-			id, err := parseInt(v[0])
+			id, err := src.int(0)
 			if err != nil {
 				return err
 			}
-			r, err := s.decodeUser(dec, v[1:])
+			r, err := s.decodeUser(dec, src, 1)
 			if err != nil {
 				return err
 			}
@@ -121,30 +120,31 @@ func (s *Sink) userColumns() string {
 }
 
 // decodeUser makes a Record, without groups, of the columns userColumns
-// lists.
-func (s *Sink) decodeUser(dec *decoder, v [][]byte) (usersync.Record, error) {
-	r := usersync.Record{Key: string(v[0])}
+// lists, which src holds from column from on.
+func (s *Sink) decodeUser(dec *decoder, src rowSource, from int) (usersync.Record, error) {
+	r := usersync.Record{Key: src.str(from)}
 	var err error
-	if r.Inactive, err = parseBool(v[1]); err != nil {
+	if r.Inactive, err = src.bool(from + 1); err != nil {
 		return r, err
 	}
-	if r.Managed, err = parseBool(v[2]); err != nil {
+	if r.Managed, err = src.bool(from + 2); err != nil {
 		return r, err
 	}
-	runs, err := parseInt(v[3])
+	runs, err := src.int(from + 3)
 	if err != nil || runs < 0 || runs > math.MaxUint16 {
 		return r, cmpErr(err, fmt.Errorf("user %q: missing runs out of range: %d", r.Key, runs))
 	}
 	r.MissingRuns = uint16(runs)
-	if r.MissingSince, err = parseInt(v[4]); err != nil {
+	if r.MissingSince, err = src.int(from + 4); err != nil {
 		return r, err
 	}
-	var js []byte
-	cols := v[5:]
+	var js string
+	cols := from + 5
 	if s.n.uAttrs != "" {
-		js, cols = v[5], v[6:]
+		js, _ = src.text(cols)
+		cols++
 	}
-	if r.Attrs, err = dec.attrs(js, cols); err != nil {
+	if r.Attrs, err = dec.attrs(js, src, cols); err != nil {
 		return r, fmt.Errorf("user %q: %w", r.Key, err)
 	}
 	return r, nil

@@ -19,10 +19,8 @@ import (
 	"iter"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/usersync/usersync"
@@ -74,10 +72,10 @@ func run(out io.Writer, users int, dir, cpuprofile string) error {
 	}
 	fmt.Fprintf(out, "seeded the sink with yesterday's %d users in %v\n", users, since(t))
 	runtime.GC()
-	base := heapBytes()
+	base := bench.HeapBytes()
 
 	stop := startProfile(cpuprofile)
-	peak := watchHeap()
+	peak := bench.WatchHeap()
 	phases := &phaseClock{}
 	t = time.Now()
 	res, err := s.Sync(context.Background(), &timedSink{Sink: sink, clock: phases})
@@ -153,41 +151,6 @@ func (s *timedSink) ApplyBatch(ctx context.Context, cs []usersync.Change) []erro
 		s.clock.firstApply = time.Now()
 	}
 	return s.Sink.(usersync.BatchApplier).ApplyBatch(ctx, cs)
-}
-
-// watchHeap samples the heap every millisecond until the returned func is
-// called, which returns the peak.
-func watchHeap() func() uint64 {
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if h := heapBytes(); h > peak.Load() {
-				peak.Store(h)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-stopped
-		return peak.Load()
-	}
-}
-
-// heapBytes returns the bytes of heap objects, live and not yet swept.
-func heapBytes() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 func peakRSS() string {

@@ -30,9 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -143,7 +141,7 @@ func compare(ctx context.Context, out io.Writer, rounds int, g *gpg, d *pgpdecry
 			return err
 		}
 		runtime.GC()
-		peak := watchHeap()
+		peak := bench.WatchHeap()
 		tgo, n, err := drain(ctx, d, enc)
 		heap = max(heap, peak())
 		if err != nil {
@@ -238,7 +236,7 @@ func syncs(ctx context.Context, out io.Writer, s *bench.Scenario, d *pgpdecrypt.
 			DryRun:     true,
 		}
 		runtime.GC()
-		peak := watchHeap()
+		peak := bench.WatchHeap()
 		t := time.Now()
 		res, err := p.Run(ctx)
 		took, heap := time.Since(t), peak()
@@ -382,41 +380,6 @@ func (g *gpg) decrypt(path string) (timing, error) {
 		return timing{}, fmt.Errorf("gpg --decrypt: %v: %s", err, stderr.String())
 	}
 	return timing{time.Since(t), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
-}
-
-// watchHeap samples the heap every millisecond until the returned func is
-// called, which returns the peak.
-func watchHeap() func() uint64 {
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if h := heapBytes(); h > peak.Load() {
-				peak.Store(h)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-stopped
-		return peak.Load()
-	}
-}
-
-// heapBytes returns the bytes of heap objects, live and not yet swept.
-func heapBytes() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

@@ -276,11 +276,9 @@ func (r *run) hashFile(f FileInfo) FileResult {
 	if err != nil {
 		return fail("read", err)
 	}
-	fr.Bytes = raw.n
-	if f.Size >= 0 && raw.n != f.Size {
-		return fail("verify", fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, raw.n, f.Size))
+	if err := raw.verify(&fr); err != nil {
+		return fail("verify", err)
 	}
-	raw.h.Sum(fr.SHA256[:0])
 	return fr
 }
 
@@ -359,14 +357,12 @@ func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
 	if err := rc.Close(); err != nil {
 		return fail("close", err)
 	}
-	fr.Bytes = raw.n
-	if f.Size >= 0 && raw.n != f.Size {
-		return fail("verify", fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, raw.n, f.Size))
+	if err := raw.verify(&fr); err != nil {
+		return fail("verify", err)
 	}
 	if fr.Records == 0 {
 		return fail("verify", ErrNoRecords)
 	}
-	raw.h.Sum(fr.SHA256[:0])
 	return fr
 }
 
@@ -604,6 +600,17 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		v.err = err
 	}
 	return n, err
+}
+
+// verify checks, once the stream has ended, that the Source delivered the
+// size it announced, and records the byte count and SHA-256 in fr.
+func (v *verifyingReader) verify(fr *FileResult) error {
+	fr.Bytes = v.n
+	if fr.Size >= 0 && v.n != fr.Size {
+		return fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, v.n, fr.Size)
+	}
+	v.h.Sum(fr.SHA256[:0])
+	return nil
 }
 
 // op names the failed operation: "read" when the transport failed.

@@ -207,11 +207,14 @@ func parseKey(key, passphrase []byte) (ssh.Signer, error) {
 		return nil, &ConfigError{Field: "Passphrase", Err: errors.New("the private key is protected by a passphrase; set Config.Passphrase")}
 	}
 	s, err = ssh.ParsePrivateKeyWithPassphrase(key, passphrase)
-	if errors.Is(err, x509.IncorrectPasswordError) {
+	switch {
+	case err == nil:
+		return s, nil
+	case errors.Is(err, x509.IncorrectPasswordError):
 		return nil, &ConfigError{Field: "Passphrase", Err: ErrWrongPassphrase}
 	}
-	if err != nil {
-		return nil, &ConfigError{Field: "PrivateKey", Err: err}
-	}
-	return s, nil
+	// Legacy encrypted PEM has no integrity check: about one wrong
+	// passphrase in 256 decrypts to garbage with valid padding, which then
+	// fails to parse. The key is known to be encrypted, so say so.
+	return nil, &ConfigError{Field: "Passphrase", Err: fmt.Errorf("%w (or the key is damaged: %v)", ErrWrongPassphrase, err)}
 }

@@ -16,6 +16,8 @@ import (
 	"io/fs"
 	"strings"
 	"unicode"
+
+	"github.com/usersync/usersync"
 )
 
 // ValidName reports whether name may name a file of a Source, and why not.
@@ -84,3 +86,16 @@ func (r *contextReader) Read(p []byte) (int, error) {
 }
 
 func (r *contextReader) Close() error { return r.rc.Close() }
+
+// CheckList is the check step every Source can offer, named name (such as
+// "folder /imports"): whether src lists its folder, and how many files it
+// offers. It changes nothing.
+func CheckList(ctx context.Context, name string, src usersync.Source) usersync.CheckResult {
+	r := usersync.CheckResult{Name: name}
+	if files, err := src.List(ctx); err != nil {
+		r.Err = err
+	} else {
+		r.Detail = fmt.Sprintf("readable; files: %d", len(files))
+	}
+	return r
+}

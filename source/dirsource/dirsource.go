@@ -236,13 +236,7 @@ func (s *Source) rename(ctx context.Context, oldname, newname string) error {
 // Check reports one result: whether the folder can be listed, and how many
 // files List offers. It changes nothing.
 func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
-	r := usersync.CheckResult{Name: "folder " + s.dir}
-	if files, err := s.List(ctx); err != nil {
-		r.Err = err
-	} else {
-		r.Detail = fmt.Sprintf("readable; files: %d", len(files))
-	}
-	return []usersync.CheckResult{r}
+	return []usersync.CheckResult{source.CheckList(ctx, "folder "+s.dir, s)}
 }
 
 // Close releases the folder. Later calls fail with an error wrapping

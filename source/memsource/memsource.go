@@ -156,13 +156,7 @@ func (s *Source) rename(ctx context.Context, oldname, newname string) error {
 // Check reports one result: whether the Source is open, and how many files
 // it lists.
 func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
-	r := usersync.CheckResult{Name: "memory store"}
-	if files, err := s.List(ctx); err != nil {
-		r.Err = err
-	} else {
-		r.Detail = fmt.Sprintf("files: %d", len(files))
-	}
-	return []usersync.CheckResult{r}
+	return []usersync.CheckResult{source.CheckList(ctx, "memory store", s)}
 }
 
 // Close makes later calls fail with an error wrapping fs.ErrClosed. It

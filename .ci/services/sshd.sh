@@ -60,12 +60,18 @@ AllowTcpForwarding no
 X11Forwarding no
 Subsystem sftp internal-sftp
 ForceCommand internal-sftp
+# Tests and benches connect many at once: sshd's default (10:30:100)
+# would drop some of them before they log in.
+MaxStartups 200
+MaxSessions 100
 CONF
 
 mkdir -p /run/sshd
 /usr/sbin/sshd -t -f "$sshd_dir/sshd_config"
 /usr/sbin/sshd -f "$sshd_dir/sshd_config" -E "$sshd_dir/sshd.log"
-at_exit "kill \$(cat $sshd_dir/sshd.pid) 2>/dev/null; rm -rf $sshd_dir"
+# At exit, a server that died early says so, with its log, before the
+# folder goes.
+at_exit "kill \$(cat $sshd_dir/sshd.pid) 2>/dev/null || { echo 'sshd.sh: sshd had stopped before the end; its log:'; tail -50 $sshd_dir/sshd.log; }; rm -rf $sshd_dir"
 for _ in $(seq 50); do
   ssh-keyscan -p "$sshd_port" 127.0.0.1 >/dev/null 2>&1 && break
   sleep 0.1

@@ -3,20 +3,54 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// TestQuickstart runs the quickstart and checks that each step of the story
+// happened: the file was decrypted and read as UTF-16 with semicolons, night
+// 1 created everyone, night 2 shows every kind of outcome, the bad row is
+// named, the consultant is untouched, the emails were rendered and the
+// files archived.
 func TestQuickstart(t *testing.T) {
+	dir := t.TempDir()
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out))
+	require.NoError(t, run(t.Context(), &out, dir))
 	s := out.String()
 	t.Log(s)
-	// Night 1 creates everyone; night 2 shows every kind of outcome.
-	assert.Contains(t, s, "8 created")
-	assert.Contains(t, s, "1 created, 2 updated, 1 deactivated")
-	assert.Contains(t, s, "users.csv:8") // the rejected row's file and line
-	assert.Contains(t, s, "Ines Vidal (added by hand)")
+
+	assert.Contains(t, s, "UTF-16LE  semicolon  ok")
+	assert.Contains(t, s, "users.csv.pgp: decrypted with ")
+	assert.Contains(t, s, "usersync Acme: succeeded — 8 created, 2 groups created")
+	assert.Contains(t, s, "usersync Acme: succeeded — 1 created, 2 updated, 1 deactivated, 4 unchanged, 1 rejected")
+	assert.Contains(t, s, `users.csv.pgp:8: column Mail: "erik.holm(at)example.com": invalid email address`)
+	assert.Regexp(t, `EMP-000105 +Elin Berg +Nurse +inactive`, s)
+	assert.Regexp(t, `EMP-000103 +Carla Jensen +Office Manager +active`, s)
+	assert.Regexp(t, `consultant-ines +Ines Vidal \(added by hand\) +active +by hand`, s)
+	assert.Regexp(t, `archive/[0-9TZ-]+users\.csv\.pgp\n`, s)
+	assert.NotContains(t, s, ".done")
+
+	for night, subject := range map[string]string{"night-1.eml": "8_created", "night-2.eml": "1_rejected"} {
+		eml, err := os.ReadFile(filepath.Join(dir, night))
+		require.NoError(t, err)
+		assert.Contains(t, string(eml), "To: \"Acme IT\" <it@acme.example>")
+		assert.Contains(t, string(eml), subject) // in the encoded subject
+	}
+}
+
+// TestQuickstartCleansUp checks that a run without -keep leaves nothing
+// behind: no database, no emails, no drop box.
+func TestQuickstartCleansUp(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	var out bytes.Buffer
+	require.NoError(t, quickstart(context.Background(), &out, false))
+	assert.Contains(t, out.String(), "Removed ")
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left)
 }

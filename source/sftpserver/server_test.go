@@ -248,7 +248,7 @@ func TestPreservedTimesAreKept(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.Write([]byte("id\n1\n"))
 	require.NoError(t, err)
-	require.NoError(t, f.Chmod(0o600)) // accepted, not applied
+	require.NoError(t, f.Chmod(0o600))                       // accepted, not applied
 	require.NoError(t, c.Chtimes("users.csv", mtime, mtime)) // a setstat of the name, applied to the upload
 	require.NoError(t, f.Close())
 	fi, err := os.Stat(filepath.Join(acme.root, "users.csv"))

@@ -201,6 +201,8 @@ func (s *Server) serverOptions(tlsCfg *tls.Config) *ftpserver.Options {
 		commands[name] = c
 	}
 	commands["RETR"] = retrCommand{s: s, Command: commands["RETR"]}
+	commands["SIZE"] = sizeCommand{s: s, Command: commands["SIZE"]}
+	commands["MDTM"] = feature{commands["MDTM"]}
 	if s.opts.Mode == Implicit {
 		commands["AUTH"] = implicitAuth{Command: commands["AUTH"]}
 	}

@@ -1,0 +1,137 @@
+package ftpsource
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/source"
+)
+
+// CheckConfig checks settings before there is a Source, as a "Check
+// connection" button does before an administrator saves them: the same
+// steps as [Source.Check], after a first "configuration" step when cfg
+// cannot work at all (no host, no user, Dir and File both set, a
+// fingerprint that does not parse).
+func CheckConfig(ctx context.Context, cfg Config, opts *Options) []usersync.CheckResult {
+	s, err := newSource(cfg, opts)
+	if err != nil {
+		return []usersync.CheckResult{{Name: "configuration", Err: err}}
+	}
+	defer s.Close()
+	return s.Check(ctx)
+}
+
+// Check checks the setup step by step on a new connection, for an
+// administrator, each step its own result: connecting to the server, TLS
+// and the server's certificate, logging in, and the folder: changing to
+// it, and listing it over a data connection (how many files; whether the
+// data connection resumed the TLS session; names refused). A step that
+// could not run because an earlier one failed says so. Check changes
+// nothing, and does not retry.
+func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
+	d := s.d
+	folder := usersync.CheckResult{Name: "folder " + s.where()}
+	if s.file != "" {
+		folder.Name = "file " + d.cfg.File
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		folder.Err = source.ErrClosed
+		return []usersync.CheckResult{folder}
+	}
+	results := []usersync.CheckResult{
+		{Name: "connect to " + d.addr},
+		{Name: "TLS (" + d.cfg.TLS.String() + ")"},
+		{Name: "log in as " + d.cfg.User},
+		folder,
+	}
+	c, st, err := d.dialOnce(ctx)
+	if c != nil {
+		defer c.quit()
+	}
+	st.mu.Lock()
+	st.tls.mu.Lock()
+	steps := []struct {
+		ok     bool
+		detail string
+	}{
+		{st.tcp, "reachable"},
+		{d.cfg.TLS == Plain || st.tls.handshake, s.describeTLS(&st.tls)},
+		{st.login, "logged in"},
+	}
+	st.tls.mu.Unlock()
+	inFolder := st.folder
+	st.mu.Unlock()
+	for i, step := range steps {
+		r := &results[i]
+		switch {
+		case step.ok:
+			r.Detail = step.detail
+		case i > 0 && results[i-1].Err != nil:
+			r.Err = fmt.Errorf("not checked: %s failed", results[i-1].Name)
+		default:
+			r.Err = err
+		}
+	}
+	switch {
+	case c != nil:
+		results[3] = s.checkFolder(ctx, c, &st.tls, results[3])
+	case !inFolder && results[2].Err != nil:
+		results[3].Err = fmt.Errorf("not checked: %s failed", results[2].Name)
+	default:
+		results[3].Err = err
+	}
+	return results
+}
+
+// describeTLS says what protects the connection.
+func (s *Source) describeTLS(seen *tlsSeen) string {
+	if s.d.cfg.TLS == Plain {
+		return "NOT encrypted (Config.TLS is Plain): the password and the files cross the network in clear"
+	}
+	return fmt.Sprintf("%s, %s", tls.VersionName(seen.version), s.d.trust.describe(seen.cert))
+}
+
+// checkFolder lists the folder on c, which opens a data connection: the
+// step where passive mode behind NAT and TLS session reuse fail.
+func (s *Source) checkFolder(ctx context.Context, c *conn, seen *tlsSeen, r usersync.CheckResult) usersync.CheckResult {
+	var files []usersync.FileInfo
+	var refused []string
+	r.Err = c.run(ctx, func() (err error) {
+		files, refused, err = s.readDir(c)
+		return err
+	})
+	if r.Err != nil {
+		r.Err = fmt.Errorf("listing over a data connection (passive mode): %w", r.Err)
+		return r
+	}
+	if s.file != "" {
+		r.Detail = "not there yet"
+		if len(files) == 1 {
+			r.Detail = fmt.Sprintf("there, %d bytes", files[0].Size)
+		}
+	} else {
+		r.Detail = fmt.Sprintf("readable; files: %d", len(files))
+	}
+	seen.mu.Lock()
+	if seen.dataConns > 0 {
+		r.Detail += "; data connection resumed the TLS session"
+		if seen.dataResumed < seen.dataConns {
+			r.Detail = strings.TrimSuffix(r.Detail, "resumed the TLS session") + "did NOT resume the TLS session (servers that require session reuse refuse it)"
+		}
+	}
+	seen.mu.Unlock()
+	if len(refused) > 0 {
+		quoted := make([]string, len(refused))
+		for i, n := range refused {
+			quoted[i] = fmt.Sprintf("%q", n)
+		}
+		r.Detail += "; names refused (they could be read as paths): " + strings.Join(quoted, ", ")
+	}
+	return r
+}

@@ -5,21 +5,21 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"embed"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
-
-	"github.com/usersync/usersync/internal/sftptest"
 )
 
 // The nightly exports, as readable UTF-8 with commas; upload converts them
@@ -49,9 +49,9 @@ func newPGPKey() (public openpgp.EntityList, private io.Reader, err error) {
 }
 
 // upload exports the sample as Acme's system does, encrypts it to the
-// product's public key and uploads it with its done-marker, written last
-// so that the sync never sees half a file.
-func upload(dropBox *sftptest.Server, sample string, to openpgp.EntityList) error {
+// product's public key and uploads it to the drop box over SFTP, trusting
+// only the host key the product gave Acme.
+func upload(box *dropBox, sample string, to openpgp.EntityList) error {
 	data, err := samples.ReadFile("testdata/" + sample)
 	if err != nil {
 		return err
@@ -62,11 +62,31 @@ func upload(dropBox *sftptest.Server, sample string, to openpgp.EntityList) erro
 	if data, err = encrypt(data, to); err != nil {
 		return err
 	}
-	now := time.Now()
-	if err := dropBox.Put("users.csv.pgp", data, now); err != nil {
+	conn, err := ssh.Dial("tcp", box.addr, &ssh.ClientConfig{
+		User:            "acme",
+		Auth:            []ssh.AuthMethod{ssh.Password(box.password)},
+		HostKeyCallback: ssh.FixedHostKey(box.hostKey),
+		Timeout:         30 * time.Second,
+	})
+	if err != nil {
 		return err
 	}
-	return dropBox.Put("users.csv.pgp.done", nil, now)
+	defer conn.Close()
+	client, err := sftp.NewClient(conn)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	// Write-only: a drop box lets its customers upload, not download.
+	f, err := client.OpenFile("users.csv.pgp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close() // the drop box has announced the file when this returns
 }
 
 // unicodeText rewrites a CSV file as Excel's "Unicode text" export with
@@ -105,17 +125,19 @@ func encrypt(data []byte, to openpgp.EntityList) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// randomPassword is Acme's SFTP password, new on every run.
-func randomPassword() string { return rand.Text() }
-
-// printDropBox shows what Acme sees on the server after a sync: the file
-// archived under the time it was taken, its done-marker gone.
-func printDropBox(out io.Writer, dropBox *sftptest.Server) error {
-	fmt.Fprintf(out, "\nThe drop box now:\n")
-	return fs.WalkDir(os.DirFS(dropBox.Dir), ".", func(name string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+// printDropBox shows what Acme sees in its folder after a sync: the file
+// archived under the time it was taken.
+func printDropBox(out io.Writer, root string) error {
+	fmt.Fprintf(out, "\nAcme's folder in the drop box now:\n")
+	return fs.WalkDir(os.DirFS(root), ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && name != "." && strings.HasPrefix(d.Name(), "."):
+			return fs.SkipDir // the server's staging folder for uploads in progress
+		case !d.IsDir():
 			fmt.Fprintf(out, "  %s\n", name)
 		}
-		return err
+		return nil
 	})
 }

@@ -2,6 +2,7 @@ package ftpsource_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -101,4 +102,18 @@ func TestConformancePlainListOneConnection(t *testing.T) {
 		cfg.TLS, cfg.RootCAs = ftpsource.Plain, nil
 		return cfg
 	}, opts)
+}
+
+// readAll opens and reads a whole file; an error from Close counts as a
+// failed read, as the Source contract says.
+func readAll(ctx context.Context, src usersync.Source, name string) ([]byte, error) {
+	rc, err := src.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(rc)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	return data, err
 }

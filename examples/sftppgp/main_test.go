@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,4 +301,19 @@ func TestConfigErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, pgpdecrypt.ErrPassphrase)
 	assert.True(t, strings.HasPrefix(err.Error(), "-pgp-key "), err)
+}
+
+// A server can be pinned by its key's fingerprint instead of known_hosts.
+func TestPinnedHostKey(t *testing.T) {
+	e := newEnv(t)
+	i := slices.Index(e.args, "-sftp-known-hosts")
+	e.args = slices.Delete(e.args, i, i+2)
+	e.upload("users.csv.pgp", night1, e.acme)
+	_, _, err := e.sync("-sftp-host-key", e.sftp.Fingerprint())
+	require.NoError(t, err)
+	assert.Len(t, e.users(), 3)
+
+	other := sftptest.NewServer(t, nil)
+	_, _, err = e.sync("-sftp-host-key", other.Fingerprint())
+	require.ErrorIs(t, err, sftpsource.ErrHostKey)
 }

@@ -33,9 +33,9 @@ import (
 // vsftpd is the real server .ci/services/vsftpd.sh started.
 type vsftpd struct {
 	explicit, implicit, plain string // addresses
-	user, password                string
-	ca, wrongCA                   string // certificate files
-	folder, dir                   string // as the user sees it, and locally
+	user, password            string
+	ca, wrongCA               string // certificate files
+	folder, dir               string // as the user sees it, and locally
 }
 
 func realVsftpd(t testing.TB) *vsftpd {

@@ -1,7 +1,6 @@
 package sftpserver
 
 import (
-	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -174,7 +173,10 @@ func (h fsHandlers) Lstat(r *sftp.Request) (sftp.ListerAt, error) {
 
 // Readlink is refused: a link's target, which the host made, may name
 // folders the tenant should not learn of.
-func (h fsHandlers) Readlink(string) (string, error) { return "", errDenied }
+func (h fsHandlers) Readlink(p string) (string, error) {
+	h.c.denied("readlink", "", "file", p)
+	return "", errDenied
+}
 
 func (c *conn) list(name string) (lister, error) {
 	d, err := c.root.Open(name)
@@ -364,6 +366,3 @@ func (l lister) ListAt(dst []os.FileInfo, off int64) (int, error) {
 	}
 	return n, nil
 }
-
-// errIsNotExist reports whether err says a file does not exist.
-func errIsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

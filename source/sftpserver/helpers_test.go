@@ -265,3 +265,5 @@ func readAll(t testing.TB, p string) []byte {
 }
 
 var _ = io.EOF
+
+var fixedTime = time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)

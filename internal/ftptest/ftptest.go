@@ -68,6 +68,10 @@ type Options struct {
 	// NoMLSD leaves out MLSD and MLST, as vsftpd does: clients then list
 	// with LIST, whose times are to the minute at best.
 	NoMLSD bool
+	// PASVAddress, if set, is the IPv4 address PASV answers name instead
+	// of the server's, as a server behind NAT names its public address.
+	// Clients must not follow it.
+	PASVAddress string
 }
 
 // A Fault is a way for a Server to misbehave at the end of a download.
@@ -213,6 +217,7 @@ func (s *Server) serverOptions(tlsCfg *tls.Config) *ftpserver.Options {
 	return &ftpserver.Options{
 		Name:           "ftptest",
 		Hostname:       "127.0.0.1",
+		PublicIP:       s.opts.PASVAddress,
 		Port:           -1, // see start
 		Driver:         &driver{root: s.root},
 		Auth:           authCounter{s},

@@ -104,6 +104,17 @@ func (p *Proxy) Resume() {
 	}
 }
 
+// Drop closes every connection open now, as a server restart or a
+// network failure would; new connections are forwarded as before.
+func (p *Proxy) Drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
 // Close stops the proxy and closes its connections.
 func (p *Proxy) Close() {
 	p.mu.Lock()

@@ -286,6 +286,7 @@ func (s *Source) readDir(c *conn) ([]usersync.FileInfo, []string, error) {
 			files = append(files, fi)
 		}
 	}
+	slices.Sort(refused)
 	return files, refused, nil
 }
 

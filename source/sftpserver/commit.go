@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"time"
@@ -161,5 +160,3 @@ func (c *conn) announce(up Upload) {
 	up.TenantID, up.User, up.Remote, up.Time = c.tenant.ID, c.user, c.nc.RemoteAddr(), c.s.opts.Now()
 	c.s.opts.OnUpload(up)
 }
-
-var _ io.Closer = (*upload)(nil)

@@ -3,7 +3,6 @@ package sftpserver
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"runtime"
@@ -286,11 +285,6 @@ func (c *conn) close() {
 	c.closed = true
 	c.mu.Unlock()
 	c.nc.Close()
-}
-
-// log returns attributes naming the connection's tenant, user and address.
-func (c *conn) who() []slog.Attr {
-	return []slog.Attr{slog.String("tenant", c.tenant.ID), slog.String("user", c.user), slog.String("remote", c.remote)}
 }
 
 func maxProcs() int { return runtime.GOMAXPROCS(0) }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -263,7 +262,5 @@ func readAll(t testing.TB, p string) []byte {
 	require.NoError(t, err)
 	return b
 }
-
-var _ = io.EOF
 
 var fixedTime = time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)

@@ -21,7 +21,9 @@ type harness struct {
 	c    *sftp.Client
 }
 
-func (h *harness) MakeSource(context.Context) (usersync.Source, error) { return sftpserver.NewSource(h.root) }
+func (h *harness) MakeSource(context.Context) (usersync.Source, error) {
+	return sftpserver.NewSource(h.root)
+}
 
 func (h *harness) Put(_ context.Context, name string, data []byte, modTime time.Time) error {
 	if dir := path.Dir(name); dir != "." {

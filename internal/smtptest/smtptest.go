@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
 	"log"
 	"math/big"
@@ -59,6 +60,9 @@ type Server struct {
 	// ClientTLS is a client configuration that trusts the server's
 	// certificate, and only it.
 	ClientTLS *tls.Config
+	// CertificatePEM is the server's self-signed certificate in PEM, for
+	// clients configured with a CA file.
+	CertificatePEM []byte
 
 	opts Options
 	mu   sync.Mutex
@@ -74,7 +78,8 @@ func Start(t testing.TB, opts *Options) *Server {
 	}
 	cert, pool := selfSigned(t)
 	s := &Server{Host: "127.0.0.1", opts: *opts,
-		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}}
+		ClientTLS:      &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		CertificatePEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})}
 
 	srv := smtp.NewServer(s)
 	srv.Domain = "localhost"

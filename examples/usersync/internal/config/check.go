@@ -12,6 +12,7 @@ import (
 
 	"github.com/usersync/usersync/report/mailreport"
 	"github.com/usersync/usersync/source"
+	"github.com/usersync/usersync/source/ftpsource"
 )
 
 // The checks of each section: what YAML cannot say, such as "exactly one
@@ -123,7 +124,7 @@ func checkRetries(c *checker, key string, r *Limit) {
 	}
 }
 
-var hexSHA256 = regexp.MustCompile(`^[0-9a-fA-F:]{64,95}$`)
+var hexSHA256 = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 
 func (f *FTP) check(c *checker) {
 	const at = "source.ftp"
@@ -140,21 +141,19 @@ func (f *FTP) check(c *checker) {
 	if f.Folder != "" && f.File != "" {
 		c.errorf(at, "give folder or file, not both")
 	}
-	if f.File != "" && !strings.HasPrefix(f.File, "/") {
-		c.errorf(at+".file", "%q: give the file's absolute path on the server, such as /imports/users.csv", f.File)
-	}
-	if f.TLS.V == "none" && (f.CAFile != "" || len(f.CertSHA256) > 0) {
+	if f.TLS.V == ftpsource.Plain && (f.CAFile != "" || len(f.CertSHA256) > 0) {
 		c.errorf(at+".tls", "none sends no certificate to check; remove ca_file and cert_sha256 or use TLS")
 	}
-	if f.TLS.V == "none" {
+	if f.TLS.V == ftpsource.Plain {
 		c.warnf("%s: source.ftp.tls is none: the password and the users' personal data cross the network unencrypted", c.d.file)
 	}
 	if f.CAFile != "" {
 		f.rootCAs = readCAs(c, at+".ca_file", f.CAFile)
 	}
 	for i, h := range f.CertSHA256 {
-		if !hexSHA256.MatchString(h) || len(strings.ReplaceAll(h, ":", "")) != 64 {
-			c.errorf(fmt.Sprintf("%s.cert_sha256[%d]", at, i), "%q: want the certificate's SHA-256 in hex", h)
+		if !hexSHA256.MatchString(strings.ReplaceAll(strings.TrimPrefix(h, "SHA256:"), ":", "")) {
+			c.errorf(fmt.Sprintf("%s.cert_sha256[%d]", at, i),
+				"%q: want the certificate's SHA-256 in hex, as openssl x509 -noout -fingerprint -sha256 prints it", h)
 		}
 	}
 	checkRetries(c, at+".retries", f.Retries)

@@ -125,8 +125,8 @@ type FTP struct {
 	Host string `yaml:"host"`
 	Port int    `yaml:"port"`
 	User string `yaml:"user"`
-	// Folder holds the files; File names one file by its absolute path
-	// instead, as in SMARTFENSE's setup (/imports/users.csv).
+	// Folder holds the files; File names one file instead, as in
+	// SMARTFENSE's setup (/imports/users.csv).
 	Folder string `yaml:"folder"`
 	File   string `yaml:"file"`
 
@@ -147,6 +147,11 @@ type FTP struct {
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	Timeout        Duration `yaml:"timeout"`
 	Retries        *Limit   `yaml:"retries"`
+	// MaxConnections bounds the connections open at once.
+	MaxConnections int `yaml:"max_connections"`
+	// DisableEPSV opens data connections with PASV only.
+	DisableEPSV   bool `yaml:"disable_epsv"`
+	IncludeHidden bool `yaml:"include_hidden"`
 
 	rootCAs *x509.CertPool
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/report/mailreport"
 	"github.com/usersync/usersync/source"
+	"github.com/usersync/usersync/source/ftpsource"
 )
 
 // The settings that take one of a few words. Each decodes the word into the
@@ -26,12 +27,12 @@ func (a *AfterSuccess) UnmarshalText(b []byte) (err error) {
 }
 
 // FTPTLS is explicit, implicit or none.
-type FTPTLS struct{ V string }
+type FTPTLS struct{ V ftpsource.TLSMode }
 
 // UnmarshalText parses the word.
 func (t *FTPTLS) UnmarshalText(b []byte) (err error) {
-	t.V, err = parseEnum(string(b), map[string]string{
-		"explicit": "explicit", "implicit": "implicit", "none": "none"})
+	t.V, err = parseEnum(string(b), map[string]ftpsource.TLSMode{
+		"explicit": ftpsource.Explicit, "implicit": ftpsource.Implicit, "none": ftpsource.Plain})
 	return err
 }
 

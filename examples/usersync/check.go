@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/decrypt/pgpdecrypt"
+	"github.com/usersync/usersync/source"
+	"github.com/usersync/usersync/source/ftpsource"
+	"github.com/usersync/usersync/source/sftpsource"
+)
+
+// A step is one line of check's report.
+type step struct {
+	part string // "source", "file", "decryption", "mapping", "sink", "email"
+	usersync.CheckResult
+	warn bool // the step passed, with something to fix
+	skip bool // the step could not run, because an earlier one failed
+}
+
+func (s *step) result() string {
+	switch {
+	case s.skip:
+		return "skip"
+	case s.Err != nil:
+		return "fail"
+	case s.warn:
+		return "warn"
+	}
+	return "pass"
+}
+
+// checks collects the steps of a check.
+type checks []step
+
+func (c *checks) add(part string, rs ...usersync.CheckResult) {
+	for _, r := range rs {
+		st := step{part: part, CheckResult: r}
+		if r.Err != nil && errors.Is(r.Err, pgpdecrypt.ErrExpiresSoon) {
+			st.warn, st.Detail, st.Err = true, joinDetail(r.Detail, r.Err.Error()), nil
+		}
+		*c = append(*c, st)
+	}
+}
+
+func (c *checks) skip(part, name, why string) {
+	*c = append(*c, step{part: part, CheckResult: usersync.CheckResult{Name: name, Detail: "not checked: " + why}, skip: true})
+}
+
+func (c *checks) warn(part, name, detail string) {
+	*c = append(*c, step{part: part, CheckResult: usersync.CheckResult{Name: name, Detail: detail}, warn: true})
+}
+
+func (c checks) failed() bool {
+	for _, s := range c {
+		if s.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func joinDetail(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// cmdCheck checks the setup step by step, as an administrator's "Check
+// connection" button does, and changes nothing: the connection, the host
+// key, the login, the folder and the expected file; the decryption keys and
+// whether the file decrypts; whether its header line maps; the directory's
+// database; the SMTP server.
+func cmdCheck(ctx context.Context, a *app, args []string) int {
+	fs := a.flagSet("check")
+	rest, err := a.parse(fs, args)
+	if err != nil {
+		return a.flagError(err)
+	}
+	if len(rest) > 0 {
+		return a.fail(usagef(errUnexpected(rest)))
+	}
+	if err := a.load(); err != nil {
+		return a.fail(err)
+	}
+	var cs checks
+	cs.add("config", usersync.CheckResult{Name: a.configPath, Detail: a.describeConfig()})
+	picker, done := a.checkSource(ctx, &cs)
+	defer done()
+	dec := a.checkDecryption(ctx, &cs)
+	a.checkFiles(ctx, &cs, picker, dec)
+	a.checkSink(ctx, &cs)
+	a.checkEmail(ctx, &cs)
+	a.checkSchedule(&cs)
+	return a.printChecks(cs)
+}
+
+// describeConfig says in one line what the config sets up.
+func (a *app) describeConfig() string {
+	c := a.cfg
+	parts := []string{c.Source.Kind() + " source"}
+	if c.Decrypt != nil {
+		parts = append(parts, "PGP decryption")
+	}
+	sink := "SQLite directory"
+	if c.Sink.Postgres != nil {
+		sink = "PostgreSQL directory"
+	}
+	parts = append(parts, sink, c.Policy.Describe())
+	if c.Reports.Email != nil {
+		parts = append(parts, fmt.Sprintf("email to %d recipients", len(c.Reports.Email.To)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// checkSource checks the source and the expected file, and returns the
+// Picker for the file checks (nil if the source cannot be reached) and what
+// closes it.
+func (a *app) checkSource(ctx context.Context, cs *checks) (*source.Picker, func()) {
+	nop := func() {}
+	var src usersync.Source
+	var err error
+	if s := a.cfg.Source.SFTP; s != nil {
+		cfg, opts := a.sftpConfig(false)
+		if src, err = sftpsource.Dial(ctx, cfg, opts); err != nil {
+			// The steps say which one failed: connect, host key, login.
+			cs.add("source", sftpsource.CheckConfig(ctx, cfg, opts)...)
+			cs.skip("source", "expected file", "the server could not be reached")
+			return nil, nop
+		}
+	} else if f := a.cfg.Source.FTP; f != nil {
+		cfg, opts := a.ftpConfig(false)
+		if src, err = ftpsource.Dial(ctx, cfg, opts); err != nil {
+			cs.add("source", ftpsource.CheckConfig(ctx, cfg, opts)...)
+			cs.skip("source", "expected file", "the server could not be reached")
+			return nil, nop
+		}
+	} else if src, err = a.transport(ctx, false); err != nil {
+		cs.add("source", usersync.CheckResult{Name: "source " + a.cfg.Source.Kind(), Err: err})
+		cs.skip("source", "expected file", "the source could not be opened")
+		return nil, nop
+	}
+	picker, err := a.pickup(src, &usersync.MemStore{})
+	if err != nil {
+		src.Close()
+		cs.add("source", usersync.CheckResult{Name: "pickup rules", Err: err})
+		return nil, nop
+	}
+	rs := picker.Check(ctx)
+	// The last result is the pickup state store's, which the check gave an
+	// empty one: the sink's step checks the real one.
+	cs.add("source", rs[:len(rs)-1]...)
+	return picker, func() { picker.Close() }
+}
+
+// checkDecryption checks each keyring, and returns the Decryptor for the
+// file checks (nil if there is none, or it cannot be made).
+func (a *app) checkDecryption(ctx context.Context, cs *checks) usersync.Decryptor {
+	if a.cfg.Decrypt == nil {
+		return nil
+	}
+	p := a.cfg.Decrypt.PGP
+	opts := &pgpdecrypt.Options{ExpiryWarning: p.ExpiryWarning.D()}
+	for i := range p.Keys {
+		k := &p.Keys[i]
+		rs := pgpdecrypt.CheckKeys(bytes.NewReader(k.Data()), []byte(k.Passphrase.Value()), opts)
+		for j := range rs {
+			rs[j].Name = fmt.Sprintf("%s: %s", k.File, rs[j].Name)
+		}
+		cs.add("decryption", rs...)
+	}
+	for i, data := range p.SignerKeys() {
+		rs := pgpdecrypt.CheckKeys(bytes.NewReader(data), nil, opts)
+		for j := range rs {
+			rs[j].Name = fmt.Sprintf("signer %s: %s", p.Signers[i], rs[j].Name)
+		}
+		cs.add("decryption", rs...)
+	}
+	dec, err := a.decryptor()
+	if err != nil {
+		cs.add("decryption", usersync.CheckResult{Name: "decryptor", Err: err})
+		return nil
+	}
+	return dec
+}
+
+// checkFiles checks that each file there decrypts and that its header line
+// maps, and reads its first row.
+func (a *app) checkFiles(ctx context.Context, cs *checks, picker *source.Picker, dec usersync.Decryptor) {
+	if picker == nil {
+		cs.skip("mapping", "header line", "the source could not be checked")
+		return
+	}
+	ready, waiting, err := picker.Ready(ctx)
+	if err != nil {
+		cs.skip("mapping", "header line", "the folder could not be listed")
+		return
+	}
+	files := ready
+	for _, w := range waiting {
+		files = append(files, w.FileInfo)
+	}
+	if len(files) == 0 {
+		cs.skip("mapping", "header line", "no file to read")
+		return
+	}
+	if a.cfg.Decrypt != nil && dec == nil {
+		cs.skip("mapping", "header line", "the decryption key could not be loaded")
+		return
+	}
+	for _, f := range files {
+		a.checkFile(ctx, cs, picker, dec, f)
+	}
+}
+
+// checkFile opens one file, decrypts it if need be, and maps its header
+// line and first row. It reads no further: check must stay quick on a
+// large file, and a run verifies the whole file anyway.
+func (a *app) checkFile(ctx context.Context, cs *checks, picker *source.Picker, dec usersync.Decryptor, f usersync.FileInfo) {
+	rc, err := picker.Open(ctx, f.Name)
+	if err != nil {
+		cs.add("file", usersync.CheckResult{Name: "open " + f.Name, Err: err})
+		return
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	if dec != nil {
+		if r, err = dec.Decrypt(ctx, rc, f); err != nil {
+			cs.add("decryption", usersync.CheckResult{Name: "decrypt " + f.Name, Err: err})
+			cs.skip("mapping", "header line of "+f.Name, "the file could not be decrypted")
+			return
+		}
+		detail := "plaintext, passed through"
+		if dr, ok := r.(usersync.DecryptedReader); ok && dr.DecryptedBy() != "" {
+			detail = "decrypts with " + dr.DecryptedBy()
+		}
+		cs.add("decryption", usersync.CheckResult{Name: "decrypt " + f.Name, Detail: detail})
+	}
+	rr, err := a.cfg.Mapper().NewReader(r, f)
+	if err != nil {
+		cs.add("mapping", usersync.CheckResult{Name: "header line of " + f.Name, Err: err})
+		return
+	}
+	name := "header line of " + f.Name
+	var detail string
+	var warnings []string
+	if fr, ok := rr.(usersync.FormatReader); ok {
+		fm := fr.Format()
+		detail = fmt.Sprintf("%s, %q-separated, columns: %s", fm.Encoding, string(fm.Delimiter), strings.Join(fm.Columns, ", "))
+		warnings = fm.Warnings
+	}
+	if len(warnings) > 0 {
+		cs.warn("mapping", name, joinDetail(detail, strings.Join(warnings, "; ")))
+	} else {
+		cs.add("mapping", usersync.CheckResult{Name: name, Detail: detail})
+	}
+	a.checkFirstRow(cs, rr, f.Name)
+}
+
+func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
+	name := "first row of " + file
+	rec, err := rr.Read()
+	var re *usersync.RowError
+	switch {
+	case err == nil:
+		cs.add("mapping", usersync.CheckResult{Name: name, Detail: fmt.Sprintf("maps: key %q, %d attributes", rec.Key, rec.Attrs.Len())})
+	case errors.Is(err, io.EOF):
+		cs.add("mapping", usersync.CheckResult{Name: name, Err: fmt.Errorf("%s holds no row after its header: a run would fail: %w", file, usersync.ErrNoRecords)})
+	case errors.As(err, &re):
+		cs.warn("mapping", name, "rejected: "+re.Error())
+	default:
+		cs.add("mapping", usersync.CheckResult{Name: name, Err: err})
+	}
+}
+
+// printChecks prints the steps, and returns the exit code: 5 if one failed.
+func (a *app) printChecks(cs checks) int {
+	code, status := exitOK, "passed"
+	if cs.failed() {
+		code, status = exitCheck, "failed"
+	}
+	if a.json {
+		o := &output{Status: status, ExitCode: code}
+		for _, s := range cs {
+			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail)}
+			if s.Err != nil {
+				co.Error = a.redact(s.Err.Error())
+			}
+			o.Checks = append(o.Checks, co)
+		}
+		a.emit(o)
+		return code
+	}
+	for _, s := range cs {
+		if a.quiet && s.Err == nil {
+			continue
+		}
+		text := s.Detail
+		if s.Err != nil {
+			text = s.Err.Error()
+		}
+		fmt.Fprintf(a.stdout, "%-4s  %-10s  %s: %s\n", strings.ToUpper(s.result()), s.part, oneLine(s.Name), oneLine(a.redact(text)))
+	}
+	if code != exitOK {
+		fmt.Fprintf(a.stdout, "\nThe check failed: fix the steps marked FAIL, then check again.\n")
+	} else if !a.quiet {
+		fmt.Fprintf(a.stdout, "\nEvery step passed.\n")
+	}
+	return code
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/sink/sqlsink"
+)
+
+// Exit codes, for scripts and schedulers. They are stated once, here, and
+// the usage text lists them.
+const (
+	exitOK      = 0 // the sync succeeded, or found nothing to do; the check passed
+	exitFailed  = 1 // the sync failed: nothing was applied
+	exitUsage   = 2 // the command line or the config file is wrong
+	exitHeld    = 3 // a safety guard held the plan: nothing was applied; the plan waits for approval
+	exitPartial = 4 // some changes failed; the others were applied
+	exitCheck   = 5 // check found a problem
+	exitStale   = 6 // apply: the plan no longer matches the files or the directory
+	exitBusy    = 7 // another sync of the same directory is running
+)
+
+// exitCodes describes the codes for the usage text.
+const exitCodes = `Exit codes:
+  0  success: the sync applied every change, found nothing to do, or planned
+  1  failed: nothing was applied (a file, the connection or the plan failed)
+  2  usage: the command line or the config file is wrong
+  3  held: a safety guard held the plan; nothing was applied, the plan was saved for approval
+  4  partial: some changes failed, the others were applied
+  5  check: check found a problem
+  6  stale: the plan to apply no longer matches the files or the directory; plan again
+  7  busy: another sync of the same directory is running; try again later
+`
+
+// statusCode maps the outcome of a run to an exit code.
+func statusCode(s usersync.Status, err error) int {
+	switch s {
+	case usersync.Succeeded, usersync.NothingToDo, usersync.Planned:
+		return exitOK
+	case usersync.Held:
+		return exitHeld
+	case usersync.PartlyFailed:
+		return exitPartial
+	}
+	return errorCode(err)
+}
+
+// errorCode maps an error that ended a command to an exit code.
+func errorCode(err error) int {
+	var usage *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.Is(err, usersync.ErrStalePlan):
+		return exitStale
+	case errors.Is(err, sqlsink.ErrLocked):
+		return exitBusy
+	case errors.Is(err, usersync.ErrGuardTripped):
+		return exitHeld
+	}
+	return exitFailed
+}
+
+// A usageError is a mistake on the command line or in the config file:
+// exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(err error) error { return &usageError{err} }

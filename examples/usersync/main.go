@@ -1,0 +1,66 @@
+// Command usersync keeps a product's users in sync with a customer's
+// directory, delivered as CSV files in a local folder or on an SFTP or FTP(S)
+// server, optionally PGP-encrypted, into an SQLite or PostgreSQL directory.
+// It is the usersync library driven by a YAML config file, for operations
+// people who would rather not write Go.
+//
+// Usage:
+//
+//	usersync [-c usersync.yaml] [--json] [-q] [-v] <command> [arguments]
+//
+// The commands:
+//
+//	check             check the setup step by step, each step pass or fail: the
+//	                  connection, the host key, the login, the folder, the file,
+//	                  the decryption key, the mapping of its header line, the
+//	                  directory's database and the SMTP server
+//	plan [-o FILE]    compute what a sync would change, change nothing, and show
+//	                  it as a diff; -o writes the plan, for apply (- for stdout)
+//	apply [-n] FILE   apply a plan that plan wrote or that a held run saved,
+//	                  exactly as it is, and only if neither the files nor the
+//	                  directory changed since; -n checks that and shows the plan
+//	run               sync once
+//	watch             sync on the schedule of the config file until stopped
+//	                  (SIGINT or SIGTERM: a run that is applying finishes first)
+//	history [-n N] [--status S] [ID]
+//	                  list the last runs, or show one
+//
+// The flags, before or after the command:
+//
+//	-c FILE   the config file: $USERSYNC_CONFIG, or ./usersync.yaml
+//	--json    print one JSON document on stdout, for scripts
+//	-q        print nothing but errors
+//	-v        log what happens to stderr
+//
+// usersync.example.yaml documents the config file. Secrets (passwords,
+// passphrases, a database DSN with a password) are never read from it, nor
+// from the command line: the config names the environment variable
+// (password_env) or the file (password_file) that holds each one.
+//
+// The exit code says how it went, so that a scheduler can tell a run that
+// needs someone from one that does not:
+//
+//	0  success: the sync applied every change, found nothing to do, or planned
+//	1  failed: nothing was applied (a file, the connection or the plan failed)
+//	2  usage: the command line or the config file is wrong
+//	3  held: a safety guard held the plan; nothing was applied, the plan was saved for approval
+//	4  partial: some changes failed, the others were applied
+//	5  check: check found a problem
+//	6  stale: the plan to apply no longer matches the files or the directory; plan again
+//	7  busy: another sync of the same directory is running; try again later
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // time zones by name work on machines without a zoneinfo database
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	os.Exit(code)
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
-	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
@@ -87,7 +86,7 @@ func newEnv(t *testing.T) *env {
 		"-sftp-known-hosts", e.sftp.KnownHosts(t), "-sftp-key", sshKey,
 		"-pgp-key", pgpKey, "-pgp-signer", acmePub,
 		"-db", filepath.Join(e.dir, "users.db"), "-tenant", "acme",
-		"-smtp", e.smtp.Addr(), "-smtp-user", "sync", "-smtp-ca", e.smtpCA(),
+		"-smtp", e.smtp.Addr(), "-smtp-user", "sync", "-smtp-ca", e.write("smtp-ca.pem", e.smtp.CertificatePEM),
 		"-mail-from", "Product sync <sync@product.example>",
 		"-mail-to", "hr@acme.example", "-mail-problems-to", "it@product.example",
 	}
@@ -127,18 +126,6 @@ func (e *env) pgpKeys() (productKey, acmeKey string) {
 	require.NoError(e.t, product.SerializePrivateWithoutSigning(w, nil))
 	require.NoError(e.t, w.Close())
 	return e.write("product.sec.asc", sec.Bytes()), e.write("acme.pub.asc", acmePub.Bytes())
-}
-
-// smtpCA writes the SMTP server's certificate as a PEM file, fetched over
-// STARTTLS with the configuration that trusts it.
-func (e *env) smtpCA() string {
-	c, err := smtp.DialStartTLS(e.smtp.Addr(), e.smtp.ClientTLS)
-	require.NoError(e.t, err)
-	defer c.Close()
-	require.NoError(e.t, c.Noop()) // completes the handshake
-	state, ok := c.TLSConnectionState()
-	require.True(e.t, ok)
-	return e.write("smtp-ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: state.PeerCertificates[0].Raw}))
 }
 
 // upload puts a file as Acme's nightly job does: encrypted to the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"time"
 )
@@ -52,25 +53,50 @@ func (u *upload) commit() (string, error) {
 		return "", err
 	}
 	u.f = nil
-	root, ts := u.c.root, u.c.ts
+	root := u.c.root
 	if u.times != nil {
 		if err := root.Chtimes(u.tmp, u.times[0], u.times[1]); err != nil {
 			return "", err
 		}
 	}
+	if err := u.place(); err != nil {
+		return "", err
+	}
+	if !u.c.s.opts.NoSync {
+		// The file is in place, whole: a failure here only means a crash
+		// could lose its name. It is announced all the same.
+		if err := syncDir(root, path.Dir(u.name)); err != nil {
+			u.c.s.log.Error("sftpserver: syncing the folder of an upload failed", "event", "sync_failed", "tenant", u.c.tenant.ID,
+				"file", u.name, "error", err.Error())
+		}
+	}
+	return sum, nil
+}
+
+// place moves the temporary file to its name, under the tenant's lock so
+// that the usage stays exact: a rename, which replaces a file there, or
+// for an exclusive create a hard link, which fails if one appeared
+// meanwhile.
+func (u *upload) place() error {
+	root, ts := u.c.root, u.c.ts
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	replaced, err := root.Lstat(u.name)
 	switch {
 	case err == nil && u.excl:
-		return "", fs.ErrExist
+		return fs.ErrExist
 	case err == nil && !replaced.Mode().IsRegular():
-		return "", failure("not a regular file")
+		return failure("not a regular file")
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return "", err
+		return err
 	}
-	if err := u.place(); err != nil {
-		return "", err
+	if u.excl {
+		if err := root.Link(u.tmp, u.name); err != nil {
+			return err
+		}
+		root.Remove(u.tmp)
+	} else if err := root.Rename(u.tmp, u.name); err != nil {
+		return err
 	}
 	delete(ts.uploads, path.Base(u.tmp))
 	ts.release(u.reserved, u.replaces)
@@ -80,28 +106,13 @@ func (u *upload) commit() (string, error) {
 	} else {
 		ts.usedFiles++
 	}
-	u.reserved = 0
-	return sum, nil
+	u.reserved, u.tmp = 0, ""
+	return nil
 }
 
-// place moves the temporary file to its name: a rename, which replaces a
-// file there, or for an exclusive create a hard link, which fails if one
-// appeared meanwhile. Then it syncs the folder, so that the name is on
-// disk too.
-func (u *upload) place() error {
-	root := u.c.root
-	if u.excl {
-		if err := root.Link(u.tmp, u.name); err != nil {
-			return err
-		}
-		root.Remove(u.tmp)
-	} else if err := root.Rename(u.tmp, u.name); err != nil {
-		return err
-	}
-	if u.c.s.opts.NoSync {
-		return nil
-	}
-	d, err := root.Open(path.Dir(u.name))
+// syncDir syncs a folder, so that a name just made in it is on disk.
+func syncDir(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ type conn struct {
 	tenant   *Tenant
 	ts       *tenantState
 	root     *os.Root
-	uploads  map[string]*upload // in progress, by final name
+	uploads  []*upload // in progress
 	draining bool               // close once no upload is in progress
 	closed   bool
 
@@ -48,7 +48,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, ip string) *conn {
-	return &conn{s: s, nc: nc, ip: ip, remote: nc.RemoteAddr().String(), uploads: map[string]*upload{}}
+	return &conn{s: s, nc: nc, ip: ip, remote: nc.RemoteAddr().String()}
 }
 
 // serve runs the connection: handshake and login within the login

@@ -1,6 +1,7 @@
 package sftpserver_test
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -264,4 +265,39 @@ func TestPreservedTimesAreKept(t *testing.T) {
 	assert.True(t, fi.ModTime().Equal(later))
 	assert.ErrorIs(t, c.Chown("users.csv", 0, 0), fs.ErrPermission)
 	assert.ErrorIs(t, c.Truncate("users.csv", 1), fs.ErrPermission)
+}
+
+func TestLeftoversOfAStoppedServerAreSwept(t *testing.T) {
+	ts := newTestServer(t, &sftpserver.Options{IdleTimeout: time.Minute})
+	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	staging := filepath.Join(acme.root, sftpserver.StagingDir)
+	require.NoError(t, os.Mkdir(staging, 0o700))
+	stale, fresh := filepath.Join(staging, "stale.part"), filepath.Join(staging, "fresh.part")
+	require.NoError(t, os.WriteFile(stale, []byte("half an upload"), 0o600))
+	require.NoError(t, os.WriteFile(fresh, []byte("another server's upload in progress"), 0o600))
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(stale, old, old))
+
+	require.NoError(t, put(ts.client(t, acme), "users.csv", []byte("id\n")))
+	assert.NoFileExists(t, stale)
+	assert.FileExists(t, fresh)
+}
+
+func TestUploadsPerConnectionAreLimited(t *testing.T) {
+	ts := newTestServer(t, nil)
+	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	c := ts.client(t, acme)
+	var files []*sftp.File
+	for i := range 16 {
+		f, err := c.Create(fmt.Sprintf("f%d", i))
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	_, err := c.Create("one-too-many")
+	assert.ErrorContains(t, err, "too many uploads at once")
+	for _, f := range files {
+		require.NoError(t, f.Close())
+	}
+	require.NoError(t, put(c, "one-more", nil))
+	assert.Len(t, ts.announced(), 17)
 }

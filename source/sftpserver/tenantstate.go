@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"time"
 )
 
 // stagingDir is the folder, in each tenant's folder, where uploads are
@@ -29,7 +30,6 @@ type tenantState struct {
 	pendingFiles   int
 	pendingCredit  int64
 	uploads        map[string]bool // staging names of uploads in progress
-	sweptLeftovers bool
 }
 
 func (ts *tenantState) addSession(max int) bool {
@@ -82,22 +82,23 @@ func (ts *tenantState) recount(root *os.Root) error {
 }
 
 // sweep removes what a server that stopped mid-upload left in the staging
-// folder, once per tenant and process, sparing the uploads in progress.
-// ts.mu is held.
-func (ts *tenantState) sweep(root *os.Root) {
-	if ts.sweptLeftovers {
-		return
-	}
-	ts.sweptLeftovers = true
+// folder: files that are not uploads in progress here and have not been
+// written to for longer than the idle timeout, which would have ended
+// their upload. The age check spares the uploads of another server process
+// that shares the folder. ts.mu is held.
+func (ts *tenantState) sweep(root *os.Root, idle time.Duration) {
 	d, err := root.Open(stagingDir)
 	if err != nil {
 		return
 	}
 	defer d.Close()
-	names, _ := d.Readdirnames(-1)
-	for _, n := range names {
-		if !ts.uploads[n] {
-			root.Remove(stagingDir + "/" + n)
+	entries, _ := d.ReadDir(-1)
+	for _, e := range entries {
+		if ts.uploads[e.Name()] {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > idle+time.Minute {
+			root.Remove(stagingDir + "/" + e.Name())
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,9 +37,14 @@ type Upload struct {
 	Time        time.Time
 }
 
-// maxPending bounds the out-of-order pieces an upload tracks for its
-// running hash; past it, the file is hashed again once complete.
-const maxPending = 1024
+const (
+	// maxPending bounds the out-of-order pieces an upload tracks for its
+	// running hash; past it, the file is hashed again once complete.
+	maxPending = 1024
+	// maxUploadsPerConn bounds the uploads one connection may have open
+	// at once, each holding a file open; a client needs one or two.
+	maxUploadsPerConn = 16
+)
 
 // An upload is a file being written under a temporary name in the staging
 // folder. It becomes the named file, atomically, when the client closes
@@ -107,14 +113,17 @@ func (c *conn) openUpload(r *sftp.Request) (*upload, error) {
 }
 
 // begin registers an upload on the connection, unless the server is
-// shutting down.
+// shutting down or the connection has its maximum of uploads open.
 func (c *conn) begin(u *upload) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.draining || c.closed {
 		return errShuttingDown
 	}
-	c.uploads[u.name] = u
+	if len(c.uploads) >= maxUploadsPerConn {
+		return failure("too many uploads at once on this connection")
+	}
+	c.uploads = append(c.uploads, u)
 	return nil
 }
 
@@ -123,20 +132,23 @@ func (c *conn) begin(u *upload) error {
 func (c *conn) end(u *upload) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.uploads[u.name] == u {
-		delete(c.uploads, u.name)
-	}
+	c.uploads = slices.DeleteFunc(c.uploads, func(v *upload) bool { return v == u })
 	if c.draining && len(c.uploads) == 0 {
 		c.closeAfterReply.Store(true)
 	}
 }
 
-// uploadOf returns the upload in progress on this connection to that
-// name, if any.
+// uploadOf returns the latest upload in progress on this connection to
+// that name, if any.
 func (c *conn) uploadOf(name string) *upload {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.uploads[name]
+	for _, u := range slices.Backward(c.uploads) {
+		if u.name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // quota returns the tenant's quota: its own fields, then the server's.
@@ -145,10 +157,22 @@ func (c *conn) quota() Quota { return c.tenant.Quota.or(c.s.opts.Quota) }
 // open checks the quota and creates the temporary file, seeded with the
 // existing file's content unless the client truncates it.
 func (u *upload) open(flags sftp.FileOpenFlags) error {
+	if err := u.create(flags); err != nil {
+		return err
+	}
+	if u.replaces > 0 && !flags.Trunc {
+		return u.seed()
+	}
+	return nil
+}
+
+// create checks the quota, reserves the upload's place in it, and creates
+// the temporary file, all under the tenant's lock.
+func (u *upload) create(flags sftp.FileOpenFlags) error {
 	c, ts := u.c, u.c.ts
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	ts.sweep(c.root)
+	ts.sweep(c.root, c.s.opts.IdleTimeout)
 	info, err := c.root.Lstat(u.name)
 	switch {
 	case err == nil && u.excl:
@@ -176,7 +200,10 @@ func (u *upload) open(flags sftp.FileOpenFlags) error {
 	u.tmp, u.f = tmp, f
 	ts.uploads[path.Base(tmp)] = true
 	if u.replaces > 0 && !flags.Trunc {
-		return u.seed()
+		// The copy that seed makes takes the place of the file it
+		// replaces, which is credited already: no quota check.
+		ts.pendingBytes += u.replaces
+		u.reserved, u.size = u.replaces, u.replaces
 	}
 	return nil
 }
@@ -195,20 +222,25 @@ func createStaged(root *os.Root) (string, *os.File, error) {
 }
 
 // seed copies the existing file into the upload, for a client that
-// updates or resumes it. The copy counts against the quota like a write;
-// the tenant's lock is held, so it reserves directly.
+// updates or resumes it. create reserved its size.
 func (u *upload) seed() error {
+	if u.quota.MaxFileSize >= 0 && u.replaces > u.quota.MaxFileSize {
+		return fmt.Errorf("%w: files may be at most %d bytes", ErrQuotaExceeded, u.quota.MaxFileSize)
+	}
 	src, err := u.c.root.Open(u.name)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	if u.quota.MaxFileSize >= 0 && u.replaces > u.quota.MaxFileSize {
-		return fmt.Errorf("%w: files may be at most %d bytes", ErrQuotaExceeded, u.quota.MaxFileSize)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	// The file may have changed since create looked: copy what it held
+	// then, no more, and no less.
+	n, err := io.Copy(io.MultiWriter(u.f, u.h), io.LimitReader(src, u.replaces))
+	if err == nil && n != u.replaces {
+		err = errors.New("the file changed while it was being copied")
 	}
-	n, err := io.Copy(io.MultiWriter(u.f, u.h), src)
-	u.c.ts.pendingBytes += n
-	u.reserved, u.size, u.hashed = n, n, n
+	u.hashed = n
 	return err
 }
 
@@ -319,7 +351,7 @@ func (u *upload) drain() {
 // hashRange feeds bytes [from, to) of the file to the hash.
 func (u *upload) hashRange(from, to int64) error {
 	if u.buf == nil {
-		u.buf = make([]byte, 256<<10)
+		u.buf = make([]byte, 64<<10)
 	}
 	n, err := io.CopyBuffer(u.h, io.NewSectionReader(u.f, from, to-from), u.buf)
 	u.hashed = from + n

@@ -40,7 +40,7 @@ type conn struct {
 	ts       *tenantState
 	root     *os.Root
 	uploads  []*upload // in progress
-	draining bool               // close once no upload is in progress
+	draining bool      // close once no upload is in progress
 	closed   bool
 
 	lastActive      atomic.Int64 // UnixNano of the client's last SFTP traffic

@@ -26,10 +26,10 @@ type tenantState struct {
 	usedFiles int
 	// Reserved by uploads in progress: bytes written, new names, and the
 	// sizes of the files they will replace, which stop counting then.
-	pendingBytes   int64
-	pendingFiles   int
-	pendingCredit  int64
-	uploads        map[string]bool // staging names of uploads in progress
+	pendingBytes  int64
+	pendingFiles  int
+	pendingCredit int64
+	uploads       map[string]bool // staging names of uploads in progress
 }
 
 func (ts *tenantState) addSession(max int) bool {

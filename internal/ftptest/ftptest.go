@@ -108,13 +108,12 @@ type Server struct {
 	ln    net.Listener
 	fault atomic.Int32
 
-	mu              sync.Mutex
-	logins          int
-	dataTLS         int // TLS data connections accepted
-	dataTLSResumed  int // of which resumed the control session
-	done            chan struct{}
-	serveDone       chan struct{}
-	closeListenerMu sync.Once
+	mu             sync.Mutex
+	logins         int
+	dataTLS        int // TLS data connections accepted
+	dataTLSResumed int // of which resumed the control session
+	done           chan struct{}
+	serveDone      chan struct{}
 }
 
 // NewServer starts a Server over a new temporary folder and stops it when

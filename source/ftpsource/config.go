@@ -49,8 +49,8 @@ func (m TLSMode) String() string {
 // GoString and LogValue methods leave the password out, so printing or
 // logging a Config is safe.
 type Config struct {
-	// Host is the server's name or IP address. A "host:port" is accepted
-	// when Port is zero.
+	// Host is the server's name or IP address, or "host:port"; Port, if
+	// set, wins over the port in Host.
 	Host string
 	// Port is the server's port: 21 if zero, or 990 with Implicit.
 	Port int
@@ -113,9 +113,11 @@ func (c Config) target() string {
 // hostPort splits Host and Port, applying the default port.
 func (c Config) hostPort() (string, int) {
 	host, port := c.Host, c.Port
-	if h, p, err := net.SplitHostPort(host); err == nil && port == 0 {
+	if h, p, err := net.SplitHostPort(host); err == nil {
 		host = h
-		port, _ = strconv.Atoi(p)
+		if port == 0 {
+			port, _ = strconv.Atoi(p)
+		}
 	}
 	host = strings.Trim(host, "[]")
 	if port == 0 {

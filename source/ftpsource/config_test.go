@@ -26,6 +26,8 @@ func TestConfigHidesPassword(t *testing.T) {
 	assert.Equal(t, "ftps://acme@ftp.example.com:990/in", cfg.String())
 	cfg.TLS, cfg.Host, cfg.Port = ftpsource.Plain, "10.0.0.1:2121", 0
 	assert.Equal(t, "ftp://acme@10.0.0.1:2121/in", cfg.String())
+	cfg.Port = 2222
+	assert.Equal(t, "ftp://acme@10.0.0.1:2222/in", cfg.String(), "Port wins over the port in Host")
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -126,24 +126,26 @@ const (
 	DefaultIdleTimeout          = 10 * time.Minute
 )
 
-// DefaultQuota is the Quota of a tenant for which neither the Options nor
-// the Tenant set one: ample for any directory export, small enough that one
-// tenant cannot fill the server's disk.
-var DefaultQuota = Quota{
-	MaxFileSize: 2 << 30,  // 2 GiB
-	MaxBytes:    10 << 30, // 10 GiB
-	MaxFiles:    1000,
+// DefaultQuota returns the Quota of a tenant for which neither the Options
+// nor the Tenant set one: files of 2 GiB, 10 GiB and 1000 files and folders
+// in all; ample for any directory export, small enough that one tenant
+// cannot fill the server's disk.
+func DefaultQuota() Quota {
+	return Quota{MaxFileSize: 2 << 30, MaxBytes: 10 << 30, MaxFiles: 1000}
 }
 
-// DefaultLockout is the Lockout used for zero fields: five wrong passwords
-// in a row, answered after 1, 2, 4 and 8 seconds, lock the user out from
-// that address for 15 minutes.
-var DefaultLockout = Lockout{
-	MaxFailures:      5,
-	MaxFailuresPerIP: 50,
-	Duration:         15 * time.Minute,
-	Delay:            time.Second,
-	MaxDelay:         16 * time.Second,
+// DefaultLockout returns the Lockout used for zero fields: five wrong
+// passwords in a row, answered after 1, 2, 4, 8 and 16 seconds, lock the
+// user name out from that address for 15 minutes; 50 from one address, for
+// any user names, lock the address out.
+func DefaultLockout() Lockout {
+	return Lockout{
+		MaxFailures:      5,
+		MaxFailuresPerIP: 50,
+		Duration:         15 * time.Minute,
+		Delay:            time.Second,
+		MaxDelay:         16 * time.Second,
+	}
 }
 
 // DefaultAlgorithms returns the SSH algorithms a Server allows unless
@@ -186,8 +188,8 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.MaxSessionsPerTenant, DefaultMaxSessionsPerTenant)
 	setDefault(&o.LoginTimeout, DefaultLoginTimeout)
 	setDefault(&o.IdleTimeout, DefaultIdleTimeout)
-	o.Quota = o.Quota.or(DefaultQuota)
-	l, d := &o.Lockout, DefaultLockout
+	o.Quota = o.Quota.or(DefaultQuota())
+	l, d := &o.Lockout, DefaultLockout()
 	setDefault(&l.MaxFailures, d.MaxFailures)
 	setDefault(&l.MaxFailuresPerIP, d.MaxFailuresPerIP)
 	setDefault(&l.Duration, d.Duration)

@@ -34,14 +34,15 @@ type conn struct {
 
 	auth authState // during login
 
-	mu       sync.Mutex
-	user     string // once logged in
-	tenant   *Tenant
-	ts       *tenantState
-	root     *os.Root
-	uploads  []*upload // in progress
-	draining bool      // close once no upload is in progress
-	closed   bool
+	mu        sync.Mutex
+	user      string // once logged in
+	tenant    *Tenant
+	ts        *tenantState
+	root      *os.Root
+	uploads   []*upload // in progress
+	downloads int       // files open for reading
+	draining  bool      // close once no upload is in progress
+	closed    bool
 
 	lastActive      atomic.Int64 // UnixNano of the client's last SFTP traffic
 	closeAfterReply atomic.Bool  // draining, and the last upload is done
@@ -106,11 +107,15 @@ func (c *conn) loggedIn(sc *ssh.ServerConn) bool {
 	c.s.lockout.succeed(sc.User(), c.ip)
 	c.mu.Lock()
 	c.user, c.tenant, c.ts, c.root = sc.User(), t, ts, root
-	closed := c.closed
+	closed := c.closed // by Close or Disconnect, during the handshake
 	c.mu.Unlock()
 	c.lastActive.Store(time.Now().UnixNano())
 	c.s.log.Info("sftpserver: login", attrs...)
-	return !closed
+	if closed {
+		c.loggedOut()
+		return false
+	}
+	return true
 }
 
 func (c *conn) loggedOut() {
@@ -147,7 +152,7 @@ func (c *conn) serveChannels(chans <-chan ssh.NewChannel) {
 		}
 		ch, reqs, err := nc.Accept()
 		if err != nil {
-			return
+			continue // the connection is closing: chans ends
 		}
 		open.Add(1)
 		wg.Go(func() {
@@ -251,9 +256,9 @@ func (c *conn) denied(what, detail string, attrs ...any) {
 		tenant = c.tenant.ID
 	}
 	c.mu.Unlock()
-	attrs = append([]any{"event", "denied", "tenant", tenant, "user", user, "remote", c.remote, "request", what}, attrs...)
+	attrs = append([]any{"event", "denied", "tenant", tenant, "user", user, "remote", c.remote, "request", clip(what)}, attrs...)
 	if detail != "" {
-		attrs = append(attrs, "detail", detail)
+		attrs = append(attrs, "detail", clip(detail))
 	}
 	c.s.log.Warn("sftpserver: request denied", attrs...)
 }
@@ -285,6 +290,16 @@ func (c *conn) close() {
 	c.closed = true
 	c.mu.Unlock()
 	c.nc.Close()
+}
+
+// clip shortens what a client chose (a command, a channel type) to a
+// length fit for a log line.
+func clip(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }
 
 func maxProcs() int { return runtime.GOMAXPROCS(0) }

@@ -66,10 +66,10 @@
 // # Audit log
 //
 // Every login, failed login, lockout, refused connection, refused request,
-// upload, failed upload, rename, removal, folder change, idle timeout and
-// logout is logged to Options.Logger with these attributes, which stay
+// upload, failed upload, download, rename, removal, folder change, idle
+// timeout and logout is logged to Options.Logger with these attributes, which stay
 // stable: event (login, login_failed, lockout, refused, denied, upload,
-// upload_failed, rename, remove, mkdir, rmdir, idle_timeout, logout,
+// upload_failed, download, rename, remove, mkdir, rmdir, idle_timeout, logout,
 // handshake_failed, sync_failed), tenant, user, remote (the client's address), and as
 // they apply method (password or publickey), key (the SHA256 fingerprint
 // of the key used), file, from (a rename's old name), bytes, sha256,

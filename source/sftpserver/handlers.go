@@ -20,6 +20,10 @@ const (
 	folderPerm = 0o750
 )
 
+// maxDownloadsPerConn bounds the files one connection may have open for
+// reading at once.
+const maxDownloadsPerConn = 16
+
 // fsHandlers serves one connection's SFTP requests from its tenant's
 // folder. Every path goes through resolve, and every access through the
 // connection's os.Root, so no name and no symbolic link reaches outside
@@ -51,7 +55,9 @@ func resolve(p string) (string, error) {
 		return "", errNoSuchFile
 	}
 	for elem := range strings.SplitSeq(name, "/") {
-		if elem == stagingDir {
+		// Without regard to case: on macOS, say, names differing in case
+		// are the same file.
+		if strings.EqualFold(elem, stagingDir) {
 			return "", errNoSuchFile
 		}
 	}
@@ -89,11 +95,45 @@ func (h fsHandlers) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	if !info.Mode().IsRegular() {
 		return nil, failure("not a regular file")
 	}
+	if !h.c.beginDownload() {
+		return nil, failure("too many downloads at once on this connection")
+	}
 	f, err := h.c.root.Open(name)
 	if err != nil {
+		h.c.endDownload()
 		return nil, forClient(err)
 	}
-	return f, nil
+	h.c.s.log.Info("sftpserver: download", "event", "download", "tenant", h.c.tenant.ID, "user", h.c.user,
+		"remote", h.c.remote, "file", name, "bytes", info.Size())
+	return &download{f, h.c}, nil
+}
+
+// A download is a file open for reading, counted against the connection's
+// open files.
+type download struct {
+	*os.File
+	c *conn
+}
+
+func (d *download) Close() error {
+	d.c.endDownload()
+	return d.File.Close()
+}
+
+func (c *conn) beginDownload() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.downloads >= maxDownloadsPerConn {
+		return false
+	}
+	c.downloads++
+	return true
+}
+
+func (c *conn) endDownload() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.downloads--
 }
 
 // Filewrite opens an upload.
@@ -190,7 +230,7 @@ func (c *conn) list(name string) (lister, error) {
 	}
 	infos := make(lister, 0, len(entries))
 	for _, e := range entries {
-		if name == "." && e.Name() == stagingDir {
+		if name == "." && strings.EqualFold(e.Name(), stagingDir) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {

@@ -301,3 +301,15 @@ func TestUploadsPerConnectionAreLimited(t *testing.T) {
 	require.NoError(t, put(c, "one-more", nil))
 	assert.Len(t, ts.announced(), 17)
 }
+
+func TestUploadIntoAMissingFolderFailsAtOnce(t *testing.T) {
+	ts := newTestServer(t, nil)
+	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	c := ts.client(t, acme)
+	_, err := c.Create("no/such/folder/users.csv")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	require.NoError(t, put(c, "file", nil))
+	_, err = c.Create("file/users.csv")
+	assert.Error(t, err)
+	assert.Empty(t, staged(t, acme))
+}

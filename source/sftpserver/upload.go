@@ -186,6 +186,14 @@ func (u *upload) create(flags sftp.FileOpenFlags) error {
 	case !flags.Creat:
 		return err
 	}
+	if dir := path.Dir(u.name); dir != "." {
+		// Fail now rather than once the whole file is sent.
+		if info, err := c.root.Stat(dir); err != nil {
+			return err
+		} else if !info.IsDir() {
+			return failure("not a folder")
+		}
+	}
 	if err := ts.recount(c.root); err != nil {
 		return err
 	}

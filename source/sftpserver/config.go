@@ -127,9 +127,9 @@ const (
 )
 
 // DefaultQuota returns the Quota of a tenant for which neither the Options
-// nor the Tenant set one: files of 2 GiB, 10 GiB and 1000 files and folders
-// in all; ample for any directory export, small enough that one tenant
-// cannot fill the server's disk.
+// nor the Tenant set one: files of up to 2 GiB, and 10 GiB and 1000 files
+// and folders in all; ample for any directory export, small enough that one
+// tenant cannot fill the server's disk.
 func DefaultQuota() Quota {
 	return Quota{MaxFileSize: 2 << 30, MaxBytes: 10 << 30, MaxFiles: 1000}
 }
@@ -150,11 +150,11 @@ func DefaultLockout() Lockout {
 
 // DefaultAlgorithms returns the SSH algorithms a Server allows unless
 // Options.Algorithms says otherwise: what golang.org/x/crypto/ssh supports
-// minus everything weak or dated. Key exchange: ML-KEM768+X25519 (post-
-// quantum hybrid), Curve25519 and the NIST ECDH curves, no finite-field
-// Diffie-Hellman. Ciphers: AES-GCM, ChaCha20-Poly1305 and AES-CTR, no CBC
-// or RC4. MACs (used with CTR only): HMAC-SHA2-256 and -512, encrypt-then-
-// MAC first, no SHA-1. Public keys and signatures: Ed25519, ECDSA and RSA
+// minus everything weak or dated. Key exchange: ML-KEM768 with X25519 (a
+// post-quantum hybrid), Curve25519 and the NIST ECDH curves, no
+// finite-field Diffie-Hellman. Ciphers: AES-GCM, ChaCha20-Poly1305 and
+// AES-CTR, no CBC or RC4. MACs (used with CTR only): HMAC-SHA2-256 and
+// -512, the encrypt-then-MAC forms first, no SHA-1. Public keys and signatures: Ed25519, ECDSA and RSA
 // with SHA-2, including security keys, never SHA-1 ("ssh-rsa") or DSA.
 func DefaultAlgorithms() ssh.Algorithms {
 	return ssh.Algorithms{

@@ -47,7 +47,7 @@
 //
 // # Hardening
 //
-// The server faces the internet, and is built to:
+// The server faces the internet and is hardened for it:
 //
 //   - Quotas per tenant, enforced while writing: the size of one file, the
 //     bytes and the number of files and folders in the folder.

@@ -12,9 +12,10 @@ import (
 )
 
 // Tenants says who may log in. The host implements it over its own
-// database, or uses MemTenants. Lookup is called for every login attempt,
-// so credentials the host adds or revokes take effect at the next login
-// without a restart; Server.Disconnect ends the sessions already open.
+// database, or uses MemTenants. Lookup is called at every login (once per
+// connection and user name), so credentials the host adds or revokes take
+// effect at the next login without a restart; Server.Disconnect ends the
+// sessions already open.
 type Tenants interface {
 	// Lookup returns the tenant the user name logs in to, with that
 	// user's credentials, or an error wrapping ErrUnknownUser if the name

@@ -22,9 +22,9 @@ import (
 // An Upload is a file that became complete in a tenant's folder: an
 // upload the client closed, or a file it renamed.
 type Upload struct {
-	TenantID string
-	User     string
-	Remote   net.Addr
+	TenantID string   // Tenant.ID
+	User     string   // the user name that logged in
+	Remote   net.Addr // the client's address
 	// Name is the file's slash-separated name in the tenant's folder, as
 	// a Source over that folder names it.
 	Name string
@@ -34,7 +34,8 @@ type Upload struct {
 	SHA256 string
 	// RenamedFrom is the file's earlier name, when it arrived by a rename.
 	RenamedFrom string
-	Time        time.Time
+	// Time is when the file became complete, by Options.Now.
+	Time time.Time
 }
 
 const (

@@ -292,11 +292,11 @@ func (u *upload) grow(off, n int64) (int64, error) {
 	}
 	if u.quota.MaxFileSize >= 0 && end > u.quota.MaxFileSize {
 		err := fmt.Errorf("%w: files may be at most %d bytes", ErrQuotaExceeded, u.quota.MaxFileSize)
-		u.failLocked(err)
+		u.overQuota(err)
 		return 0, err
 	}
 	if err := u.c.ts.reserve(u.quota, end-u.size); err != nil {
-		u.failLocked(err)
+		u.overQuota(err)
 		return 0, err
 	}
 	u.reserved += end - u.size
@@ -381,6 +381,20 @@ func (u *upload) ReadAt(p []byte, off int64) (int, error) {
 // closed. The upload is then discarded when Close follows.
 func (u *upload) TransferError(err error) {
 	u.fail(fmt.Errorf("transfer interrupted: %w", err))
+}
+
+// overQuota fails the upload and frees its space at once, rather than when
+// the client closes it: its bytes no longer count against the tenant, and
+// its temporary file is emptied and unlinked. u.mu is held.
+func (u *upload) overQuota(err error) {
+	u.failLocked(err)
+	u.f.Truncate(0)
+	u.c.root.Remove(u.tmp)
+	ts := u.c.ts
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.pendingBytes -= u.reserved
+	u.reserved = 0
 }
 
 func (u *upload) fail(err error) {

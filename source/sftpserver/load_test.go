@@ -112,7 +112,7 @@ func TestFiftyTenantsUploadAtOnce(t *testing.T) {
 	jobs := make([]job, tenants)
 	for i := range jobs {
 		tn := ts.addTenant(t, fmt.Sprintf("tenant%02d", i), sftpserver.Quota{})
-		users := 500 + 100*i // 25 KB to 170 KB
+		users := 300 + 60*i // 14 KB to 150 KB
 		jobs[i] = job{tn: tn, data: usersCSV(users), users: users}
 		sy.add(tn.id, tn.root)
 	}

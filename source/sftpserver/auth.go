@@ -65,6 +65,7 @@ func (c *conn) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permission
 	if !c.checkPassword(t, password) {
 		return nil, c.wrongPassword(user, t)
 	}
+	c.s.lockout.succeed(user, c.ip)
 	c.auth.tenant = t
 	return &ssh.Permissions{Extensions: map[string]string{extTenant: t.ID, extMethod: "password"}}, nil
 }
@@ -99,6 +100,7 @@ func (c *conn) verifiedKey(meta ssh.ConnMetadata, key ssh.PublicKey, _ *ssh.Perm
 	if t == nil || indexKey(t.AuthorizedKeys, key) < 0 { // cannot happen: publicKey approved it
 		return nil, errAuth
 	}
+	c.s.lockout.succeed(meta.User(), c.ip)
 	c.auth.tenant = t
 	return &ssh.Permissions{Extensions: map[string]string{
 		extTenant: t.ID, extMethod: "publickey", extKey: ssh.FingerprintSHA256(key),

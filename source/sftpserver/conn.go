@@ -104,7 +104,6 @@ func (c *conn) loggedIn(sc *ssh.ServerConn) bool {
 			"remote", c.remote, "reason", "folder unavailable", "error", err.Error())
 		return false
 	}
-	c.s.lockout.succeed(sc.User(), c.ip)
 	c.mu.Lock()
 	c.user, c.tenant, c.ts, c.root = sc.User(), t, ts, root
 	closed := c.closed // by Close or Disconnect, during the handshake

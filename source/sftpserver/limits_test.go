@@ -35,6 +35,8 @@ func TestSessionsPerTenantAreLimited(t *testing.T) {
 	first, err := ts.dialSSH(acme) // a session is a logged-in connection
 	require.NoError(t, err)
 	ts.client(t, acme)
+	// The server counts a session once the client is in: wait for it.
+	require.Eventually(t, func() bool { return len(ts.audit.events("login")) == 2 }, 5*time.Second, 5*time.Millisecond)
 	_, err = ts.sftpSession(acme)
 	require.Error(t, err)
 	refused := ts.audit.events("refused")

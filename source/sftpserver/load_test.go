@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,9 @@ func (s *syncer) add(id, root string) {
 	s.mu.Unlock()
 	src, err := sftpserver.NewSource(root)
 	require.NoError(s.t, err)
-	picker, err := source.Pickup(src, &source.PickupOptions{Pattern: "*.csv", MinAge: -1, AfterSuccess: source.Delete})
+	picker, err := source.Pickup(src, &source.PickupOptions{
+		Pattern: "*.csv", MinAge: -1, AfterSuccess: source.Delete, Logger: slog.New(slog.DiscardHandler),
+	})
 	require.NoError(s.t, err)
 	mapper, err := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
 		{Name: "id", Role: csvmap.Key}, {Name: "email", Kind: csvmap.Email, Required: true},

@@ -32,13 +32,14 @@ Commands:
   apply [-n] FILE    apply a plan from plan, or one a guard held, if nothing changed
                      since; -n only checks that and shows the plan
   run                sync once
-  watch              sync on the config's schedule until stopped (SIGINT, SIGTERM)
+  watch [--now]      sync on the config's schedule until stopped (SIGINT, SIGTERM);
+                     --now syncs once at start too
   history [-n N] [--status S] [ID]
                      list the last runs, or show one
 
 Flags (before or after the command):
   -c FILE   the config file (default $USERSYNC_CONFIG, or ./usersync.yaml)
-  --json    print one JSON document on stdout, for scripts
+  --json    print one JSON document on stdout, for scripts (watch: one a run, a line each)
   -q        print nothing but errors
   -v        log what happens to stderr
 
@@ -157,15 +158,14 @@ func (a *app) flagError(err error) int {
 func (a *app) load() error {
 	cfg, err := config.Load(a.configPath, &config.LoadOptions{LookupEnv: a.lookupEnv})
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
+		if _, ok := err.(*os.PathError); ok { // the file itself, not one it names
 			err = fmt.Errorf("%w (give the config file with -c or $USERSYNC_CONFIG; usersync.example.yaml documents it)", err)
 		}
 		return usagef(err)
 	}
 	a.cfg, a.secrets = cfg, cfg.Secrets()
 	level := slog.LevelWarn
-	if a.verbose || a.cmd == "watch" {
+	if a.verbose || (a.cmd == "watch" && !a.quiet) { // a service logs what it does
 		level = slog.LevelInfo
 	}
 	h := slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})

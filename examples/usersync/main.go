@@ -20,15 +20,17 @@
 //	                  exactly as it is, and only if neither the files nor the
 //	                  directory changed since; -n checks that and shows the plan
 //	run               sync once
-//	watch             sync on the schedule of the config file until stopped
-//	                  (SIGINT or SIGTERM: a run that is applying finishes first)
+//	watch [--now]     sync on the schedule of the config file until stopped
+//	                  (SIGINT or SIGTERM: a run still planning is canceled, one
+//	                  that is applying finishes first); --now syncs at start too
 //	history [-n N] [--status S] [ID]
 //	                  list the last runs, or show one
 //
 // The flags, before or after the command:
 //
 //	-c FILE   the config file: $USERSYNC_CONFIG, or ./usersync.yaml
-//	--json    print one JSON document on stdout, for scripts
+//	--json    print one JSON document on stdout, for scripts; watch prints
+//	          one per run, each on a line of its own
 //	-q        print nothing but errors
 //	-v        log what happens to stderr
 //

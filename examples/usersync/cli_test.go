@@ -149,3 +149,14 @@ func TestSFTPServerDownFailsTheRun(t *testing.T) {
 	require.NotNil(t, out.Summary, "a source that is down fails the run, which is reported like any other")
 	assert.Contains(t, out.Summary.Error, "connect to sftp://test@")
 }
+
+// TestExampleConfigChecks runs check against the documented example, as
+// its first lines suggest; check creates nothing, so it runs in place.
+func TestExampleConfigChecks(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	none := func(string) (string, bool) { return "", false }
+	code := run(context.Background(), []string{"-c", "usersync.example.yaml", "check"}, &stdout, &stderr, none)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "header line of users.csv")
+	assert.NoFileExists(t, "usersync.db")
+}

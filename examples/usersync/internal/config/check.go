@@ -91,7 +91,8 @@ func (s *SFTP) check(c *checker) {
 		c.errorf(at, "give the user name to log in with (user:)")
 	}
 	checkPort(c, at+".port", s.Port)
-	if !s.Password.IsSet() && s.PrivateKeyFile == "" {
+	// A literal password was refused already, naming what to do instead.
+	if !s.Password.IsSet() && s.PrivateKeyFile == "" && !c.has(at+".password") {
 		c.errorf(at, "give a password (password_env or password_file) or a private key (private_key_file)")
 	}
 	if s.Passphrase.IsSet() && s.PrivateKeyFile == "" {
@@ -135,7 +136,7 @@ func (f *FTP) check(c *checker) {
 		c.errorf(at, "give the user name to log in with (user:)")
 	}
 	checkPort(c, at+".port", f.Port)
-	if !f.Password.IsSet() {
+	if !f.Password.IsSet() && !c.has(at+".password") {
 		c.errorf(at, "give the password (password_env or password_file)")
 	}
 	if f.Folder != "" && f.File != "" {
@@ -287,7 +288,7 @@ func (e *Email) check(c *checker) {
 	if e.Password.IsSet() && e.Username == "" {
 		c.errorf(at+".username", "a password needs a username")
 	}
-	if e.Username != "" && !e.Password.IsSet() {
+	if e.Username != "" && !e.Password.IsSet() && !c.has(at+".password") {
 		c.errorf(at, "give the password of %s (password_env or password_file)", e.Username)
 	}
 	if e.TLS.V == mailreport.Plaintext && e.Username != "" {

@@ -127,22 +127,20 @@ func (c *checker) errorf(path, format string, args ...any) {
 }
 
 // fail reports a problem, unless decoding found one with the same key, or
-// with a key above or below it: a value that did not decode is left
+// with a key the problem's is within: a value that did not decode is left
 // empty, and the check would only say so again.
 func (c *checker) fail(path string, err error) {
 	for _, e := range c.d.errs[:c.decodeErrs] {
-		if related(e.Key, path) {
+		if within(path, e.Key) {
 			return
 		}
 	}
 	c.d.fail(nil, path, err)
 }
 
-func related(a, b string) bool {
-	within := func(x, y string) bool {
-		return x == y || strings.HasPrefix(x, y+".") || strings.HasPrefix(x, y+"[")
-	}
-	return within(a, b) || within(b, a)
+// within reports whether the key path p is parent or within it.
+func within(p, parent string) bool {
+	return p == parent || strings.HasPrefix(p, parent+".") || strings.HasPrefix(p, parent+"[")
 }
 
 func (c *checker) failed() bool { return len(c.d.errs) > 0 }

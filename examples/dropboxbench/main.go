@@ -17,7 +17,8 @@
 // options apply: each upload is hashed and synced to disk before it is
 // announced, which sshd does not do; -nosync turns the sync off. It checks
 // every upload arrived whole, and prints the median of each server and the
-// ratio drop box/sshd (target: 1.5 at most).
+// ratio drop box/sshd (target: 1.5 at most). -cpuprofile profiles this
+// process, where the drop box runs.
 package main
 
 import (
@@ -37,6 +38,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -51,11 +53,29 @@ func main() {
 	size := flag.Int64("size", 125_000_000, "bytes in the file")
 	rounds := flag.Int("rounds", 5, "uploads per server")
 	noSync := flag.Bool("nosync", false, "set the drop box's Options.NoSync")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process, which runs the drop box, to this file")
 	flag.Parse()
-	if err := run(context.Background(), *size, *rounds, *noSync); err != nil {
+	if err := profiled(*cpuProfile, func() error { return run(context.Background(), *size, *rounds, *noSync) }); err != nil {
 		fmt.Fprintln(os.Stderr, "dropboxbench:", err)
 		os.Exit(1)
 	}
+}
+
+// profiled runs f, with a CPU profile written to p unless p is empty.
+func profiled(p string, f func() error) error {
+	if p == "" {
+		return f()
+	}
+	out, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // target is a server to upload to with OpenSSH's sftp client.

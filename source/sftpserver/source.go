@@ -14,7 +14,9 @@ import (
 //
 // Since every file the folder shows is complete, Pickup need not wait for
 // files to age: give it a negative PickupOptions.MinAge and call the
-// sync from Options.OnUpload.
+// sync from Options.OnUpload. After success, source.Delete keeps the folder
+// clean; source.Archive moves files to a subfolder the tenant sees, may
+// delete, and whose files count against its Quota.
 func NewSource(root string) (*dirsource.Source, error) {
 	return dirsource.New(root, nil)
 }

@@ -18,6 +18,7 @@ const maxUserLen = 256
 type authState struct {
 	looked map[string]*Tenant // by user name; nil for an unknown user
 	tenant *Tenant            // of the user who logged in
+	user   string             // the last user name tried
 	tried  bool               // some authentication was attempted
 	failed bool               // a failure was logged
 }
@@ -54,7 +55,7 @@ func (c *conn) serverConfig() *ssh.ServerConfig {
 // password checks a password, counting a wrong one against the lockout.
 func (c *conn) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
 	user := meta.User()
-	c.auth.tried = true
+	c.auth.tried, c.auth.user = true, user
 	if err := c.admissible(user, "password"); err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (c *conn) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permission
 // failure to count: clients offer every key they have.
 func (c *conn) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	user := meta.User()
-	c.auth.tried = true
+	c.auth.tried, c.auth.user = true, user
 	if err := c.admissible(user, "publickey"); err != nil {
 		return nil, err
 	}

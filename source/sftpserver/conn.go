@@ -75,12 +75,22 @@ func (c *conn) serve() {
 	c.serveChannels(chans)
 }
 
-// loginFailed logs a handshake that ended before a login.
+// loginFailed logs a handshake that ended before a login, unless its
+// failed attempts are logged already, or it was a port scan.
 func (c *conn) loginFailed(err error) {
-	if c.auth.failed || errors.Is(err, io.EOF) && !c.auth.tried {
-		return // each failed attempt is logged already, or a port scan
+	switch {
+	case c.auth.failed, errors.Is(err, io.EOF) && !c.auth.tried:
+	case c.auth.tried:
+		// Only keys the user does not have were offered.
+		tenant := ""
+		if t := c.auth.looked[c.auth.user]; t != nil {
+			tenant = t.ID
+		}
+		c.s.log.Warn("sftpserver: login failed", "event", "login_failed", "tenant", tenant, "user", c.auth.user,
+			"remote", c.remote, "method", "publickey", "reason", "no authorized key", "error", err.Error())
+	default:
+		c.s.log.Warn("sftpserver: handshake failed", "event", "handshake_failed", "remote", c.remote, "error", err.Error())
 	}
-	c.s.log.Warn("sftpserver: handshake failed", "event", "handshake_failed", "remote", c.remote, "error", err.Error())
 }
 
 // loggedIn records a successful login, unless the tenant has its maximum

@@ -180,3 +180,16 @@ func mustLookup(t *testing.T, ts *testServer, user string) *sftpserver.Tenant {
 	require.NoError(t, err)
 	return tn
 }
+
+func TestUnknownKeysAreAudited(t *testing.T) {
+	ts := newTestServer(t, nil)
+	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	_, err := ssh.Dial("tcp", ts.addr, ts.sshConfig(acme.user, ssh.PublicKeys(newSigner(t), newSigner(t))))
+	require.Error(t, err)
+	require.Eventually(t, func() bool { return len(ts.audit.events("login_failed")) == 1 }, 5*time.Second, 5*time.Millisecond)
+	e := ts.audit.events("login_failed")[0]
+	assert.Equal(t, "no authorized key", e["reason"])
+	assert.Equal(t, "acme", e["tenant"])
+	assert.Equal(t, acme.user, e["user"])
+	assert.Empty(t, ts.audit.events("handshake_failed"))
+}

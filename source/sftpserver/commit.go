@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime/debug"
 	"time"
 )
 
@@ -163,11 +164,19 @@ func (u *upload) discard() {
 	}
 }
 
-// announce tells the host of a complete file.
+// announce tells the host of a complete file. A panic in OnUpload is
+// logged, with its stack, rather than let it take down every tenant's
+// sessions, as net/http does for a handler's.
 func (c *conn) announce(up Upload) {
 	if c.s.opts.OnUpload == nil {
 		return
 	}
 	up.TenantID, up.User, up.Remote, up.Time = c.tenant.ID, c.user, c.nc.RemoteAddr(), c.s.opts.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.log.Error("sftpserver: OnUpload panicked", "event", "on_upload_panic", "tenant", up.TenantID, "file", up.Name,
+				"error", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
 	c.s.opts.OnUpload(up)
 }

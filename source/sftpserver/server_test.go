@@ -313,3 +313,14 @@ func TestUploadIntoAMissingFolderFailsAtOnce(t *testing.T) {
 	assert.Error(t, err)
 	assert.Empty(t, staged(t, acme))
 }
+
+func TestPanicInOnUploadIsLogged(t *testing.T) {
+	ts := newTestServer(t, &sftpserver.Options{OnUpload: func(sftpserver.Upload) { panic("host bug") }})
+	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	c := ts.client(t, acme)
+	require.NoError(t, put(c, "users.csv", []byte("id\n")))
+	require.NoError(t, put(c, "users.csv", []byte("id\n1\n")), "the server goes on")
+	panics := ts.audit.events("on_upload_panic")
+	require.Len(t, panics, 2)
+	assert.Equal(t, "host bug", panics[0]["error"])
+}

@@ -67,12 +67,12 @@
 //
 // Every login, failed login, lockout, refused connection, refused request,
 // upload, failed upload, download, rename, removal, folder change, idle
-// timeout and logout is logged to Options.Logger with these attributes, which stay
-// stable: event (login, login_failed, lockout, refused, denied, upload,
-// upload_failed, download, rename, remove, mkdir, rmdir, idle_timeout, logout,
-// handshake_failed, sync_failed, on_upload_panic), tenant, user, remote (the client's address), and as
-// they apply method (password or publickey), key (the SHA256 fingerprint
-// of the key used), file, from (a rename's old name), bytes, sha256,
-// duration, reason, request (what was denied) and error. Passwords are
-// never logged.
+// timeout and logout is logged to Options.Logger with these attributes,
+// which stay stable: event (login, login_failed, lockout, refused, denied,
+// upload, upload_failed, download, rename, remove, mkdir, rmdir,
+// idle_timeout, logout, handshake_failed, sync_failed, on_upload_panic),
+// tenant, user, remote (the client's address), and as they apply method
+// (password or publickey), key (the SHA256 fingerprint of the key used),
+// file, from (a rename's old name), bytes, sha256, duration, reason, request
+// (what was denied) and error. Passwords are never logged.
 package sftpserver

@@ -74,5 +74,6 @@
 // tenant, user, remote (the client's address), and as they apply method
 // (password or publickey), key (the SHA256 fingerprint of the key used),
 // file, from (a rename's old name), bytes, sha256, duration, reason, request
-// (what was denied) and error. Passwords are never logged.
+// (what was denied), detail (the command or subsystem asked for), until (when
+// a lockout ends) and error. Passwords are never logged.
 package sftpserver

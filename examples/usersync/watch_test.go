@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync/examples/usersync/internal/config"
+	"github.com/usersync/usersync/sink/sqlsink/sqlite"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -147,4 +148,70 @@ schedule:
 	assert.WithinDuration(t, time.Date(2026, 3, 8, 0, 15, 0, 0, chicago), s.Next(time.Date(2026, 3, 7, 12, 30, 0, 0, chicago)), 0)
 	assert.WithinDuration(t, time.Date(2026, 3, 8, 12, 15, 0, 0, chicago), s.Next(time.Date(2026, 3, 8, 0, 15, 0, 0, chicago)), 0,
 		"the day daylight saving time begins, both times fire")
+}
+
+// startWatch runs watch in process until the test ends, and returns its
+// stdout and stderr.
+func startWatch(t *testing.T, f *fixture, args ...string) (stdout, stderr *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	cfgPath := f.path()
+	go func() {
+		done <- run(ctx, append([]string{"-c", cfgPath, "watch"}, args...), stdout, stderr, f.lookupEnv)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			assert.Equal(t, exitOK, code, "stderr:\n%s", stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Error("watch did not stop")
+		}
+	})
+	return stdout, stderr
+}
+
+func TestWatchNowAndHeld(t *testing.T) {
+	f := newFixture(t)
+	f.schedule = "schedule:\n  every: 1h\n"
+	f.deliver("users.csv", users(1, 60))
+	stdout, _ := startWatch(t, f, "--now")
+	waitFor(t, "the run --now asks for", func() bool { return strings.Contains(stdout.String(), "60 created") })
+
+	f2 := newFixture(t)
+	f2.schedule = "schedule:\n  on_new_file: true\n  poll: 1s\n"
+	f2.deliver("users.csv", users(1, 60))
+	stdout, _ = startWatch(t, f2, "-q")
+	waitFor(t, "the first file", func() bool { return tryCount(filepath.Join(f2.dir, "users.db")) == 60 })
+	assert.Empty(t, stdout.String(), "-q prints only what needs someone")
+	f2.deliver("users.csv", users(1, 5))
+	waitFor(t, "the held run", func() bool { return strings.Contains(stdout.String(), "the held plan was saved to") })
+	assert.Contains(t, stdout.String(), "held")
+}
+
+func TestWatchPaused(t *testing.T) {
+	f := newFixture(t)
+	f.schedule = "schedule:\n  on_new_file: true\n  poll: 1s\n  pause:\n    - {from: 2000-01-01, to: 2999-12-31}\n"
+	f.deliver("users.csv", users(1, 2))
+	stdout, stderr := startWatch(t, f)
+	waitFor(t, "the skipped run to be logged", func() bool { return strings.Contains(stderr.String(), "paus") })
+	assert.Empty(t, stdout.String(), "no run during a pause")
+	assert.Zero(t, countUsersIn(t, filepath.Join(f.dir, "users.db"), ""))
+}
+
+// tryCount counts the users of the SQLite directory, or returns -1 while it
+// cannot (the first run has not created the tables yet).
+func tryCount(dbPath string) int {
+	db, err := sqlite.Open(dbPath)
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM usersync_users").Scan(&n); err != nil {
+		return -1
+	}
+	return n
 }

@@ -144,7 +144,7 @@ func (a *app) checkSource(ctx context.Context, cs *checks) (*source.Picker, func
 			cs.skip("source", "expected file", "the server could not be reached")
 			return nil, nop
 		}
-	} else if src, err = a.transport(ctx, false); err != nil {
+	} else if src, err = a.transport(false); err != nil {
 		cs.add("source", usersync.CheckResult{Name: "source " + a.cfg.Source.Kind(), Err: err})
 		cs.skip("source", "expected file", "the source could not be opened")
 		return nil, nop

@@ -52,6 +52,7 @@ func (l *lazySource) get(ctx context.Context) (usersync.Source, error) {
 	return l.src, nil
 }
 
+// List lists the folder, connecting first if need be.
 func (l *lazySource) List(ctx context.Context) ([]usersync.FileInfo, error) {
 	src, err := l.get(ctx)
 	if err != nil {
@@ -60,6 +61,7 @@ func (l *lazySource) List(ctx context.Context) ([]usersync.FileInfo, error) {
 	return src.List(ctx)
 }
 
+// Open opens a file, connecting first if need be.
 func (l *lazySource) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	src, err := l.get(ctx)
 	if err != nil {
@@ -68,6 +70,7 @@ func (l *lazySource) Open(ctx context.Context, name string) (io.ReadCloser, erro
 	return src.Open(ctx, name)
 }
 
+// Remove removes a file, if the Source can.
 func (l *lazySource) Remove(ctx context.Context, name string) error {
 	src, err := l.get(ctx)
 	if err != nil {
@@ -80,6 +83,7 @@ func (l *lazySource) Remove(ctx context.Context, name string) error {
 	return r.Remove(ctx, name)
 }
 
+// Rename moves a file, if the Source can.
 func (l *lazySource) Rename(ctx context.Context, oldname, newname string) error {
 	src, err := l.get(ctx)
 	if err != nil {

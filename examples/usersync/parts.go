@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver sqlsink's PostgreSQL dialect needs
@@ -89,7 +91,7 @@ func (a *app) openSink(ctx context.Context) (*sql.DB, *sqlsink.Sink, error) {
 // the pickup rules. An SFTP source connects when first used, so that a
 // server that is down fails the run, which is then reported like any other
 // failure (by email, in the history), rather than the command.
-func (a *app) transport(ctx context.Context, retries bool) (usersync.Source, error) {
+func (a *app) transport(retries bool) (usersync.Source, error) {
 	s := &a.cfg.Source
 	switch {
 	case s.SFTP != nil:
@@ -109,7 +111,7 @@ func (a *app) sftpConfig(retries bool) (sftpsource.Config, *sftpsource.Options) 
 	s := a.cfg.Source.SFTP
 	addr := s.Host
 	if s.Port != 0 {
-		addr = fmt.Sprintf("%s:%d", s.Host, s.Port)
+		addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
 	cfg := sftpsource.Config{
 		Addr: addr, User: s.User, Folder: s.Folder,

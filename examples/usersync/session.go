@@ -14,7 +14,6 @@ import (
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/report"
 	"github.com/usersync/usersync/report/history"
-	"github.com/usersync/usersync/report/mailreport"
 	"github.com/usersync/usersync/sink/sqlsink"
 	"github.com/usersync/usersync/source"
 )
@@ -46,8 +45,7 @@ type session struct {
 	sink   *sqlsink.Sink
 	picker *source.Picker
 	p      usersync.Pipeline
-	mailer *mailreport.Mailer
-	watch  *report.Watch
+	watch  *report.Watch   // alerts by email; nil without email
 	last   *report.Summary // the summary of the last run
 	closers
 }
@@ -64,7 +62,7 @@ func (a *app) openSession(ctx context.Context, m mode) (_ *session, err error) {
 		return nil, err
 	}
 	s.add(s.db.Close)
-	src, err := a.transport(ctx, true)
+	src, err := a.transport(true)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -111,16 +109,17 @@ func (s *session) reporters(ctx context.Context) (usersync.Reporter, error) {
 	if hist != nil {
 		rs = append(rs, history.Reporter(hist, a.summaryOptions()))
 	}
-	if s.mailer, err = a.mailer(); err != nil {
+	mailer, err := a.mailer()
+	if err != nil {
 		return nil, err
 	}
-	if s.mailer != nil {
+	if mailer != nil {
 		// The Watch alerts the recipients who asked for it when a guard
 		// holds a plan, and when the feed stops bringing new files.
-		s.watch = report.NewWatch(s.sink.Store(), s.mailer, &report.WatchOptions{
+		s.watch = report.NewWatch(s.sink.Store(), mailer, &report.WatchOptions{
 			Window: a.staleWindow(), Summary: a.summaryOptions(),
 		})
-		rs = append(rs, s.mailer, s.watch)
+		rs = append(rs, mailer, s.watch)
 	}
 	return report.Multi(rs...), nil
 }
@@ -136,9 +135,9 @@ func (s *session) keep(_ context.Context, sum *report.Summary) error {
 // the plans folder; planFile says where.
 func (s *session) sync(ctx context.Context, plan *usersync.Plan) (res *usersync.Result, planFile string, err error) {
 	if !s.p.DryRun {
-		lock, err := s.sink.Lock(ctx)
-		if err != nil {
-			return nil, "", err
+		lock, lerr := s.sink.Lock(ctx)
+		if lerr != nil {
+			return nil, "", lerr
 		}
 		defer func() {
 			if uerr := lock.Unlock(context.WithoutCancel(ctx)); uerr != nil && err == nil {

@@ -127,26 +127,10 @@ func (a *app) describeConfig() string {
 // closes it.
 func (a *app) checkSource(ctx context.Context, cs *checks) (*source.Picker, func()) {
 	nop := func() {}
-	var src usersync.Source
-	var err error
-	if s := a.cfg.Source.SFTP; s != nil {
-		cfg, opts := a.sftpConfig(false)
-		if src, err = sftpsource.Dial(ctx, cfg, opts); err != nil {
-			// The steps say which one failed: connect, host key, login.
-			cs.add("source", sftpsource.CheckConfig(ctx, cfg, opts)...)
-			cs.skip("source", "expected file", "the server could not be reached")
-			return nil, nop
-		}
-	} else if f := a.cfg.Source.FTP; f != nil {
-		cfg, opts := a.ftpConfig(false)
-		if src, err = ftpsource.Dial(ctx, cfg, opts); err != nil {
-			cs.add("source", ftpsource.CheckConfig(ctx, cfg, opts)...)
-			cs.skip("source", "expected file", "the server could not be reached")
-			return nil, nop
-		}
-	} else if src, err = a.transport(false); err != nil {
-		cs.add("source", usersync.CheckResult{Name: "source " + a.cfg.Source.Kind(), Err: err})
-		cs.skip("source", "expected file", "the source could not be opened")
+	src, failed := a.openForCheck(ctx)
+	if src == nil {
+		cs.add("source", failed...)
+		cs.skip("source", "expected file", "the source could not be reached")
 		return nil, nop
 	}
 	picker, err := a.pickup(src, &usersync.MemStore{})
@@ -160,6 +144,40 @@ func (a *app) checkSource(ctx context.Context, cs *checks) (*source.Picker, func
 	// empty one: the sink's step checks the real one.
 	cs.add("source", rs[:len(rs)-1]...)
 	return picker, func() { picker.Close() }
+}
+
+// openForCheck opens the source without retrying, or returns the steps
+// that say why it cannot: for a server, connecting, its host key or
+// certificate, logging in, the folder.
+func (a *app) openForCheck(ctx context.Context) (usersync.Source, []usersync.CheckResult) {
+	var src usersync.Source
+	var err error
+	var steps func() []usersync.CheckResult
+	switch s := &a.cfg.Source; {
+	case s.SFTP != nil:
+		cfg, opts := a.sftpConfig(false)
+		src, err = sftpsource.Dial(ctx, cfg, opts)
+		steps = func() []usersync.CheckResult { return sftpsource.CheckConfig(ctx, cfg, opts) }
+	case s.FTP != nil:
+		cfg, opts := a.ftpConfig(false)
+		src, err = ftpsource.Dial(ctx, cfg, opts)
+		steps = func() []usersync.CheckResult { return ftpsource.CheckConfig(ctx, cfg, opts) }
+	default:
+		src, err = a.transport(false)
+		steps = func() []usersync.CheckResult { return nil }
+	}
+	if err == nil {
+		return src, nil
+	}
+	rs := steps()
+	for _, r := range rs {
+		if r.Err != nil {
+			return nil, rs
+		}
+	}
+	// Every step passed on a second try, or there are none: the failure
+	// to open still stands.
+	return nil, append(rs, usersync.CheckResult{Name: "open the " + a.cfg.Source.Kind() + " source", Err: err})
 }
 
 // checkDecryption checks each keyring, and returns the Decryptor for the

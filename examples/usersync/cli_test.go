@@ -147,7 +147,8 @@ func TestSFTPServerDownFailsTheRun(t *testing.T) {
 	require.Equal(t, exitFailed, r.code, r)
 	out := r.decode(t)
 	require.NotNil(t, out.Summary, "a source that is down fails the run, which is reported like any other")
-	assert.Contains(t, out.Summary.Error, "connect to sftp://test@")
+	assert.Contains(t, out.Summary.Error, "sftp://test@")
+	assert.Contains(t, out.Summary.Error, "connection refused")
 }
 
 // TestExampleConfigChecks runs check against the documented example, as

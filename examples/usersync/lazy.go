@@ -45,7 +45,7 @@ func (l *lazySource) get(ctx context.Context) (usersync.Source, error) {
 	if l.src == nil {
 		src, err := l.dial(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("connect to %s: %w", l.name, err)
+			return nil, err // it names the server already
 		}
 		l.src = src
 	}

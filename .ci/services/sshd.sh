@@ -17,12 +17,6 @@ chmod 755 "$sshd_dir"
 sshd_user=usersync-sftp
 sshd_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 sshd_passphrase=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
-sshd_port=
-for _ in $(seq 50); do # a free port: nothing answers there
-  p=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then sshd_port=$p; break; fi
-done
-[ -n "$sshd_port" ] || { echo "sshd.sh: no free port" >&2; return 1; }
 
 id "$sshd_user" >/dev/null 2>&1 || useradd --no-create-home --home-dir "$sshd_dir/home" --shell /bin/sh "$sshd_user"
 echo "$sshd_user:$sshd_password" | chpasswd
@@ -37,11 +31,20 @@ ssh-keygen -q -t ed25519 -N "$sshd_passphrase" -C usersync-test-enc -f "$sshd_di
 ssh-keygen -q -t ecdsa -m PEM -N "$sshd_passphrase" -C usersync-test-pem -f "$sshd_dir/id_ecdsa_pem"
 cat "$sshd_dir"/id_*.pub > "$sshd_dir/authorized_keys"
 chmod 644 "$sshd_dir/authorized_keys"
-for t in ed25519 ecdsa rsa; do
-  printf '[127.0.0.1]:%s %s\n' "$sshd_port" "$(cut -d' ' -f1,2 "$sshd_dir/host_$t.pub")"
-done > "$sshd_dir/known_hosts"
+# sshd_start writes known_hosts and sshd_config for a free loopback port
+# and starts sshd there; it fails if another program took the port first.
+sshd_start() {
+  sshd_port=
+  for _ in $(seq 50); do # a free port: nothing answers there
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then sshd_port=$p; break; fi
+  done
+  [ -n "$sshd_port" ] || { echo "sshd.sh: no free port" >&2; return 1; }
+  for t in ed25519 ecdsa rsa; do
+    printf '[127.0.0.1]:%s %s\n' "$sshd_port" "$(cut -d' ' -f1,2 "$sshd_dir/host_$t.pub")"
+  done > "$sshd_dir/known_hosts"
 
-cat > "$sshd_dir/sshd_config" <<CONF
+  cat > "$sshd_dir/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $sshd_port
 HostKey $sshd_dir/host_ed25519
@@ -66,9 +69,15 @@ MaxStartups 200
 MaxSessions 100
 CONF
 
+  /usr/sbin/sshd -t -f "$sshd_dir/sshd_config"
+  /usr/sbin/sshd -f "$sshd_dir/sshd_config" -E "$sshd_dir/sshd.log"
+}
+
 mkdir -p /run/sshd
-/usr/sbin/sshd -t -f "$sshd_dir/sshd_config"
-/usr/sbin/sshd -f "$sshd_dir/sshd_config" -E "$sshd_dir/sshd.log"
+# The port may be taken between the check and the start: try another.
+sshd_started=
+for _ in 1 2 3 4 5; do sshd_start && { sshd_started=1; break; }; done
+[ -n "$sshd_started" ] || { echo "sshd.sh: sshd did not start" >&2; return 1; }
 # At exit, a server that died early says so, with its log, before the
 # folder goes.
 at_exit "kill \$(cat $sshd_dir/sshd.pid) 2>/dev/null || { echo 'sshd.sh: sshd had stopped before the end; its log:'; tail -50 $sshd_dir/sshd.log; }; rm -rf $sshd_dir"

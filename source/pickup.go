@@ -484,11 +484,17 @@ func (p *Picker) stateKey(name string) string { return p.opts.StatePrefix + name
 // file and its marker to the error folder if the file's content was at
 // fault and one is set, and otherwise leaves them; it never deletes
 // anything after a failure. A file that vanished in the meantime counts as
-// done.
+// done. A file that changed since it was read (another size or
+// modification time: a new upload under the same name) is neither moved
+// nor deleted, nor is its marker: Finish returns an error wrapping
+// [ErrChanged] and the next run reads the new content.
 func (p *Picker) Finish(ctx context.Context, f usersync.FileResult, outcome error) error {
 	if outcome != nil {
 		if p.opts.ErrorFolder == "" || !contentFault(f.Err) {
 			return nil
+		}
+		if err := p.unchanged(ctx, f); err != nil {
+			return err
 		}
 		err := p.moveAside(ctx, f.Name, p.opts.ErrorFolder)
 		if m := p.marker(f.Name); m != "" {
@@ -497,6 +503,12 @@ func (p *Picker) Finish(ctx context.Context, f usersync.FileResult, outcome erro
 		return err
 	}
 	err := p.remember(ctx, f)
+	if p.opts.AfterSuccess == Keep && p.marker(f.Name) == "" {
+		return err
+	}
+	if cerr := p.unchanged(ctx, f); cerr != nil {
+		return errors.Join(err, cerr)
+	}
 	switch p.opts.AfterSuccess {
 	case Delete:
 		err = errors.Join(err, p.remove(ctx, f.Name))
@@ -507,6 +519,39 @@ func (p *Picker) Finish(ctx context.Context, f usersync.FileResult, outcome erro
 		err = errors.Join(err, p.remove(ctx, m))
 	}
 	return err
+}
+
+// ErrChanged is wrapped by the error of [Picker.Finish] for a file that
+// changed after the run read it, and was therefore left where it is.
+var ErrChanged = errors.New("file changed after it was read")
+
+// unchanged returns nil if f's file is as the run read it (or gone), and
+// an error wrapping ErrChanged if its size or modification time differ:
+// moving or deleting it would lose content nobody read.
+func (p *Picker) unchanged(ctx context.Context, f usersync.FileResult) error {
+	files, err := p.src.List(ctx)
+	if err != nil {
+		return fmt.Errorf("check %s before acting on it: %w", f.Name, err)
+	}
+	i, found := slices.BinarySearchFunc(files, f.Name, func(fi usersync.FileInfo, name string) int {
+		return strings.Compare(fi.Name, name)
+	})
+	if !found {
+		return nil
+	}
+	now := files[i]
+	// The size listed when the run picked the file; a failed file may have
+	// been read only in part.
+	want := f.Size
+	if want < 0 && f.Err == nil {
+		want = f.Bytes
+	}
+	if (now.Size >= 0 && want >= 0 && now.Size != want) ||
+		(!now.ModTime.IsZero() && !f.ModTime.IsZero() && !now.ModTime.Equal(f.ModTime)) {
+		return fmt.Errorf("%s: %w (now %d bytes, modified %s); left for the next run",
+			f.Name, ErrChanged, now.Size, now.ModTime.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (p *Picker) remember(ctx context.Context, f usersync.FileResult) error {

@@ -465,6 +465,42 @@ func TestPickupVanishedFileIsDone(t *testing.T) {
 	}
 }
 
+// replacing delivers a new upload under the same name right after each
+// file is opened, as a customer uploading while a sync runs would.
+type replacing struct {
+	*memsource.Source
+	next string
+	at   time.Time
+}
+
+func (r *replacing) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := r.Source.Open(ctx, name)
+	if err == nil && r.next != "" {
+		r.Source.Put(name, []byte(r.next), r.at)
+		r.next = ""
+	}
+	return rc, err
+}
+
+func TestPickupLeavesAFileReplacedDuringTheRun(t *testing.T) {
+	for _, after := range []source.AfterSuccess{source.Delete, source.Archive} {
+		e := newPickupEnv(t, source.PickupOptions{})
+		e.use(t, &replacing{Source: e.src, next: day2, at: t0}, source.PickupOptions{AfterSuccess: after})
+		e.put(t, "users.csv", day1, time.Hour)
+		res := e.run(t)
+		require.NoError(t, res.Err)
+		assert.ErrorIs(t, res.Files[0].FinishErr, source.ErrChanged, "AfterSuccess %d", after)
+		assert.Equal(t, []string{"users.csv"}, e.files(t, "users.csv"), "the new upload is still there")
+
+		e.clock.now = e.clock.now.Add(time.Hour)
+		res = e.run(t)
+		require.NoError(t, res.Err)
+		assert.False(t, res.Files[0].AlreadyApplied, "the new content is read")
+		assert.NoError(t, res.Files[0].FinishErr)
+		assert.Empty(t, e.files(t, "users.csv"), "and then finished")
+	}
+}
+
 // noArchive is a Source whose moves fail.
 type noArchive struct{ *memsource.Source }
 

@@ -124,3 +124,25 @@ func TestRunnerCronAcrossDST(t *testing.T) {
 	}
 	assert.Equal(t, "2026-11-06 00:15 CST", local(got[len(got)-1], chicago))
 }
+
+// The cost of asking a schedule for its next time, Daily against go-cron's
+// parsed expression, a year of nightly times each.
+func BenchmarkScheduleNext(b *testing.B) {
+	chicago := mustLoad(b, "America/Chicago")
+	c, err := cron.ParseStandard("CRON_TZ=America/Chicago 15 0 * * *")
+	require.NoError(b, err)
+	for _, s := range []struct {
+		name string
+		s    usersync.Schedule
+	}{{"cron", c}, {"Daily", usersync.Daily(0, 15, chicago)}} {
+		b.Run(s.name, func(b *testing.B) {
+			from := time.Date(2026, 1, 1, 0, 0, 0, 0, chicago)
+			t := from
+			for b.Loop() {
+				if t = s.s.Next(t); t.Year() > 2026 {
+					t = from
+				}
+			}
+		})
+	}
+}

@@ -27,6 +27,9 @@
 //     (sink/memsink).
 //   - [Reporter] is told what happened (report).
 //
+// A [Runner] runs a Pipeline unattended: on a [Schedule], when a file arrives,
+// or when asked, one run at a time, and shuts down without half-applied plans.
+//
 // This package holds only the vocabulary, the interfaces and the Pipeline,
 // and imports nothing but the standard library: a product that imports it and
 // csvmap pulls in no SSH, FTP or PGP code.

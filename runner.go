@@ -1,8 +1,10 @@
 package usersync
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -20,7 +22,7 @@ const DefaultWatchEvery = time.Minute
 // It never runs two syncs at once. Whatever asks for a run while one is in
 // progress (a scheduled time, a new file, any number of Triggers) brings
 // one more run after it, not a second one beside it nor a queue of them.
-// With a Lock, it neither runs while another process syncs the same
+// With a Lock, it also skips a run while another process syncs the same
 // directory.
 //
 // Only Pipeline (or Func) is required; the other fields are optional. Set
@@ -175,6 +177,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer r.end()
 
 	l := r.newLoop()
+	l.started()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if r.Watch != nil {
@@ -252,6 +255,25 @@ func (r *Runner) newLoop() *loop {
 	return l
 }
 
+// started logs what the Runner is set to do.
+func (l *loop) started() {
+	r := l.r
+	attrs := []any{}
+	if s, ok := r.Schedule.(fmt.Stringer); ok {
+		attrs = append(attrs, "schedule", s.String())
+	}
+	if r.Jitter > 0 {
+		attrs = append(attrs, "jitter", r.Jitter)
+	}
+	if r.Watch != nil {
+		attrs = append(attrs, "watch", "every "+cmp.Or(r.WatchEvery, DefaultWatchEvery).String())
+	}
+	if r.Lock != nil {
+		attrs = append(attrs, "lock", true)
+	}
+	l.log.Info("usersync: runner started", attrs...)
+}
+
 // arm returns the next scheduled time after prev (after now when prev is
 // zero), and a channel that fires at it, jitter added. Scheduled times that
 // passed while the Runner could not fire them (a suspended machine, a clock
@@ -269,8 +291,13 @@ func (l *loop) arm(prev time.Time) (due time.Time, fire <-chan time.Time) {
 	if !due.After(now) {
 		due = s.Next(now)
 	}
-	if due.IsZero() {
-		l.log.Info("usersync: the schedule has no further runs", "schedule", s)
+	switch {
+	case due.IsZero():
+		l.log.Info("usersync: the schedule has no further runs")
+		return time.Time{}, nil
+	case !due.After(now):
+		// A Schedule that does not move on would spin: stop asking it.
+		l.log.Error("usersync: the schedule's next time is not after the time asked: no further scheduled runs", "next", due, "now", now)
 		return time.Time{}, nil
 	}
 	at := due.Add(l.jitter())

@@ -139,8 +139,8 @@ func (l *loop) shutdown() {
 	select {
 	case <-l.finished:
 	case <-timeout:
-		l.log.Warn("usersync: shutdown timeout: stopping the sync between two changes; the next run completes the plan", "timeout", d)
 		l.cur.cancel()
+		l.log.Warn("usersync: shutdown timeout: stopping the sync between two changes; the next run completes the plan", "timeout", d)
 		<-l.finished
 	}
 	l.log.Info("usersync: runner stopped")

@@ -568,6 +568,45 @@ func TestRunnerScheduleEnds(t *testing.T) {
 	require.NoError(t, stop())
 }
 
+// stuck is a broken Schedule: it does not move on.
+type stuck struct{}
+
+func (stuck) Next(after time.Time) time.Time { return after }
+
+// A Schedule that does not move on is dropped, said so, rather than spun on;
+// the Runner still serves triggers.
+func TestRunnerStuckSchedule(t *testing.T) {
+	clk := newFakeClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	lg := newLogs()
+	r, ran := funcRunner(clk)
+	r.Logger = lg.logger()
+	r.Schedule = stuck{}
+	stop := started(t, r.Run)
+	lg.wait(t, "no further scheduled runs", 1)
+	r.Trigger()
+	recv(t, ran, "the triggered run")
+	require.NoError(t, stop())
+	assert.Equal(t, 1, lg.count("level=ERROR"))
+}
+
+// Run says what it is set to do.
+func TestRunnerLogsItsSettings(t *testing.T) {
+	clk := newFakeClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	lg := newLogs()
+	r, _ := funcRunner(clk)
+	r.Logger = lg.logger()
+	r.Schedule = usersync.Daily(0, 15, mustLoad(t, "America/Chicago"))
+	r.Jitter = 5 * time.Minute
+	r.Watch = newEnv(t).src
+	r.Lock = usersync.FileLock(filepath.Join(t.TempDir(), "lock"))
+	stop := started(t, r.Run)
+	clk.next(t, 2)
+	require.NoError(t, stop())
+	assert.Equal(t, 1, lg.count(`level=INFO msg="usersync: runner started" schedule="daily at 00:15 America/Chicago" jitter=5m0s watch="every 1m0s" lock=true`), lg.String())
+	assert.Equal(t, 1, lg.count(`msg="usersync: next scheduled sync" at=2026-05-02T00:`))
+	assert.Equal(t, 1, lg.count(`msg="usersync: runner stopped"`))
+}
+
 func TestRunnerMisuse(t *testing.T) {
 	ctx := t.Context()
 	nop := func(context.Context) (*usersync.Result, error) { return nil, nil }

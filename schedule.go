@@ -30,7 +30,9 @@ type Schedule interface {
 
 // Every returns a Schedule that fires every d. A Runner's first scheduled run
 // is then d after it starts; call [Runner.Trigger] before [Runner.Run] to
-// sync at once as well. Every panics if d is not positive.
+// sync at once as well. Every counts elapsed time, so Every(24 * time.Hour)
+// moves by an hour of wall-clock time when daylight saving time starts or
+// ends: use [Daily] for a time of day. Every panics if d is not positive.
 func Every(d time.Duration) Schedule {
 	if d <= 0 {
 		panic(fmt.Sprintf("usersync: Every(%v): the interval must be positive", d))

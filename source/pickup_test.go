@@ -495,6 +495,7 @@ func TestPickupLeavesAFileReplacedDuringTheRun(t *testing.T) {
 		e.clock.now = e.clock.now.Add(time.Hour)
 		res = e.run(t)
 		require.NoError(t, res.Err)
+		require.Len(t, res.Files, 1, "the new upload is picked up")
 		assert.False(t, res.Files[0].AlreadyApplied, "the new content is read")
 		assert.NoError(t, res.Files[0].FinishErr)
 		assert.Empty(t, e.files(t, "users.csv"), "and then finished")

@@ -10,12 +10,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/usersync/usersync"
 )
 
 var (
 	// ErrLocked is wrapped by the *LockError of a sync that found its
-	// tenant locked by another.
-	ErrLocked = errors.New("another sync of the tenant is running")
+	// tenant locked by another. It is usersync.ErrLocked, so that a
+	// usersync.Runner given Sink.Locker knows another sync is running.
+	ErrLocked = usersync.ErrLocked
 	// ErrLockLost means a Sink's lock ended while it held it: its lease ran
 	// out and another sync took it over, or the PostgreSQL session holding
 	// it ended. Writes of a Sink that lost its lock fail with it, so that

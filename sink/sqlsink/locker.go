@@ -2,7 +2,6 @@ package sqlsink
 
 import (
 	"context"
-	"errors"
 
 	"github.com/usersync/usersync"
 )
@@ -13,22 +12,14 @@ import (
 //
 //	r := &usersync.Runner{Pipeline: p, Schedule: s, Lock: sink.Locker()}
 //
-// A sync turned away fails with the *LockError that Lock returns, which also
-// wraps usersync.ErrLocked, so that the Runner knows another sync is running.
+// A sync turned away fails with the *LockError that Lock returns, which
+// wraps usersync.ErrLocked.
 func (s *Sink) Locker() usersync.Locker {
 	return usersync.LockerFunc(func(ctx context.Context) (func(context.Context) error, error) {
 		l, err := s.Lock(ctx)
-		if le := (*LockError)(nil); errors.As(err, &le) {
-			return nil, lockedError{le}
-		}
 		if err != nil {
 			return nil, err
 		}
 		return l.Unlock, nil
 	})
 }
-
-// lockedError is a *LockError that also wraps usersync.ErrLocked.
-type lockedError struct{ *LockError }
-
-func (e lockedError) Unwrap() []error { return []error{e.LockError, usersync.ErrLocked} }

@@ -14,7 +14,9 @@ apt_install openssh-server openssh-client
 
 sshd_dir=$(mktemp -d /tmp/usersync-sshd.XXXXXX)
 chmod 755 "$sshd_dir"
-sshd_user=usersync-sftp
+# A user of its own per run, so that two runs on one machine (developers
+# testing by hand) never delete the account the other logs in with.
+sshd_user=usersync-sftp-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d " \n")
 sshd_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 sshd_passphrase=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 

@@ -5,8 +5,10 @@
 // failure, skipping content already applied).
 //
 // The implementations live in subpackages: dirsource (a local folder),
-// sftpsource (an SFTP server), memsource (in memory, for tests), and the
-// conformance suite every implementation runs, sourcetest.
+// sftpsource (an SFTP server), ftpsource (an FTP server, over TLS unless
+// told otherwise), memsource (in memory, for tests), and the conformance
+// suite every implementation runs, sourcetest. sftpserver is the other side:
+// an SFTP drop box the product embeds, whose tenants' folders are Sources.
 package source
 
 import (

@@ -42,7 +42,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +49,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/usersync/usersync/internal/bench"
 	"github.com/usersync/usersync/source/sftpserver"
 )
 
@@ -108,7 +108,7 @@ func run(ctx context.Context, size int64, rounds int, noSync bool, cipher string
 	}
 	defer os.RemoveAll(work)
 	local := filepath.Join(work, "upload.bin")
-	want, err := writeRandom(local, size)
+	want, err := bench.WriteRandom(local, size)
 	if err != nil {
 		return err
 	}
@@ -119,44 +119,47 @@ func run(ctx context.Context, size int64, rounds int, noSync bool, cipher string
 	defer stop()
 	sshd := env.target()
 
-	targets := []*target{box, sshd}
-	times := make([][]time.Duration, len(targets))
 	fmt.Printf("uploading %d bytes with %s, %d rounds, servers in turn (drop box NoSync=%t, cipher %q)\n", size, sftpProg, rounds, noSync, cipher)
-	for r := range rounds {
-		for i, tg := range targets {
-			name := fmt.Sprintf("dropboxbench-%d.bin", r)
-			cpu0 := processCPU()
-			d, err := upload(ctx, sftpProg, env.key, cipher, tg, local, name)
-			cpu := processCPU() - cpu0
-			if err != nil {
-				return fmt.Errorf("%s: %w", tg.name, err)
-			}
-			got, err := tg.received(name)
-			if err != nil {
-				return fmt.Errorf("%s: %w", tg.name, err)
-			}
-			if got != want {
-				return fmt.Errorf("%s: the upload arrived with SHA-256 %s, want %s", tg.name, got, want)
-			}
-			if err := tg.clean(name); err != nil {
-				return err
-			}
-			times[i] = append(times[i], d)
-			fmt.Printf("round %d  %-26s %8.3fs  %6.1f MB/s", r+1, tg.name, d.Seconds(), mbps(size, d))
-			if tg == box {
-				fmt.Printf("  (drop box CPU %.3fs)", cpu.Seconds())
-			}
-			fmt.Println()
-		}
+	c := bench.Comparison{Size: size, Rounds: rounds, Width: 26, Contenders: []bench.Contender{
+		box.contender(sftpProg, env.key, cipher, local, want, true),
+		sshd.contender(sftpProg, env.key, cipher, local, want, false),
+	}}
+	medians, err := c.Run(ctx, os.Stdout)
+	if err != nil {
+		return err
 	}
-	fmt.Println()
-	medians := make([]time.Duration, len(targets))
-	for i, tg := range targets {
-		medians[i] = median(times[i])
-		fmt.Printf("median   %-26s %8.3fs  %6.1f MB/s\n", tg.name, medians[i].Seconds(), mbps(size, medians[i]))
-	}
-	fmt.Printf("\nratio drop box/sshd: %.2f (target <= 1.5)\n", medians[0].Seconds()/medians[1].Seconds())
+	fmt.Printf("\nratio drop box/sshd: %.2f (target <= 1.5)\n", bench.Ratio(medians[0], medians[1]))
 	return nil
+}
+
+// contender uploads local to tg once a round, timing the sftp session only,
+// and checks the upload arrived whole; with showCPU, the line notes the CPU
+// time this process, where the drop box runs, spent on it.
+func (tg *target) contender(sftpProg, key, cipher, local, want string, showCPU bool) bench.Contender {
+	return bench.Contender{Name: tg.name, Round: func(ctx context.Context, r int) (time.Duration, string, error) {
+		name := fmt.Sprintf("dropboxbench-%d.bin", r)
+		cpu0 := processCPU()
+		d, err := upload(ctx, sftpProg, key, cipher, tg, local, name)
+		cpu := processCPU() - cpu0
+		if err != nil {
+			return 0, "", err
+		}
+		got, err := tg.received(name)
+		if err != nil {
+			return 0, "", err
+		}
+		if got != want {
+			return 0, "", fmt.Errorf("the upload arrived with SHA-256 %s, want %s", got, want)
+		}
+		if err := tg.clean(name); err != nil {
+			return 0, "", err
+		}
+		note := ""
+		if showCPU {
+			note = fmt.Sprintf("  (drop box CPU %.3fs)", cpu.Seconds())
+		}
+		return d, note, nil
+	}}
 }
 
 // upload runs one sftp session that uploads local as name, and times it.
@@ -192,18 +195,11 @@ type env struct {
 
 func fromEnv() (*env, error) {
 	e := &env{}
-	for _, v := range []struct {
-		name string
-		dst  *string
-	}{
-		{"ADDR", &e.addr}, {"USER", &e.user}, {"KEY", &e.key}, {"KNOWN_HOSTS", &e.knownHosts},
-		{"FOLDER", &e.folder}, {"LOCAL_DIR", &e.localDir},
-	} {
-		if *v.dst = os.Getenv("USERSYNC_TEST_SSHD_" + v.name); *v.dst == "" {
-			return nil, fmt.Errorf("USERSYNC_TEST_SSHD_%s is unset: start sshd with .ci/services/sshd.sh first", v.name)
-		}
-	}
-	return e, nil
+	err := bench.Env("USERSYNC_TEST_SSHD_", "sshd with .ci/services/sshd.sh",
+		bench.Var{Name: "ADDR", Dst: &e.addr}, bench.Var{Name: "USER", Dst: &e.user},
+		bench.Var{Name: "KEY", Dst: &e.key}, bench.Var{Name: "KNOWN_HOSTS", Dst: &e.knownHosts},
+		bench.Var{Name: "FOLDER", Dst: &e.folder}, bench.Var{Name: "LOCAL_DIR", Dst: &e.localDir})
+	return e, err
 }
 
 func (e *env) target() *target {
@@ -276,19 +272,6 @@ func startDropBox(ctx context.Context, work string, e *env, noSync bool) (*targe
 	return tg, func() { srv.Close() }, nil
 }
 
-func writeRandom(p string, size int64) (string, error) {
-	f, err := os.Create(p)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
-		f.Close()
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), f.Close()
-}
-
 func hashFile(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -310,12 +293,4 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func mbps(size int64, d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -29,11 +28,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/usersync/usersync/internal/bench"
 	"github.com/usersync/usersync/source/ftpsource"
 )
 
@@ -54,18 +52,11 @@ type server struct {
 
 func fromEnv() (*server, error) {
 	s := &server{}
-	for _, v := range []struct {
-		name string
-		dst  *string
-	}{
-		{"ADDR", &s.addr}, {"USER", &s.user}, {"PASSWORD", &s.password}, {"CA", &s.ca},
-		{"FOLDER", &s.folder}, {"DIR", &s.dir},
-	} {
-		if *v.dst = os.Getenv("USERSYNC_TEST_FTPS_" + v.name); *v.dst == "" {
-			return nil, fmt.Errorf("USERSYNC_TEST_FTPS_%s is unset: start vsftpd with .ci/services/vsftpd.sh first", v.name)
-		}
-	}
-	return s, nil
+	err := bench.Env("USERSYNC_TEST_FTPS_", "vsftpd with .ci/services/vsftpd.sh",
+		bench.Var{Name: "ADDR", Dst: &s.addr}, bench.Var{Name: "USER", Dst: &s.user},
+		bench.Var{Name: "PASSWORD", Dst: &s.password}, bench.Var{Name: "CA", Dst: &s.ca},
+		bench.Var{Name: "FOLDER", Dst: &s.folder}, bench.Var{Name: "DIR", Dst: &s.dir})
+	return s, err
 }
 
 func run(ctx context.Context, size int64, rounds int) error {
@@ -79,10 +70,15 @@ func run(ctx context.Context, size int64, rounds int) error {
 	}
 	const name = "ftpbench.bin"
 	local := filepath.Join(srv.dir, name)
-	if err := writeRandom(local, size); err != nil {
+	_, err = bench.WriteRandom(local, size)
+	defer os.Remove(local)
+	if err != nil {
 		return err
 	}
-	defer os.Remove(local)
+	// vsftpd reads it as the FTP user, who does not own it.
+	if err := os.Chmod(local, 0o644); err != nil {
+		return err
+	}
 	// curl reads the password from a netrc file, not from its command
 	// line, where any user of the machine could read it.
 	netrc, err := srv.netrc()
@@ -95,53 +91,17 @@ func run(ctx context.Context, size int64, rounds int) error {
 		return err
 	}
 
-	contenders := []struct {
-		name string
-		get  func(context.Context) (int64, error)
-	}{
-		{"usersync ftpsource", func(ctx context.Context) (int64, error) { return srv.usersync(ctx, roots, name) }},
-		{"curl", func(ctx context.Context) (int64, error) { return srv.curl(ctx, curl, netrc, name) }},
-	}
-	times := make([][]time.Duration, len(contenders))
 	fmt.Printf("downloading %d bytes over explicit FTPS from vsftpd at %s, %d rounds, clients in turn\n", size, srv.addr, rounds)
-	for r := range rounds {
-		for i, c := range contenders {
-			start := time.Now()
-			n, err := c.get(ctx)
-			d := time.Since(start)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
-			}
-			if n != size {
-				return fmt.Errorf("%s: got %d bytes, want %d", c.name, n, size)
-			}
-			times[i] = append(times[i], d)
-			fmt.Printf("round %d  %-20s %8.3fs  %6.1f MB/s\n", r+1, c.name, d.Seconds(), mbps(size, d))
-		}
-	}
-	fmt.Println()
-	medians := make([]time.Duration, len(times))
-	for i, c := range contenders {
-		medians[i] = median(times[i])
-		fmt.Printf("median   %-20s %8.3fs  %6.1f MB/s\n", c.name, medians[i].Seconds(), mbps(size, medians[i]))
-	}
-	fmt.Printf("\nratio usersync/curl: %.2f (target <= 1.3)\n", medians[0].Seconds()/medians[1].Seconds())
-	return nil
-}
-
-func writeRandom(p string, size int64) error {
-	f, err := os.Create(p)
+	c := bench.Comparison{Size: size, Rounds: rounds, Width: 20, Contenders: []bench.Contender{
+		bench.Download("usersync ftpsource", size, func(ctx context.Context) (int64, error) { return srv.usersync(ctx, roots, name) }),
+		bench.Download("curl", size, func(ctx context.Context) (int64, error) { return srv.curl(ctx, curl, netrc, name) }),
+	}}
+	medians, err := c.Run(ctx, os.Stdout)
 	if err != nil {
 		return err
 	}
-	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Chmod(p, 0o644)
+	fmt.Printf("\nratio usersync/curl: %.2f (target <= 1.3)\n", bench.Ratio(medians[0], medians[1]))
+	return nil
 }
 
 func certPool(file string) (*x509.CertPool, error) {
@@ -154,14 +114,6 @@ func certPool(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no certificate", file)
 	}
 	return p, nil
-}
-
-func mbps(size int64, d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // netrc writes a netrc file for curl, readable by its owner only.

@@ -23,7 +23,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,14 +33,13 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/usersync/usersync/internal/bench"
 	"github.com/usersync/usersync/source/sftpsource"
 )
 
@@ -62,18 +60,11 @@ type server struct {
 
 func fromEnv() (*server, error) {
 	s := &server{}
-	for _, v := range []struct {
-		name string
-		dst  *string
-	}{
-		{"ADDR", &s.addr}, {"USER", &s.user}, {"KEY", &s.key}, {"KNOWN_HOSTS", &s.knownHosts},
-		{"FOLDER", &s.folder}, {"LOCAL_DIR", &s.localDir},
-	} {
-		if *v.dst = os.Getenv("USERSYNC_TEST_SSHD_" + v.name); *v.dst == "" {
-			return nil, fmt.Errorf("USERSYNC_TEST_SSHD_%s is unset: start sshd with .ci/services/sshd.sh first", v.name)
-		}
-	}
-	return s, nil
+	err := bench.Env("USERSYNC_TEST_SSHD_", "sshd with .ci/services/sshd.sh",
+		bench.Var{Name: "ADDR", Dst: &s.addr}, bench.Var{Name: "USER", Dst: &s.user},
+		bench.Var{Name: "KEY", Dst: &s.key}, bench.Var{Name: "KNOWN_HOSTS", Dst: &s.knownHosts},
+		bench.Var{Name: "FOLDER", Dst: &s.folder}, bench.Var{Name: "LOCAL_DIR", Dst: &s.localDir})
+	return s, err
 }
 
 func run(ctx context.Context, size int64, rounds int) error {
@@ -87,65 +78,25 @@ func run(ctx context.Context, size int64, rounds int) error {
 	}
 	const name = "sftpbench.bin"
 	local := filepath.Join(srv.localDir, name)
-	if err := writeRandom(local, size); err != nil {
-		return err
-	}
+	_, err = bench.WriteRandom(local, size)
 	defer os.Remove(local)
-
-	contenders := []struct {
-		name string
-		get  func(context.Context) (int64, error)
-	}{
-		{"usersync sftpsource", func(ctx context.Context) (int64, error) { return srv.usersync(ctx, name) }},
-		{"OpenSSH sftp", func(ctx context.Context) (int64, error) { return srv.openssh(ctx, sftpProg, name, size) }},
-		{"pkg/sftp WriteTo+Pipe", func(ctx context.Context) (int64, error) { return srv.writeTo(ctx, name) }},
-	}
-	times := make([][]time.Duration, len(contenders))
-	fmt.Printf("downloading %d bytes from sshd at %s, %d rounds, clients in turn\n", size, srv.addr, rounds)
-	for r := range rounds {
-		for i, c := range contenders {
-			start := time.Now()
-			n, err := c.get(ctx)
-			d := time.Since(start)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
-			}
-			if n != size {
-				return fmt.Errorf("%s: got %d bytes, want %d", c.name, n, size)
-			}
-			times[i] = append(times[i], d)
-			fmt.Printf("round %d  %-22s %8.3fs  %6.1f MB/s\n", r+1, c.name, d.Seconds(), mbps(size, d))
-		}
-	}
-	fmt.Println()
-	medians := make([]time.Duration, len(times))
-	for i, c := range contenders {
-		medians[i] = median(times[i])
-		fmt.Printf("median   %-22s %8.3fs  %6.1f MB/s\n", c.name, medians[i].Seconds(), mbps(size, medians[i]))
-	}
-	fmt.Printf("\nratio usersync/OpenSSH sftp: %.2f (target <= 1.0)\n", medians[0].Seconds()/medians[1].Seconds())
-	fmt.Printf("ratio usersync/WriteTo+Pipe: %.2f\n", medians[0].Seconds()/medians[2].Seconds())
-	return nil
-}
-
-func writeRandom(p string, size int64) error {
-	f, err := os.Create(p)
 	if err != nil {
 		return err
 	}
-	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
-		f.Close()
+
+	fmt.Printf("downloading %d bytes from sshd at %s, %d rounds, clients in turn\n", size, srv.addr, rounds)
+	c := bench.Comparison{Size: size, Rounds: rounds, Width: 22, Contenders: []bench.Contender{
+		bench.Download("usersync sftpsource", size, func(ctx context.Context) (int64, error) { return srv.usersync(ctx, name) }),
+		bench.Download("OpenSSH sftp", size, func(ctx context.Context) (int64, error) { return srv.openssh(ctx, sftpProg, name, size) }),
+		bench.Download("pkg/sftp WriteTo+Pipe", size, func(ctx context.Context) (int64, error) { return srv.writeTo(ctx, name) }),
+	}}
+	medians, err := c.Run(ctx, os.Stdout)
+	if err != nil {
 		return err
 	}
-	return f.Close()
-}
-
-func mbps(size int64, d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
+	fmt.Printf("\nratio usersync/OpenSSH sftp: %.2f (target <= 1.0)\n", bench.Ratio(medians[0], medians[1]))
+	fmt.Printf("ratio usersync/WriteTo+Pipe: %.2f\n", bench.Ratio(medians[0], medians[2]))
+	return nil
 }
 
 // usersync downloads the file through sftpsource, in a session of its own.

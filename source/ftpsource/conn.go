@@ -16,9 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/jlaffaye/ftp"
 
+	"github.com/usersync/usersync/internal/retry"
 	"github.com/usersync/usersync/source"
 )
 
@@ -338,10 +338,10 @@ func (st *dialStage) set(fn func()) {
 // breaks; a refused login, an untrusted certificate, a server without TLS,
 // a timeout or a canceled ctx end it at once.
 func (d *dialer) dial(ctx context.Context) (*conn, error) {
-	return retry(ctx, d.opts, func() (*conn, error) {
+	return withRetries(ctx, d.opts, func() (*conn, error) {
 		c, _, err := d.dialOnce(ctx)
 		if err != nil && !retryable(err) {
-			return nil, backoff.Permanent(err)
+			return nil, retry.Permanent(err)
 		}
 		return c, err
 	})
@@ -483,24 +483,7 @@ func retryable(err error) bool {
 		!errors.Is(err, fs.ErrNotExist) && !errors.Is(err, source.ErrClosed) && replyCode(err) < 500
 }
 
-// retry runs op with the Options' retries and exponential backoff.
-func retry[T any](ctx context.Context, o *Options, op func() (T, error)) (T, error) {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     o.RetryWait,
-		RandomizationFactor: 0.2,
-		Multiplier:          2,
-		MaxInterval:         30 * time.Second,
-	}
-	v, err := backoff.Retry(ctx, op,
-		backoff.WithBackOff(b),
-		backoff.WithMaxTries(uint(o.Retries+1)),
-		backoff.WithMaxElapsedTime(0),
-		backoff.WithNotify(func(err error, wait time.Duration) {
-			o.Logger.Warn("ftpsource: retrying", "err", err, "wait", wait)
-		}))
-	var perm *backoff.PermanentError
-	if errors.As(err, &perm) && perm == err {
-		err = perm.Unwrap()
-	}
-	return v, err
+// withRetries runs op with the Options' retries and exponential backoff.
+func withRetries[T any](ctx context.Context, o *Options, op func() (T, error)) (T, error) {
+	return retry.Do(ctx, o.Retries+1, o.RetryWait, o.Logger, "ftpsource", op)
 }

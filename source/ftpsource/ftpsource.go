@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/jlaffaye/ftp"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/retry"
 	"github.com/usersync/usersync/source"
 )
 
@@ -181,10 +181,10 @@ func (s *Source) do(ctx context.Context, hold bool, fn func(c *conn) error) (*co
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return retry(ctx, s.opts, func() (*conn, error) {
+	return withRetries(ctx, s.opts, func() (*conn, error) {
 		c, err := s.acquire(ctx)
 		if err != nil {
-			return nil, backoff.Permanent(err)
+			return nil, retry.Permanent(err)
 		}
 		err = c.run(ctx, func() error { return fn(c) })
 		if err != nil || !hold {
@@ -198,7 +198,7 @@ func (s *Source) do(ctx context.Context, hold bool, fn func(c *conn) error) (*co
 		case errors.Is(err, errConnLost) && ctx.Err() == nil:
 			return nil, err
 		}
-		return nil, backoff.Permanent(err)
+		return nil, retry.Permanent(err)
 	})
 }
 

@@ -13,9 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/usersync/usersync/internal/retry"
 )
 
 // errConnLost is why a connection that broke on its own died: the server
@@ -215,10 +216,10 @@ func withPort(addr string) string {
 // breaks; a refused login, an untrusted host key, a timeout or a canceled
 // ctx end it at once.
 func (d *dialer) dial(ctx context.Context) (*conn, error) {
-	return retry(ctx, d.opts, func() (*conn, error) {
+	return withRetries(ctx, d.opts, func() (*conn, error) {
 		c, _, err := d.dialOnce(ctx)
 		if err != nil && !retryable(err) {
-			return nil, backoff.Permanent(err)
+			return nil, retry.Permanent(err)
 		}
 		return c, err
 	})
@@ -377,24 +378,7 @@ func (d *dialer) handshakeErr(ctx context.Context, err error, st *dialStage) err
 	return fmt.Errorf("SSH handshake with %s: %w", d.addr, err)
 }
 
-// retry runs op with the Options' retries and exponential backoff.
-func retry[T any](ctx context.Context, o Options, op func() (T, error)) (T, error) {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     o.RetryWait,
-		RandomizationFactor: 0.2,
-		Multiplier:          2,
-		MaxInterval:         30 * time.Second,
-	}
-	v, err := backoff.Retry(ctx, op,
-		backoff.WithBackOff(b),
-		backoff.WithMaxTries(uint(o.Retries+1)),
-		backoff.WithMaxElapsedTime(0),
-		backoff.WithNotify(func(err error, wait time.Duration) {
-			o.Logger.Warn("sftpsource: retrying", "err", err, "wait", wait)
-		}))
-	var perm *backoff.PermanentError
-	if errors.As(err, &perm) && perm == err {
-		err = perm.Unwrap()
-	}
-	return v, err
+// withRetries runs op with the Options' retries and exponential backoff.
+func withRetries[T any](ctx context.Context, o Options, op func() (T, error)) (T, error) {
+	return retry.Do(ctx, o.Retries+1, o.RetryWait, o.Logger, "sftpsource", op)
 }

@@ -66,10 +66,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/pkg/sftp"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/retry"
 	"github.com/usersync/usersync/source"
 )
 
@@ -182,17 +182,17 @@ func (s *Source) do(ctx context.Context, what string, fn func(c *conn) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, err := retry(ctx, s.opts, func() (struct{}, error) {
+	_, err := withRetries(ctx, s.opts, func() (struct{}, error) {
 		c, err := s.get(ctx)
 		if err != nil {
-			return struct{}{}, backoff.Permanent(err)
+			return struct{}{}, retry.Permanent(err)
 		}
 		err = c.run(ctx, s.opts.Timeout, what, func() error { return fn(c) })
 		if err != nil && s.dialer != nil && !c.alive() && errors.Is(err, errConnLost) {
 			return struct{}{}, err
 		}
 		if err != nil {
-			return struct{}{}, backoff.Permanent(err)
+			return struct{}{}, retry.Permanent(err)
 		}
 		return struct{}{}, nil
 	})

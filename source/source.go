@@ -48,6 +48,18 @@ func ValidName(name string) error {
 	return nil
 }
 
+// CheckNames is what a Source checks first in each call, before it touches
+// its store: every name with [ValidName], then ctx. It returns the first
+// bare cause, for the caller to wrap in an [fs.PathError].
+func CheckNames(ctx context.Context, names ...string) error {
+	for _, n := range names {
+		if err := ValidName(n); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
 // ErrClosed is returned, possibly wrapped, by the methods of a Source that
 // was closed. errors.Is(err, fs.ErrClosed) is true for it, as the
 // usersync.Source contract asks, but its message names the Source rather

@@ -59,3 +59,13 @@ func ExampleValidName() {
 	// "..\\users.csv": invalid argument: the name holds a backslash
 	// "users.csv\r": invalid argument: the name holds a control character
 }
+
+func TestCheckNames(t *testing.T) {
+	ctx := context.Background()
+	assert.NoError(t, source.CheckNames(ctx, "a.csv", "in/b.csv"))
+	assert.ErrorIs(t, source.CheckNames(ctx, "a.csv", "../b.csv"), fs.ErrInvalid)
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, source.CheckNames(canceled, "a.csv"), context.Canceled)
+	assert.ErrorIs(t, source.CheckNames(canceled, `a\b.csv`), fs.ErrInvalid, "the name first, then ctx")
+}

@@ -253,12 +253,7 @@ func (s *Source) Close() error {
 // touched; ctx; and whether s is closed. It returns the bare cause for the
 // caller to wrap.
 func (s *Source) ready(ctx context.Context, names ...string) error {
-	for _, name := range names {
-		if err := source.ValidName(name); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	if err := source.CheckNames(ctx, names...); err != nil {
 		return err
 	}
 	if s.closed.Load() {

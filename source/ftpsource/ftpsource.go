@@ -202,16 +202,6 @@ func (s *Source) do(ctx context.Context, hold bool, fn func(c *conn) error) (*co
 	})
 }
 
-// ready checks the names and ctx before anything touches the server.
-func (s *Source) ready(ctx context.Context, names ...string) error {
-	for _, n := range names {
-		if err := source.ValidName(n); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
 // List returns the regular files of the folder, sorted by name (or the
 // Config's File alone, when it is there). It leaves out folders, files
 // whose names start with "." (uploads in progress, unless
@@ -238,7 +228,7 @@ func (s *Source) where() string {
 
 // list also returns the names it refused.
 func (s *Source) list(ctx context.Context) ([]usersync.FileInfo, []string, error) {
-	if err := s.ready(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	var files []usersync.FileInfo
@@ -334,7 +324,7 @@ func permanentOnly(err error) error {
 // Options.Timeout, or if ctx is canceled, which also closes the
 // connection.
 func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	if err := s.ready(ctx, name); err != nil {
+	if err := source.CheckNames(ctx, name); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	var size int64
@@ -412,7 +402,7 @@ func (s *Source) lookup(c *conn, name string) (*ftp.Entry, error) {
 
 // Remove deletes the named file. It does not delete folders.
 func (s *Source) Remove(ctx context.Context, name string) error {
-	if err := s.ready(ctx, name); err != nil {
+	if err := source.CheckNames(ctx, name); err != nil {
 		return &fs.PathError{Op: "remove", Path: name, Err: err}
 	}
 	_, err := s.do(ctx, false, func(c *conn) error {
@@ -432,7 +422,7 @@ func (s *Source) Remove(ctx context.Context, name string) error {
 // replaces (vsftpd, ProFTPD, pure-ftpd do), otherwise by deleting that
 // file first.
 func (s *Source) Rename(ctx context.Context, oldname, newname string) error {
-	if err := s.ready(ctx, oldname, newname); err != nil {
+	if err := source.CheckNames(ctx, oldname, newname); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
 	_, err := s.do(ctx, false, func(c *conn) error {

@@ -172,12 +172,7 @@ func (s *Source) Close() error {
 // else is looked at; ctx; and whether s is closed. It returns the bare
 // cause for the caller to wrap. s.mu must be held.
 func (s *Source) ready(ctx context.Context, names ...string) error {
-	for _, name := range names {
-		if err := source.ValidName(name); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	if err := source.CheckNames(ctx, names...); err != nil {
 		return err
 	}
 	if s.closed {

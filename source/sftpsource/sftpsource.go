@@ -202,16 +202,6 @@ func (s *Source) do(ctx context.Context, what string, fn func(c *conn) error) er
 // remote returns the server path of a name.
 func (s *Source) remote(name string) string { return path.Join(s.folder, name) }
 
-// ready checks the names and ctx before anything touches the server.
-func (s *Source) ready(ctx context.Context, names ...string) error {
-	for _, n := range names {
-		if err := source.ValidName(n); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
 // List returns the regular files of the folder, sorted by name. It leaves
 // out folders, files whose names start with "." (uploads in progress,
 // unless Options.IncludeHidden) and names that source.ValidName refuses,
@@ -227,7 +217,7 @@ func (s *Source) List(ctx context.Context) ([]usersync.FileInfo, error) {
 
 // list also returns the names it refused.
 func (s *Source) list(ctx context.Context) ([]usersync.FileInfo, []string, error) {
-	if err := s.ready(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
 	var files []usersync.FileInfo
@@ -282,7 +272,7 @@ func (s *Source) readDir(c *conn) ([]usersync.FileInfo, []string, error) {
 // for Options.Timeout, or if ctx is canceled, which also closes the
 // connection.
 func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	if err := s.ready(ctx, name); err != nil {
+	if err := source.CheckNames(ctx, name); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	var d *download
@@ -310,7 +300,7 @@ func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 
 // Remove deletes the named file. It does not delete folders.
 func (s *Source) Remove(ctx context.Context, name string) error {
-	if err := s.ready(ctx, name); err != nil {
+	if err := source.CheckNames(ctx, name); err != nil {
 		return &fs.PathError{Op: "remove", Path: name, Err: err}
 	}
 	err := s.do(ctx, "remove "+name, func(c *conn) error {
@@ -335,7 +325,7 @@ func (s *Source) Remove(ctx context.Context, name string) error {
 // posix-rename@openssh.com extension, which OpenSSH and most servers
 // offer; otherwise by removing that file first.
 func (s *Source) Rename(ctx context.Context, oldname, newname string) error {
-	if err := s.ready(ctx, oldname, newname); err != nil {
+	if err := source.CheckNames(ctx, oldname, newname); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: err}
 	}
 	err := s.do(ctx, "rename "+oldname, func(c *conn) error {

@@ -82,15 +82,8 @@ func joinDetail(parts ...string) string {
 // database; the SMTP server.
 func cmdCheck(ctx context.Context, a *app, args []string) int {
 	fs := a.flagSet("check")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return a.flagError(err)
-	}
-	if len(rest) > 0 {
-		return a.fail(usagef(errUnexpected(rest)))
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err)
+	if code, ok := a.setUp(fs, args); !ok {
+		return code
 	}
 	var cs checks
 	cs.add("config", usersync.CheckResult{Name: a.configPath, Detail: a.describeConfig()})

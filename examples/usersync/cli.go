@@ -145,6 +145,23 @@ func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// setUp does what a command that takes no arguments does first: parse its
+// flags and load the config. When the command cannot go on, or -h asked
+// for the usage, it returns false and the exit code.
+func (a *app) setUp(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	rest, err := a.parse(fs, args)
+	if err != nil {
+		return a.flagError(err), false
+	}
+	if len(rest) > 0 {
+		return a.fail(usagef(errUnexpected(rest))), false
+	}
+	if err := a.load(); err != nil {
+		return a.fail(err), false
+	}
+	return exitOK, true
+}
+
 // flagError reports a flag that did not parse, or prints the usage for -h.
 func (a *app) flagError(err error) int {
 	if errors.Is(err, flag.ErrHelp) {

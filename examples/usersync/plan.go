@@ -16,15 +16,8 @@ import (
 func cmdPlan(ctx context.Context, a *app, args []string) int {
 	fs := a.flagSet("plan")
 	out := fs.String("o", "", "write the plan to `file`, for apply (- for stdout)")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return a.flagError(err)
-	}
-	if len(rest) > 0 {
-		return a.fail(usagef(errUnexpected(rest)))
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err)
+	if code, ok := a.setUp(fs, args); !ok {
+		return code
 	}
 	s, err := a.openSession(ctx, dryRun)
 	if err != nil {

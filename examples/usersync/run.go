@@ -5,15 +5,8 @@ import "context"
 // cmdRun runs one sync.
 func cmdRun(ctx context.Context, a *app, args []string) int {
 	fs := a.flagSet("run")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return a.flagError(err)
-	}
-	if len(rest) > 0 {
-		return a.fail(usagef(errUnexpected(rest)))
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err)
+	if code, ok := a.setUp(fs, args); !ok {
+		return code
 	}
 	s, err := a.openSession(ctx, syncing)
 	if err != nil {

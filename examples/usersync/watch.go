@@ -22,15 +22,8 @@ const staleCheckEvery = time.Hour
 func cmdWatch(ctx context.Context, a *app, args []string) int {
 	fs := a.flagSet("watch")
 	now := fs.Bool("now", false, "sync once at start too, then on the schedule")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return a.flagError(err)
-	}
-	if len(rest) > 0 {
-		return a.fail(usagef(errUnexpected(rest)))
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err)
+	if code, ok := a.setUp(fs, args); !ok {
+		return code
 	}
 	sc := a.cfg.Schedule
 	if sc == nil {

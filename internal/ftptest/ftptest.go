@@ -19,17 +19,11 @@
 package ftptest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -40,6 +34,8 @@ import (
 	"time"
 
 	ftpserver "goftp.io/server/v2"
+
+	"github.com/usersync/usersync/internal/testcert"
 )
 
 // Mode says how a Server uses TLS.
@@ -162,10 +158,11 @@ func (s *Server) start() error {
 	}
 	var tlsCfg *tls.Config
 	if s.opts.Mode != Plain {
-		cert, err := s.newCertificate()
+		cert, err := testcert.New("ftptest")
 		if err != nil {
 			return err
 		}
+		s.Certificate, s.CertificatePEM = cert.Leaf, testcert.PEM(cert)
 		tlsCfg = s.tlsConfig(cert)
 	}
 	if s.srv, err = ftpserver.NewServer(s.serverOptions(tlsCfg)); err != nil {
@@ -263,36 +260,6 @@ func (s *Server) tlsConfig(cert tls.Certificate) *tls.Config {
 			return data, nil
 		},
 	}
-}
-
-// newCertificate makes a self-signed ECDSA certificate for 127.0.0.1 and
-// localhost.
-func (s *Server) newCertificate() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "ftptest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	if s.Certificate, err = x509.ParseCertificate(der); err != nil {
-		return tls.Certificate{}, err
-	}
-	s.CertificatePEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: s.Certificate}, nil
 }
 
 // CertPool returns a pool holding the server's certificate, to trust it as

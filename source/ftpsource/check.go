@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/checkstep"
 	"github.com/usersync/usersync/source"
 )
 
@@ -56,33 +57,20 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 	}
 	st.mu.Lock()
 	st.tls.mu.Lock()
-	steps := []struct {
-		ok     bool
-		detail string
-	}{
-		{st.tcp, "reachable"},
-		{d.cfg.TLS == Plain || st.tls.handshake, s.describeTLS(&st.tls)},
-		{st.login, "logged in"},
+	steps := []checkstep.Stage{
+		{OK: st.tcp, Detail: "reachable"},
+		{OK: d.cfg.TLS == Plain || st.tls.handshake, Detail: s.describeTLS(&st.tls)},
+		{OK: st.login, Detail: "logged in"},
 	}
 	st.tls.mu.Unlock()
 	inFolder := st.folder
 	st.mu.Unlock()
-	for i, step := range steps {
-		r := &results[i]
-		switch {
-		case step.ok:
-			r.Detail = step.detail
-		case i > 0 && results[i-1].Err != nil:
-			r.Err = fmt.Errorf("not checked: %s failed", results[i-1].Name)
-		default:
-			r.Err = err
-		}
-	}
+	checkstep.Fill(results, steps, err)
 	switch {
 	case c != nil:
 		results[3] = s.checkFolder(ctx, c, &st.tls, results[3])
 	case !inFolder && results[2].Err != nil:
-		results[3].Err = fmt.Errorf("not checked: %s failed", results[2].Name)
+		results[3].Err = checkstep.NotChecked(results[2])
 	default:
 		results[3].Err = err
 	}
@@ -126,12 +114,6 @@ func (s *Source) checkFolder(ctx context.Context, c *conn, seen *tlsSeen, r user
 		}
 	}
 	seen.mu.Unlock()
-	if len(refused) > 0 {
-		quoted := make([]string, len(refused))
-		for i, n := range refused {
-			quoted[i] = fmt.Sprintf("%q", n)
-		}
-		r.Detail += "; names refused (they could be read as paths): " + strings.Join(quoted, ", ")
-	}
+	r.Detail += checkstep.Refused(refused)
 	return r
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/checkstep"
 	"github.com/usersync/usersync/source"
 )
 
@@ -57,32 +57,19 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	steps := []struct {
-		ok     bool
-		detail string
-	}{
-		{st.tcp, "reachable"},
-		{st.hostKeyOK, d.keys.describe(st.key)},
-		{st.login, "logged in"},
+	steps := []checkstep.Stage{
+		{OK: st.tcp, Detail: "reachable"},
+		{OK: st.hostKeyOK, Detail: d.keys.describe(st.key)},
+		{OK: st.login, Detail: "logged in"},
 	}
-	for i, step := range steps {
-		r := &results[i]
-		switch {
-		case step.ok:
-			r.Detail = step.detail
-		case i > 0 && results[i-1].Err != nil:
-			r.Err = fmt.Errorf("not checked: %s failed", results[i-1].Name)
-		default:
-			r.Err = err
-		}
-	}
+	checkstep.Fill(results, steps, err)
 	if st.hostKeyOK && d.keys.insecure && len(d.keys.pins) == 0 && d.keys.db == nil {
 		results[1].Err = ErrHostKeyNotVerified
 	}
 	if c == nil {
 		results[3].Err = err
 		if !st.login {
-			results[3].Err = fmt.Errorf("not checked: %s failed", results[2].Name)
+			results[3].Err = checkstep.NotChecked(results[2])
 		}
 		return results
 	}
@@ -108,7 +95,7 @@ func (s *Source) checkClient(ctx context.Context, folder usersync.CheckResult) [
 	c, err := s.get(ctx)
 	if err != nil {
 		conn.Err = err
-		folder.Err = fmt.Errorf("not checked: %s failed", conn.Name)
+		folder.Err = checkstep.NotChecked(conn)
 		return []usersync.CheckResult{conn, folder}
 	}
 	conn.Detail = "open"
@@ -126,12 +113,6 @@ func (s *Source) checkFolder(ctx context.Context, c *conn, r usersync.CheckResul
 		return r
 	}
 	r.Detail = fmt.Sprintf("readable; files: %d", len(files))
-	if len(refused) > 0 {
-		quoted := make([]string, len(refused))
-		for i, n := range refused {
-			quoted[i] = fmt.Sprintf("%q", n)
-		}
-		r.Detail += "; names refused (they could be read as paths): " + strings.Join(quoted, ", ")
-	}
+	r.Detail += checkstep.Refused(refused)
 	return r
 }

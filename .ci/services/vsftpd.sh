@@ -19,7 +19,9 @@ apt_install vsftpd openssl curl
 
 ftp_dir=$(mktemp -d /tmp/usersync-vsftpd.XXXXXX)
 chmod 755 "$ftp_dir"
-ftp_user=usersync-ftp
+# A user of its own per run, so that two runs on one machine never reset or
+# delete the account the other logs in with.
+ftp_user=usersync-ftp-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d " \n")
 ftp_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
 # free_port prints a loopback port nothing answers on.

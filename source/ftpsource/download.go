@@ -52,6 +52,12 @@ func (d *download) Read(p []byte) (int, error) {
 		d.err = fmt.Errorf("%w: %s: more than the %d bytes the server reported (SIZE): the file grew while it was read", usersync.ErrIntegrity, d.name, d.size)
 	case err == io.EOF:
 		d.err = d.finish()
+	case err != nil && d.size == 0 && d.read == 0 && !d.c.timedOut():
+		// A server with nothing to send may close a TLS data connection
+		// before the handshake (Go's crypto/tls server does), which reads
+		// as a reset here. SIZE said 0 bytes over the TLS-protected control
+		// connection, so no content can be missing: the final reply decides.
+		d.err = d.finish()
 	case err != nil:
 		d.err = d.broken(err)
 	}

@@ -98,7 +98,12 @@ type CheckResult struct {
 	Name   string // what was checked, e.g. "folder /imports"
 	Err    error  // nil if the check passed
 	Detail string // what was found, e.g. "3 files"; never a secret
+	// Warning, on a check that passed, says what to fix before it fails or
+	// while it is unsafe, such as a key that expires in ten days, or a
+	// server reached without encryption because the setup chose so; empty
+	// if nothing.
+	Warning string
 }
 
-// OK reports whether the check passed.
+// OK reports whether the check passed (perhaps with a Warning).
 func (c CheckResult) OK() bool { return c.Err == nil }

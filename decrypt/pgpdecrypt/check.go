@@ -19,10 +19,11 @@ import (
 // Check checks the keys for an administrator, as a "Check setup" page
 // would, and changes nothing. For each key it reports two results: whether
 // the key decrypts (a message encrypted to it here decrypts back), with
-// its user IDs, and whether it has expired or expires within
-// Options.ExpiryWarning ([ErrKeyExpired], [ErrExpiresSoon]), or was
-// revoked. Each signer gets the same two: whether it can sign, and its
-// expiry. [ErrExpiresSoon] is a warning: the key still works.
+// its user IDs, and whether it has expired ([ErrKeyExpired]) or was
+// revoked. A key that still works but expires within
+// Options.ExpiryWarning passes with a Warning, in good time to send the
+// customer a new one. Each signer gets the same two: whether it can sign,
+// and its expiry.
 func (d *Decryptor) Check(context.Context) []usersync.CheckResult {
 	ring, err := d.keyring()
 	if err != nil {
@@ -148,7 +149,7 @@ func (c keyCheck) expiry(name string, e *openpgp.Entity, end time.Time, usable f
 	case notUsable != nil:
 		r.Err = fmt.Errorf("the key is not usable now: %w", notUsable)
 	case !end.IsZero() && left < c.warn:
-		r.Err = fmt.Errorf("%w: in %d days, on %s: make a new key and send it to the customer", ErrExpiresSoon, int(left.Hours()/24), end.UTC().Format(time.DateOnly))
+		r.Warning = fmt.Sprintf("expires in %d days, on %s: make a new key and send it to the customer", int(left.Hours()/24), end.UTC().Format(time.DateOnly))
 	}
 	return r
 }

@@ -75,5 +75,5 @@
 //
 // [Decryptor.Check] and [CheckKeys] tell an administrator whether a key
 // loads, decrypts, which user IDs it carries, and when it expires, with a
-// warning ([ErrExpiresSoon]) in good time to send the customer a new one.
+// warning (CheckResult.Warning) in good time to send the customer a new one.
 package pgpdecrypt

@@ -32,9 +32,6 @@ var (
 	// expiration time: customers can no longer encrypt to it or sign with
 	// it.
 	ErrKeyExpired = errors.New("key expired")
-	// ErrExpiresSoon is reported by a key check for a key that still works
-	// but expires within Options.ExpiryWarning. Show it as a warning.
-	ErrExpiresSoon = errors.New("key expires soon")
 )
 
 // A KeyError is a key that cannot be used, such as one whose passphrase is

@@ -78,10 +78,13 @@ func ExampleCheckKeys() {
 		if r.Err != nil {
 			fmt.Printf(" (%v)", r.Err)
 		}
+		if r.Warning != "" {
+			fmt.Printf(" (warning: %s)", r.Warning)
+		}
 		fmt.Println()
 	}
 	// Output:
 	// ok=true 1 key
 	// ok=true user IDs: Expiring Recipient <expiring@example.com>
-	// ok=false expires on 2026-01-31 (key expires soon: in 16 days, on 2026-01-31: make a new key and send it to the customer)
+	// ok=true expires on 2026-01-31 (warning: expires in 16 days, on 2026-01-31: make a new key and send it to the customer)
 }

@@ -17,10 +17,9 @@ import (
 
 // A step is one line of check's report.
 type step struct {
-	part string // "source", "file", "decryption", "mapping", "sink", "email"
-	usersync.CheckResult
-	warn bool // the step passed, with something to fix
-	skip bool // the step could not run, because an earlier one failed
+	part                 string // "source", "file", "decryption", "mapping", "sink", "email"
+	usersync.CheckResult        // a Warning means the step passed, with something to fix
+	skip                 bool   // the step could not run, because an earlier one failed
 }
 
 func (s *step) result() string {
@@ -29,7 +28,7 @@ func (s *step) result() string {
 		return "skip"
 	case s.Err != nil:
 		return "fail"
-	case s.warn:
+	case s.Warning != "":
 		return "warn"
 	}
 	return "pass"
@@ -40,11 +39,7 @@ type checks []step
 
 func (c *checks) add(part string, rs ...usersync.CheckResult) {
 	for _, r := range rs {
-		st := step{part: part, CheckResult: r}
-		if r.Err != nil && errors.Is(r.Err, pgpdecrypt.ErrExpiresSoon) {
-			st.warn, st.Detail, st.Err = true, joinDetail(r.Detail, r.Err.Error()), nil
-		}
-		*c = append(*c, st)
+		*c = append(*c, step{part: part, CheckResult: r})
 	}
 }
 
@@ -52,8 +47,8 @@ func (c *checks) skip(part, name, why string) {
 	*c = append(*c, step{part: part, CheckResult: usersync.CheckResult{Name: name, Detail: "not checked: " + why}, skip: true})
 }
 
-func (c *checks) warn(part, name, detail string) {
-	*c = append(*c, step{part: part, CheckResult: usersync.CheckResult{Name: name, Detail: detail}, warn: true})
+func (c *checks) warn(part, name, detail, warning string) {
+	*c = append(*c, step{part: part, CheckResult: usersync.CheckResult{Name: name, Detail: detail, Warning: warning}})
 }
 
 func (c checks) failed() bool {
@@ -270,7 +265,7 @@ func (a *app) checkFile(ctx context.Context, cs *checks, picker *source.Picker, 
 		warnings = fm.Warnings
 	}
 	if len(warnings) > 0 {
-		cs.warn("mapping", name, joinDetail(detail, strings.Join(warnings, "; ")))
+		cs.warn("mapping", name, detail, strings.Join(warnings, "; "))
 	} else {
 		cs.add("mapping", usersync.CheckResult{Name: name, Detail: detail})
 	}
@@ -287,7 +282,7 @@ func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 	case errors.Is(err, io.EOF):
 		cs.add("mapping", usersync.CheckResult{Name: name, Err: fmt.Errorf("%s holds no row after its header: a run would fail: %w", file, usersync.ErrNoRecords)})
 	case errors.As(err, &re):
-		cs.warn("mapping", name, "rejected: "+re.Error())
+		cs.warn("mapping", name, "", "rejected: "+re.Error())
 	default:
 		cs.add("mapping", usersync.CheckResult{Name: name, Err: err})
 	}
@@ -302,7 +297,7 @@ func (a *app) printChecks(cs checks) int {
 	if a.json {
 		o := &output{Status: status, ExitCode: code}
 		for _, s := range cs {
-			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail)}
+			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail), Warning: a.redact(s.Warning)}
 			if s.Err != nil {
 				co.Error = a.redact(s.Err.Error())
 			}
@@ -315,7 +310,7 @@ func (a *app) printChecks(cs checks) int {
 		if a.quiet && s.Err == nil {
 			continue
 		}
-		text := s.Detail
+		text := joinDetail(s.Detail, s.Warning)
 		if s.Err != nil {
 			text = s.Err.Error()
 		}

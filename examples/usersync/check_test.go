@@ -44,12 +44,13 @@ func put(t *testing.T, srv *sftptest.Server, name string, data []byte) {
 	require.NoError(t, srv.Put(name, data, time.Now().Add(-time.Hour)))
 }
 
-// findStep finds the check step whose name contains name.
-func findStep(t *testing.T, out jsonOutput, part, name string) (result, detail, errText string) {
+// findStep finds the check step whose name contains name; problem is its
+// error, or its warning.
+func findStep(t *testing.T, out jsonOutput, part, name string) (result, detail, problem string) {
 	t.Helper()
 	for _, c := range out.Checks {
 		if c.Part == part && strings.Contains(c.Name, name) {
-			return c.Result, c.Detail, c.Error
+			return c.Result, c.Detail, c.Error + c.Warning
 		}
 	}
 	t.Fatalf("no %s step %q in %+v", part, name, out.Checks)
@@ -130,9 +131,9 @@ func TestCheckHeaderOnlyAndUnknownColumn(t *testing.T) {
 	r := f.run("check", "--json")
 	require.Equal(t, exitCheck, r.code, r)
 	out := r.decode(t)
-	res, detail, _ := findStep(t, out, "mapping", "header line")
+	res, _, warning := findStep(t, out, "mapping", "header line")
 	assert.Equal(t, "warn", res, "an unknown column is worth a warning")
-	assert.Contains(t, detail, "Department")
+	assert.Contains(t, warning, "Department")
 	res, _, msg := findStep(t, out, "mapping", "first row")
 	assert.Equal(t, "fail", res)
 	assert.Contains(t, msg, "no row after its header")

@@ -129,11 +129,12 @@ type jsonOutput struct {
 	PlanFile string          `json:"plan_file"`
 	Summary  *report.Summary `json:"summary"`
 	Checks   []struct {
-		Part   string `json:"part"`
-		Name   string `json:"name"`
-		Result string `json:"result"`
-		Detail string `json:"detail"`
-		Error  string `json:"error"`
+		Part    string `json:"part"`
+		Name    string `json:"name"`
+		Result  string `json:"result"`
+		Detail  string `json:"detail"`
+		Warning string `json:"warning"`
+		Error   string `json:"error"`
 	} `json:"checks"`
 	Entries []struct {
 		ID      string          `json:"id"`

@@ -45,8 +45,8 @@ type checkOutput struct {
 	Name    string `json:"name"`
 	Result  string `json:"result"` // "pass", "warn", "fail" or "skip"
 	Detail  string `json:"detail,omitempty"`
+	Warning string `json:"warning,omitempty"` // what to fix, on a step that passed
 	Error   string `json:"error,omitempty"`
-	Warning bool   `json:"-"`
 }
 
 // emit prints the JSON document, with the config's warnings.

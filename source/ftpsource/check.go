@@ -66,6 +66,9 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 	inFolder := st.folder
 	st.mu.Unlock()
 	checkstep.Fill(results, steps, err)
+	if d.cfg.TLS == Plain && results[1].OK() {
+		results[1].Warning = "plain FTP: the password and the files cross the network unencrypted; use TLS if the server offers it"
+	}
 	switch {
 	case c != nil:
 		results[3] = s.checkFolder(ctx, c, &st.tls, results[3])

@@ -106,6 +106,7 @@ func TestPlainOnlyWhenChosen(t *testing.T) {
 		assert.NoError(t, r.Err, r.Name)
 	}
 	assert.Contains(t, results[1].Detail, "NOT encrypted")
+	assert.Contains(t, results[1].Warning, "unencrypted", "a plain connection passes, with a warning")
 	assert.Contains(t, logged.String(), "plain FTP")
 }
 

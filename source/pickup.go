@@ -15,6 +15,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/usersync/usersync"
@@ -137,6 +138,9 @@ type Picker struct {
 	src  usersync.Source
 	opts PickupOptions
 	log  *slog.Logger
+
+	mu      sync.Mutex
+	waiting map[string]bool // the files the last List left waiting
 }
 
 var (
@@ -232,13 +236,28 @@ type Waiting struct {
 }
 
 // List returns the ready files, sorted by name; see [Picker.Ready]. It
-// logs the files it leaves waiting, at Info level.
+// logs the files it leaves waiting: at Info level when a file starts to
+// wait, at Debug level while it keeps waiting, so that a Runner listing
+// every minute does not repeat the same line all night.
 func (p *Picker) List(ctx context.Context) ([]usersync.FileInfo, error) {
 	ready, waiting, err := p.Ready(ctx)
-	for _, w := range waiting {
-		p.log.InfoContext(ctx, "usersync: file not taken yet", "file", w.Name, "reason", w.Reason)
-	}
+	p.logWaiting(ctx, waiting)
 	return ready, err
+}
+
+func (p *Picker) logWaiting(ctx context.Context, waiting []Waiting) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := make(map[string]bool, len(waiting))
+	for _, w := range waiting {
+		level := slog.LevelInfo
+		if p.waiting[w.Name] {
+			level = slog.LevelDebug
+		}
+		p.log.Log(ctx, level, "usersync: file not taken yet", "file", w.Name, "reason", w.Reason)
+		now[w.Name] = true
+	}
+	p.waiting = now
 }
 
 // Ready lists the wrapped Source and sorts its files matching the pattern

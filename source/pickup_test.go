@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,6 +182,46 @@ func TestPickupMinAge(t *testing.T) {
 
 	e.use(t, e.src, source.PickupOptions{MinAge: -1})
 	assert.Equal(t, []string{"future.csv", "new.csv", "old.csv", "untimed.csv"}, e.list(t), "MinAge < 0 takes any age")
+}
+
+// levels records the level of each log line, by message.
+type levels struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *levels) Enabled(context.Context, slog.Level) bool { return true }
+func (l *levels) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (l *levels) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *levels) WithGroup(string) slog.Handler      { return l }
+
+func TestPickupLogsAWaitingFileOnceAtInfo(t *testing.T) {
+	e := newPickupEnv(t, source.PickupOptions{})
+	logs := &levels{}
+	pick, err := source.Pickup(e.src, &source.PickupOptions{Now: e.clock.Now, Logger: slog.New(logs)})
+	require.NoError(t, err)
+	e.put(t, "new.csv", day1, 10*time.Second)
+	for range 3 { // a Runner watching the folder lists it again and again
+		_, err := pick.List(t.Context())
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.src.Remove(t.Context(), "new.csv"))
+	_, err = pick.List(t.Context())
+	require.NoError(t, err)
+	e.put(t, "new.csv", day1, 10*time.Second)
+	_, err = pick.List(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"INFO usersync: file not taken yet",
+		"DEBUG usersync: file not taken yet",
+		"DEBUG usersync: file not taken yet",
+		"INFO usersync: file not taken yet", // waiting again, after it was gone
+	}, logs.lines)
 }
 
 func TestPickupStableSize(t *testing.T) {

@@ -18,17 +18,21 @@
 // A [Pipeline] wires six small interfaces, each with stock implementations in
 // the subpackages and an in-memory fake for tests:
 //
-//   - [Source] lists and streams files (source/dirsource, source/memsource).
-//   - [Decryptor] turns ciphertext into plaintext, optionally.
+//   - [Source] lists and streams files (source/dirsource, source/sftpsource,
+//     source/ftpsource, source/memsource; source/sftpserver is a drop box
+//     the product embeds, whose tenants' folders are Sources).
+//   - [Decryptor] turns ciphertext into plaintext, optionally
+//     (decrypt/pgpdecrypt).
 //   - [Mapper] turns CSV rows into [Record] values (csvmap).
 //   - [Reconciler] compares the records with the Sink and makes a [Plan]
 //     (reconcile).
 //   - [Sink] is the product's directory; it applies each [Change]
-//     (sink/memsink).
+//     (sink/sqlsink, sink/memsink).
 //   - [Reporter] is told what happened (report).
 //
 // A [Runner] runs a Pipeline unattended: on a [Schedule], when a file arrives,
-// or when asked, one run at a time, and shuts down without half-applied plans.
+// or when asked, one run at a time (and, with a [Locker], one process at a
+// time), and shuts down without half-applied plans.
 //
 // This package holds only the vocabulary, the interfaces and the Pipeline,
 // and imports nothing but the standard library: a product that imports it and

@@ -24,6 +24,7 @@ import (
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/internal/sftptest"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/internal/testenv"
 	"github.com/usersync/usersync/source"
 	"github.com/usersync/usersync/source/sftpsource"
@@ -152,7 +153,7 @@ func readKey(t *testing.T, p string) []byte {
 func TestSSHDLogins(t *testing.T) {
 	d := realSSHD(t)
 	remote, local := d.newFolder(t)
-	require.NoError(t, put(local, "users.csv", users(3), time.Now()))
+	require.NoError(t, put(local, "users.csv", synctest.CSV(3), time.Now()))
 	withKey := func(key string, pass string) sftpsource.Config {
 		c := d.config(remote)
 		c.Password, c.PrivateKey, c.Passphrase = "", readKey(t, key), []byte(pass)
@@ -231,7 +232,7 @@ func TestSSHDHostKeys(t *testing.T) {
 func TestSSHDCheck(t *testing.T) {
 	d := realSSHD(t)
 	remote, local := d.newFolder(t)
-	require.NoError(t, put(local, "users.csv", users(3), time.Now()))
+	require.NoError(t, put(local, "users.csv", synctest.CSV(3), time.Now()))
 	for _, r := range sftpsource.CheckConfig(t.Context(), d.config(remote), sshdOptions()) {
 		assert.NoError(t, r.Err, r.Name)
 		t.Logf("%s: %s", r.Name, r.Detail)
@@ -246,12 +247,12 @@ func TestSSHDPickup(t *testing.T) {
 	d := realSSHD(t)
 	for _, after := range []source.AfterSuccess{source.Archive, source.Delete} {
 		remote, local := d.newFolder(t)
-		require.NoError(t, put(local, "users.csv", users(50), time.Now()))
-		s := newSyncer(t, dial(t, d.config(remote), sshdOptions()), source.PickupOptions{Pattern: "users.csv", AfterSuccess: after})
-		res, err := s.p.Run(t.Context())
+		require.NoError(t, put(local, "users.csv", synctest.CSV(50), time.Now()))
+		s := synctest.New(t, dial(t, d.config(remote), sshdOptions()), source.PickupOptions{Pattern: "users.csv", AfterSuccess: after})
+		res, err := s.P.Run(t.Context())
 		require.NoError(t, err)
 		require.NoError(t, res.Files[0].FinishErr)
-		assert.Equal(t, 50, s.users())
+		assert.Equal(t, 50, s.Users())
 		assert.False(t, exists(local, "users.csv"))
 		assert.Equal(t, after == source.Archive, exists(local, "archive/20260314T020000Z-users.csv"))
 	}
@@ -260,7 +261,7 @@ func TestSSHDPickup(t *testing.T) {
 func TestSSHDFaults(t *testing.T) {
 	d := realSSHD(t)
 	remote, local := d.newFolder(t)
-	data := users(20000)
+	data := synctest.CSV(20000)
 	require.NoError(t, put(local, "users.csv", data, time.Now()))
 	proxy := sftptest.NewProxy(t, d.addr)
 	cfg := d.config(remote)
@@ -272,11 +273,11 @@ func TestSSHDFaults(t *testing.T) {
 
 	t.Run("cut mid-transfer", func(t *testing.T) {
 		proxy.CutAfter(300 << 10)
-		s := newSyncer(t, dial(t, cfg, sshdOptions()), source.PickupOptions{AfterSuccess: source.Delete})
-		res, err := s.p.Run(t.Context())
+		s := synctest.New(t, dial(t, cfg, sshdOptions()), source.PickupOptions{AfterSuccess: source.Delete})
+		res, err := s.P.Run(t.Context())
 		require.Error(t, err)
 		assert.Equal(t, usersync.Failed, res.Status)
-		assert.Zero(t, s.users(), "nothing applied")
+		assert.Zero(t, s.Users(), "nothing applied")
 		assert.True(t, exists(local, "users.csv"), "the file stays for the next run")
 		proxy.CutAfter(0)
 	})

@@ -139,12 +139,12 @@ func (r *run) run() (Status, error) {
 		return NothingToDo, err
 	}
 
-	lister := &fingerprintingLister{Lister: r.p.lister()}
-	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, lister)
+	fp := newFingerprinter(r.p.lister())
+	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
 	if err != nil {
 		return Failed, fmt.Errorf("reconcile: %w", err)
 	}
-	if plan.Fingerprint, err = lister.fingerprint(r.ctx); err != nil {
+	if plan.Fingerprint, err = fp.fingerprint(r.ctx); err != nil {
 		return Failed, fmt.Errorf("fingerprint the sink: %w", err)
 	}
 	plan.Files = planFiles(feed.Files)

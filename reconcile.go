@@ -93,8 +93,9 @@ func (f *Fingerprint) UnmarshalText(b []byte) error {
 }
 
 // ListFingerprint lists l's users and groups and returns their Fingerprint.
+// For a [DigestLister] it lists the users' digests rather than the users.
 func ListFingerprint(ctx context.Context, l Lister) (Fingerprint, error) {
-	return (&fingerprintingLister{Lister: l}).fingerprint(ctx)
+	return newFingerprinter(l).fingerprint(ctx)
 }
 
 // A tally adds up the hashes of users, or of groups, so that the order of a
@@ -112,14 +113,6 @@ type hasher struct {
 	layouts  map[*Layout]uint32
 	last     *Layout
 	lastHash uint32
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// sum64 hashes b to 64 bits with two unrelated CRCs, both computed in
-// hardware on common CPUs: a million users take milliseconds.
-func sum64(b []byte) uint64 {
-	return uint64(crc32.Checksum(b, castagnoli))<<32 | uint64(crc32.ChecksumIEEE(b))
 }
 
 func (h *hasher) user(r *Record) uint64 {
@@ -140,6 +133,17 @@ func (h *hasher) user(r *Record) uint64 {
 	b = append(b, flags)
 	b = binary.LittleEndian.AppendUint16(b, r.MissingRuns)
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.MissingSince))
+	h.buf = b
+	return sum64(b)
+}
+
+func (h *hasher) digest(d *UserDigest) uint64 {
+	b := appendString(h.buf[:0], d.Key)
+	b = binary.LittleEndian.AppendUint64(b, uint64(d.Attrs))
+	b = binary.LittleEndian.AppendUint64(b, uint64(d.Groups))
+	if d.Known {
+		b = append(b, 1)
+	}
 	h.buf = b
 	return sum64(b)
 }
@@ -170,21 +174,37 @@ func (h *hasher) layoutHash(l *Layout) uint32 {
 	return v
 }
 
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// fingerprintingLister passes a Lister's users and groups on while it
-// fingerprints them, so that a plan's Fingerprint is that of the very
-// listing it was computed from. A listing left before its end does not
-// count.
-type fingerprintingLister struct {
+// A fingerprinter passes a Lister's listings on while it fingerprints them,
+// so that a plan's Fingerprint is that of the very listing it was computed
+// from. A listing left before its end does not count. The users of a
+// [DigestLister] are fingerprinted by their digests: a Reconciler that reads
+// only the digests and some users in full then needs no full listing.
+type fingerprinter struct {
 	Lister
+	digests               DigestLister // nil unless Lister is one
 	users, groups         tally
 	usersDone, groupsDone bool
 }
 
-func (f *fingerprintingLister) Users(ctx context.Context) iter.Seq2[Record, error] {
+func newFingerprinter(l Lister) *fingerprinter {
+	f := &fingerprinter{Lister: l}
+	f.digests, _ = l.(DigestLister)
+	return f
+}
+
+// lister returns f as the Lister to give a Reconciler: a DigestLister when
+// the Sink's is one.
+func (f *fingerprinter) lister() Lister {
+	if f.digests != nil {
+		return digestFingerprinter{f}
+	}
+	return f
+}
+
+func (f *fingerprinter) Users(ctx context.Context) iter.Seq2[Record, error] {
+	if f.digests != nil {
+		return f.Lister.Users(ctx) // fingerprinted by Digests
+	}
 	return func(yield func(Record, error) bool) {
 		var h hasher
 		var t tally
@@ -202,7 +222,26 @@ func (f *fingerprintingLister) Users(ctx context.Context) iter.Seq2[Record, erro
 	}
 }
 
-func (f *fingerprintingLister) Groups(ctx context.Context) iter.Seq2[Group, error] {
+// digests lists the digests of a DigestLister, fingerprinting them.
+func (f *fingerprinter) listDigests(ctx context.Context) iter.Seq2[UserDigest, error] {
+	return func(yield func(UserDigest, error) bool) {
+		var h hasher
+		var t tally
+		for d, err := range f.digests.Digests(ctx) {
+			if err != nil {
+				yield(d, err)
+				return
+			}
+			t.add(h.digest(&d))
+			if !yield(d, nil) {
+				return
+			}
+		}
+		f.users, f.usersDone = t, true
+	}
+}
+
+func (f *fingerprinter) Groups(ctx context.Context) iter.Seq2[Group, error] {
 	return func(yield func(Group, error) bool) {
 		var h hasher
 		var t tally
@@ -222,9 +261,19 @@ func (f *fingerprintingLister) Groups(ctx context.Context) iter.Seq2[Group, erro
 
 // fingerprint returns the Fingerprint of the last complete listing, and
 // lists whatever was not listed to its end.
-func (f *fingerprintingLister) fingerprint(ctx context.Context) (Fingerprint, error) {
+func (f *fingerprinter) fingerprint(ctx context.Context) (Fingerprint, error) {
 	if !f.usersDone {
-		for _, err := range f.Users(ctx) {
+		users := f.Users(ctx)
+		if f.digests != nil {
+			users = func(yield func(Record, error) bool) {
+				for _, err := range f.listDigests(ctx) {
+					if err != nil && !yield(Record{}, err) {
+						return
+					}
+				}
+			}
+		}
+		for _, err := range users {
 			if err != nil {
 				return Fingerprint{}, fmt.Errorf("list users: %w", err)
 			}
@@ -244,4 +293,15 @@ func (f *fingerprintingLister) fingerprint(ctx context.Context) (Fingerprint, er
 	binary.LittleEndian.PutUint64(b[24:], f.groups.n)
 	sum := sha256.Sum256(b[:])
 	return Fingerprint(sum[:16]), nil
+}
+
+// digestFingerprinter is a fingerprinter over a DigestLister, and is one.
+type digestFingerprinter struct{ *fingerprinter }
+
+func (d digestFingerprinter) Digests(ctx context.Context) iter.Seq2[UserDigest, error] {
+	return d.listDigests(ctx)
+}
+
+func (d digestFingerprinter) LookupUsers(ctx context.Context, keys []string) iter.Seq2[Record, error] {
+	return d.digests.LookupUsers(ctx, keys)
 }

@@ -8,7 +8,7 @@ import (
 	"hash"
 	"io"
 	"iter"
-	"slices"
+	"os"
 	"time"
 )
 
@@ -16,6 +16,9 @@ import (
 const (
 	DefaultBatchSize    = 500
 	DefaultMaxRowErrors = 10000
+	// DefaultMemoryBudget bounds the memory a run uses for its records; see
+	// Pipeline.MemoryBudget.
+	DefaultMemoryBudget = 256 << 20
 )
 
 // ProgressEvery is how many rows of a file pass between two FileProgress
@@ -45,6 +48,16 @@ type Pipeline struct {
 	// MaxRowErrors caps the rejected rows kept in the Result (all are
 	// counted and reported as events); 0 means DefaultMaxRowErrors.
 	MaxRowErrors int
+	// MemoryBudget is about how many bytes of memory a run may use, whatever
+	// the size of its files: the records read are packed in chunks of an
+	// eighth of it and spilled, sorted, to a temporary file in TempDir
+	// (see "How a sync uses memory" in the package documentation). 0 means
+	// DefaultMemoryBudget.
+	MemoryBudget int64
+	// TempDir is where a run spills records and keeps copies of remote
+	// files while it checks whether they were applied; "" means
+	// os.TempDir(). A run removes what it wrote there.
+	TempDir string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -124,9 +137,15 @@ func (r *run) run() (Status, error) {
 	if len(files) == 0 {
 		return NothingToDo, nil
 	}
-	feed := &Feed{}
+	copies, status, err := r.skipApplied(files)
+	defer copies.remove()
+	if status != 0 {
+		return status, err
+	}
+	feed := &Feed{spool: newSpool(r.p.TempDir, r.p.chunkSize())}
+	defer feed.spool.Close()
 	for _, f := range files {
-		fr := r.readFile(f, feed)
+		fr := r.readFile(f, feed, copies[f.Name])
 		r.res.Files = append(r.res.Files, fr)
 		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
 		if fr.Err != nil {
@@ -135,9 +154,6 @@ func (r *run) run() (Status, error) {
 	}
 	feed.Files = r.res.Files
 	feed.Time = r.res.Started
-	if done, err := r.alreadyApplied(); err != nil || done {
-		return NothingToDo, err
-	}
 
 	fp := newFingerprinter(r.p.lister())
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
@@ -240,7 +256,7 @@ func (r *run) checkFiles(want []PlanFile) error {
 		if !ok {
 			return &StalePlanError{File: pf.Name, Reason: "gone"}
 		}
-		fr := r.hashFile(f)
+		fr := r.hashFile(f, io.Discard)
 		fr.Records, fr.Rejected = pf.Records, pf.Rejected
 		r.res.Files = append(r.res.Files, fr)
 		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
@@ -255,8 +271,8 @@ func (r *run) checkFiles(want []PlanFile) error {
 }
 
 // hashFile reads one file to a verified end, as readFile does, to learn its
-// SHA-256; the content itself is not used.
-func (r *run) hashFile(f FileInfo) FileResult {
+// SHA-256, copying its bytes to dst.
+func (r *run) hashFile(f FileInfo, dst io.Writer) FileResult {
 	fr := FileResult{FileInfo: f}
 	raw := &verifyingReader{h: sha256.New()}
 	fail := func(op string, err error) FileResult {
@@ -269,12 +285,16 @@ func (r *run) hashFile(f FileInfo) FileResult {
 		return fail("open", err)
 	}
 	raw.r = rc
-	_, err = io.Copy(io.Discard, raw)
+	_, err = io.Copy(dst, raw)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		return fail("close", cerr)
 	}
 	if err != nil {
-		return fail("read", err)
+		op := "read"
+		if raw.err == nil {
+			op = "copy" // to the local copy
+		}
+		return fail(op, err)
 	}
 	if err := raw.verify(&fr); err != nil {
 		return fail("verify", err)
@@ -299,10 +319,11 @@ func (p *Pipeline) validate() error {
 	return nil
 }
 
-// readFile streams one file into feed. The FileResult's Err is set unless the
+// readFile streams one file into feed, from the Source or from a local copy
+// of its bytes when copyPath is set. The FileResult's Err is set unless the
 // file reached a clean, verified end with at least one record; the records
 // of a failed file may be left in feed, which is then discarded.
-func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
+func (r *run) readFile(f FileInfo, feed *Feed, copyPath string) FileResult {
 	fr := FileResult{FileInfo: f}
 	raw := &verifyingReader{h: sha256.New()}
 	fail := func(op string, err error) FileResult {
@@ -310,7 +331,7 @@ func (r *run) readFile(f FileInfo, feed *Feed) FileResult {
 		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
 		return fr
 	}
-	rc, err := r.p.Source.Open(r.ctx, f.Name)
+	rc, err := r.open(f, copyPath)
 	if err != nil {
 		return fail("open", err)
 	}
@@ -375,9 +396,6 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			if n == growAfter {
-				feed.Records = growForFile(feed.Records, fr.Size, raw.n, n)
-			}
 			if n%ProgressEvery == 0 {
 				progress := *fr
 				progress.Bytes = raw.n
@@ -386,7 +404,9 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 		}
 		rec, err := rr.Read()
 		if err == nil {
-			feed.Records = append(feed.Records, rec)
+			if err := feed.spool.add(&rec); err != nil {
+				return err
+			}
 			fr.Records++
 			continue
 		}
@@ -401,24 +421,6 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 		feed.Rejected = append(feed.Rejected, re)
 		r.reject(re)
 	}
-}
-
-// growAfter is the row after which a file's record count is estimated: late
-// enough that the read-ahead of a Decryptor or Mapper (bytes taken from the
-// Source but not yet turned into rows) skews the estimate little, early
-// enough that little was copied before.
-const growAfter = 4 * ctxCheckEvery
-
-// growForFile makes room for the rest of a file's records in one step,
-// estimated from the bytes its first rows took, so that a million records are
-// not copied again and again as the slice grows. The estimate runs 10% over,
-// for read-ahead and uneven rows.
-func growForFile(recs []Record, size, read int64, rows int) []Record {
-	if size <= 0 || read <= 0 {
-		return recs
-	}
-	rest := int(float64(size-read)/float64(read)*float64(rows)*1.1) + 1
-	return slices.Grow(recs, rest)
 }
 
 func (r *run) reject(re *RowError) {
@@ -441,27 +443,81 @@ func (r *run) countRejectedByPlan(re *RowError) {
 	r.reject(re)
 }
 
-// alreadyApplied reports whether the Source has seen every file's content
-// applied before, marking the files so.
-func (r *run) alreadyApplied() (bool, error) {
+// skipApplied reads each file once to learn its SHA-256 before anything
+// decrypts or maps it, when the Source is a Deduplicator: a run whose files
+// were all applied before then costs one read of their bytes. It returns a
+// non-zero status when the run ends here: NothingToDo when every file was
+// applied (the files are marked so), Failed when one could not be read.
+//
+// Files of a Source that is not a LocalSource are copied to TempDir as they
+// are read, so that the Mapper reads the copy rather than the network
+// again. The pass stops at the first new file: the files after it are read
+// only once, by readFile.
+func (r *run) skipApplied(files []FileInfo) (localCopies, Status, error) {
 	d, ok := r.p.Source.(Deduplicator)
 	if !ok {
-		return false, nil
+		return nil, 0, nil
 	}
-	files := r.res.Files
-	for i := range files {
-		seen, err := d.Applied(r.ctx, files[i])
+	local := isLocal(r.p.Source)
+	var copies localCopies
+	read := make([]FileResult, 0, len(files))
+	for _, f := range files {
+		dst := io.Discard
+		if !local {
+			tmp, err := os.CreateTemp(r.p.TempDir, "usersync-file-*")
+			if err != nil {
+				return copies, Failed, &FileError{Op: "copy", File: f.Name, Err: err}
+			}
+			if copies == nil {
+				copies = make(localCopies)
+			}
+			copies[f.Name] = tmp.Name()
+			defer tmp.Close()
+			dst = tmp
+		}
+		fr := r.hashFile(f, dst)
+		if fr.Err != nil {
+			r.res.Files = append(r.res.Files, fr)
+			r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
+			return copies, Failed, fr.Err
+		}
+		seen, err := d.Applied(r.ctx, fr)
 		if err != nil {
-			return false, &FileError{Op: "check applied", File: files[i].Name, Err: err}
+			return copies, NothingToDo, &FileError{Op: "check applied", File: f.Name, Err: err}
 		}
 		if !seen {
-			return false, nil
+			return copies, 0, nil
 		}
+		read = append(read, fr)
 	}
-	for i := range files {
-		files[i].AlreadyApplied = true
+	for i := range read {
+		read[i].AlreadyApplied = true
+		r.res.Files = append(r.res.Files, read[i])
+		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
 	}
-	return true, nil
+	return copies, NothingToDo, nil
+}
+
+// open opens a file of the run: its local copy if it has one.
+func (r *run) open(f FileInfo, copyPath string) (io.ReadCloser, error) {
+	if copyPath != "" {
+		return os.Open(copyPath)
+	}
+	return r.p.Source.Open(r.ctx, f.Name)
+}
+
+// localCopies maps the names of files copied to TempDir to their copies.
+type localCopies map[string]string
+
+func (c localCopies) remove() {
+	for _, path := range c {
+		os.Remove(path)
+	}
+}
+
+func isLocal(s Source) bool {
+	l, ok := s.(LocalSource)
+	return ok && l.IsLocal()
 }
 
 // finish tells a Finisher how each file it read ended: nil when its content
@@ -573,6 +629,16 @@ func (p *Pipeline) batchSize() int {
 		return p.BatchSize
 	}
 	return DefaultBatchSize
+}
+
+// chunkSize is the size of a spool chunk: two of them are in memory at
+// once, and the budget leaves room for the Sink's listing and the plan.
+func (p *Pipeline) chunkSize() int {
+	b := p.MemoryBudget
+	if b <= 0 {
+		b = DefaultMemoryBudget
+	}
+	return int(min(b/8, maxChunk))
 }
 
 func (p *Pipeline) maxRowErrors() int {

@@ -8,13 +8,21 @@ import (
 	"fmt"
 	"hash/crc32"
 	"iter"
+	"slices"
+	"strings"
 	"time"
 )
 
 // A Feed is the verified content of one run: every record of every file, each
 // of which was read to a clean end.
+//
+// The Pipeline keeps a feed's records in a spool under its memory budget
+// (see [Pipeline.MemoryBudget]), not in Records: a Reconciler reads them
+// with [Feed.Sorted], or all at once with [Feed.Load].
 type Feed struct {
-	Files   []FileResult
+	Files []FileResult
+	// Records holds the records of a feed built in memory, by a test or a
+	// host, in file order. The Pipeline leaves it empty.
 	Records []Record
 	// Rejected lists every row the Mapper rejected. Their users are in the
 	// file even though their rows could not be used: a Reconciler must not
@@ -29,6 +37,54 @@ type Feed struct {
 	// Time is when the run started. Reconcilers take it as "now" (for grace
 	// periods, say), so that a plan depends only on its inputs.
 	Time time.Time
+
+	spool *spool // the Pipeline's records; nil for a feed built in memory
+}
+
+// Len returns the number of records.
+func (f *Feed) Len() int {
+	if f.spool != nil {
+		return f.spool.Len()
+	}
+	return len(f.Records)
+}
+
+// Sorted yields every record in order of Key (as Go compares strings),
+// records with the same key in file order, each with its place in file
+// order. Records of the Pipeline's feeds are read back from its spool and
+// cost memory only while they are held.
+func (f *Feed) Sorted(ctx context.Context) iter.Seq2[FeedRecord, error] {
+	if f.spool != nil {
+		return f.spool.sorted(ctx)
+	}
+	return func(yield func(FeedRecord, error) bool) {
+		idx := make([]int, len(f.Records))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(i, j int) int { return strings.Compare(f.Records[i].Key, f.Records[j].Key) })
+		for _, i := range idx {
+			if !yield(FeedRecord{Index: i, Record: f.Records[i]}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Load returns every record, in file order. It holds the whole feed in
+// memory: Reconcilers that can work from [Feed.Sorted] should.
+func (f *Feed) Load(ctx context.Context) ([]Record, error) {
+	if f.spool == nil {
+		return f.Records, nil
+	}
+	recs := make([]Record, f.spool.Len())
+	for r, err := range f.spool.sorted(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		recs[r.Index] = r.Record
+	}
+	return recs, nil
 }
 
 // A GroupReader is a RecordReader that also learns the groups a file
@@ -141,9 +197,17 @@ func (h *hasher) digest(d *UserDigest) uint64 {
 	b := appendString(h.buf[:0], d.Key)
 	b = binary.LittleEndian.AppendUint64(b, uint64(d.Attrs))
 	b = binary.LittleEndian.AppendUint64(b, uint64(d.Groups))
+	var flags byte
 	if d.Known {
-		b = append(b, 1)
+		flags |= 1
 	}
+	if d.Managed {
+		flags |= 2
+	}
+	if d.Inactive {
+		flags |= 4
+	}
+	b = append(b, flags)
 	h.buf = b
 	return sum64(b)
 }

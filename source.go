@@ -93,6 +93,19 @@ type Deduplicator interface {
 	Applied(ctx context.Context, f FileResult) (bool, error)
 }
 
+// A LocalSource is a Source whose files are on a local disk (or in memory),
+// so that reading one twice costs no transfer. When the Source is also a
+// [Deduplicator], the Pipeline reads each file once to learn its SHA-256
+// before it decrypts or maps anything, and a second time only if the
+// content is new; the files of other Sources are copied to a temporary
+// file on that first read instead. Wrappers such as source.Pickup pass the
+// answer of the Source they wrap on.
+type LocalSource interface {
+	Source
+	// IsLocal reports whether the files are local.
+	IsLocal() bool
+}
+
 // CheckResult is the outcome of one step of a [Checker].
 type CheckResult struct {
 	Name   string // what was checked, e.g. "folder /imports"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -511,4 +512,48 @@ func drawSubset(t *rapid.T, of []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// digestListing is a listing that is also a DigestLister, as a Sink that
+// keeps digests is: the Reconciler then plans from a merge.
+type digestListing struct{ listing }
+
+func (l *digestListing) Digests(context.Context) iter.Seq2[usersync.UserDigest, error] {
+	return func(yield func(usersync.UserDigest, error) bool) {
+		users := slices.Clone(l.users)
+		slices.SortFunc(users, func(a, b usersync.Record) int { return strings.Compare(a.Key, b.Key) })
+		for i := range users {
+			if !yield(usersync.DigestUser(&users[i]), nil) {
+				return
+			}
+		}
+	}
+}
+
+func (l *digestListing) LookupUsers(_ context.Context, keys []string) iter.Seq2[usersync.Record, error] {
+	return func(yield func(usersync.Record, error) bool) {
+		for _, k := range keys {
+			for _, u := range l.users {
+				if u.Key == k && !yield(u, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func TestProperty_MergedPlanIsTheFullPlan(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := drawWorld(t)
+		full := w.plan(t, &listing{w.sinkRecords, w.sinkGroups})
+		merged := w.plan(t, &digestListing{listing{w.sinkRecords, w.sinkGroups}})
+		want, err := json.Marshal(full)
+		require.NoError(t, err)
+		got, err := json.Marshal(merged)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "the plan made from digests")
+		require.Equal(t, full.Rejected, merged.Rejected)
+		require.Equal(t, full.Warnings, merged.Warnings)
+		require.Equal(t, full.Hold, merged.Hold)
+	})
 }

@@ -115,12 +115,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, feed *usersync.Feed, current
 	if err != nil {
 		return nil, err
 	}
-	if err := pl.listGroups(ctx, current); err != nil {
-		return nil, err
+	if dl, ok := current.(usersync.DigestLister); ok && r.mergeable() {
+		err = pl.reconcileMerged(ctx, feed, dl)
+	} else {
+		err = pl.reconcileAll(ctx, feed, current)
 	}
-	pl.index()
-	pl.resolveManagers()
-	if err := pl.compareUsers(ctx, current); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	pl.matchLeftovers()
@@ -128,6 +128,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, feed *usersync.Feed, current
 	pl.planGroups()
 	pl.finish()
 	return pl.plan, nil
+}
+
+// reconcileAll plans from the whole feed in memory and every Sink user.
+func (pl *planner) reconcileAll(ctx context.Context, feed *usersync.Feed, current usersync.Lister) error {
+	recs, err := feed.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("read the feed: %w", err)
+	}
+	pl.recs = recs
+	if err := pl.listGroups(ctx, current); err != nil {
+		return err
+	}
+	pl.index()
+	pl.resolveManagers()
+	return pl.compareUsers(ctx, current)
 }
 
 // planner is the state of one Reconcile call.
@@ -166,7 +181,6 @@ func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
 		policy:   &r.policy,
 		keys:     r.keys,
 		feed:     feed,
-		recs:     feed.Records,
 		plan:     &usersync.Plan{Time: feed.Time},
 		now:      feed.Time,
 		plainKey: r.keys[0] == MatchKey{} || r.keys[0] == MatchKey{Adopt: true},

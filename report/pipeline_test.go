@@ -107,9 +107,13 @@ func (r *lineReader) Read() (usersync.Record, error) {
 // createAll plans to create every user of the feed.
 type createAll struct{}
 
-func (createAll) Reconcile(_ context.Context, feed *usersync.Feed, _ usersync.Lister) (*usersync.Plan, error) {
+func (createAll) Reconcile(ctx context.Context, feed *usersync.Feed, _ usersync.Lister) (*usersync.Plan, error) {
+	recs, err := feed.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p := &usersync.Plan{}
-	for _, rec := range feed.Records {
+	for _, rec := range recs {
 		p.Changes = append(p.Changes, usersync.Change{Kind: usersync.CreateUser, User: rec})
 	}
 	return p, nil

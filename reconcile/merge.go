@@ -1,0 +1,256 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/usersync/usersync"
+)
+
+// lookupBatch is how many keys one LookupUsers call asks for.
+const lookupBatch = 1024
+
+// errOrder says a DigestLister broke its promise of key order.
+var errOrder = errors.New("digests out of key order")
+
+// mergeable reports whether the plan can be made from a DigestLister's
+// digests: the first match key must be the record's key as it is, since
+// the feed and the digests are merged in key order; and accounts merge a
+// user's rows from several files, which digests do not see.
+func (r *Reconciler) mergeable() bool {
+	first := r.keys[0]
+	return first.Attr == "" && !first.IgnoreCase && len(r.policy.Accounts) == 0
+}
+
+// A merge is what the merge of the feed with the Sink's digests found:
+// the feed rows and the Sink users that need the planner, and counts of the
+// users that do not.
+type merge struct {
+	rows       []usersync.FeedRecord // rows that differ, or are new, or share a key
+	lookups    []string              // keys of Sink users to read in full, sorted
+	unchanged  int                   // feed users in sync with their Sink user
+	population int                   // active managed Sink users not read in full
+}
+
+// reconcileMerged plans from a merge of the feed, in key order, with the
+// Sink's digests: a row whose digests equal its Sink user's is in sync and
+// is never read again, nor is its user; the planner then sees only the rows
+// that differ and the users they concern, and those the feed lacks. So the
+// plan costs one pass over the feed and the digests, and in full only as
+// much as changed.
+func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister) error {
+	if err := pl.listGroups(ctx, current); err != nil {
+		return err
+	}
+	m, err := pl.mergeDigests(ctx, feed, current)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(m.rows, func(a, b usersync.FeedRecord) int { return a.Index - b.Index }) // file order
+	pl.recs = make([]usersync.Record, len(m.rows))
+	for i := range m.rows {
+		pl.recs[i] = m.rows[i].Record
+	}
+	users, err := lookupAll(ctx, current, m.lookups)
+	if err != nil {
+		return err
+	}
+	pl.plan.Unchanged += m.unchanged
+	pl.plan.Population += m.population
+	pl.index()
+	pl.resolveManagers()
+	if err := pl.resolveManagersBeyond(ctx, feed, current); err != nil {
+		return err
+	}
+	if err := pl.compareUsers(ctx, users); err != nil {
+		return err
+	}
+	return nil
+}
+
+// mergeDigests walks the feed and the digests side by side.
+func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister) (*merge, error) {
+	m := &merge{}
+	next, stop := iter.Pull2(current.Digests(ctx))
+	defer stop()
+	sink, err, more := pullDigest(next)
+	if err != nil {
+		return nil, err
+	}
+	// Sink users the feed lacks matter to the planner only when they may
+	// be leavers (managed), be matched by a later key, or be a manager
+	// referred to by an attribute; the planner counts those it reads.
+	p := pl.policy
+	readAll := len(pl.keys) > 1 || p.Manager.Attr != "" && p.Manager.By.Attr != ""
+	readManaged := p.Mode != Delta && p.Absent != Ignore
+	sinkOnly := func(d *usersync.UserDigest) {
+		switch {
+		case readAll, d.Managed && readManaged:
+			m.lookups = append(m.lookups, d.Key)
+		case d.Managed && !d.Inactive:
+			m.population++
+		}
+	}
+	var dg usersync.Digester
+	var group []usersync.FeedRecord // the feed rows with one key
+	prev, n := "", 0
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		k := group[0].Key
+		for more && sink.Key < k {
+			sinkOnly(&sink)
+			if sink, err, more = pullDigestAfter(next, sink.Key); err != nil {
+				return err
+			}
+		}
+		matched := more && sink.Key == k
+		if matched && len(group) == 1 && pl.inSync(&dg, &group[0].Record, &sink) {
+			m.unchanged++
+			if !sink.Inactive {
+				m.population++
+			}
+		} else {
+			m.rows = append(m.rows, group...)
+			if matched {
+				m.lookups = append(m.lookups, k)
+			}
+		}
+		if matched {
+			if sink, err, more = pullDigestAfter(next, sink.Key); err != nil {
+				return err
+			}
+		}
+		group = group[:0]
+		return nil
+	}
+	for r, err := range feed.Sorted(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("read the feed: %w", err)
+		}
+		if n++; n%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if r.Key != prev || len(group) == 0 {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			prev = r.Key
+		}
+		group = append(group, r)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	for more {
+		sinkOnly(&sink)
+		if sink, err, more = pullDigestAfter(next, sink.Key); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// inSync reports whether feed row d needs nothing done to Sink user s: s
+// is managed, not missing, and holds exactly d's attributes, state and (if
+// the feed says anything of them) groups.
+func (pl *planner) inSync(dg *usersync.Digester, d *usersync.Record, s *usersync.UserDigest) bool {
+	if !s.Known || !s.Managed {
+		return false
+	}
+	want := *d
+	want.Managed, want.MissingRuns, want.MissingSince = true, 0, 0
+	w := dg.Digest(&want)
+	return w.Attrs == s.Attrs && (d.Groups == nil || w.Groups == s.Groups)
+}
+
+// pullDigest pulls the next digest; more is false at the end.
+func pullDigest(next func() (usersync.UserDigest, error, bool)) (usersync.UserDigest, error, bool) {
+	d, err, ok := next()
+	if err != nil {
+		return d, fmt.Errorf("list users: %w", err), false
+	}
+	return d, nil, ok
+}
+
+// pullDigestAfter pulls the digest after the one of key prev, and checks
+// that the Sink keeps its promise of key order: a merge of streams out of
+// order would take users for missing.
+func pullDigestAfter(next func() (usersync.UserDigest, error, bool), prev string) (usersync.UserDigest, error, bool) {
+	d, err, ok := pullDigest(next)
+	if err == nil && ok && d.Key <= prev {
+		return d, fmt.Errorf("list users: %w: the Sink listed digests of key %q after %q", errOrder, d.Key, prev), false
+	}
+	return d, err, ok
+}
+
+// lookupAll reads the users of keys in full, in batches.
+func lookupAll(ctx context.Context, current usersync.DigestLister, keys []string) (userList, error) {
+	var users userList
+	for len(keys) > 0 {
+		batch := keys[:min(lookupBatch, len(keys))]
+		keys = keys[len(batch):]
+		for u, err := range current.LookupUsers(ctx, batch) {
+			if err != nil {
+				return nil, fmt.Errorf("read users: %w", err)
+			}
+			users = append(users, u)
+		}
+	}
+	return users, nil
+}
+
+// userList is the users read in full, listed to the planner as a Sink's
+// users.
+type userList []usersync.Record
+
+func (l userList) Users(context.Context) iter.Seq2[usersync.Record, error] {
+	return func(yield func(usersync.Record, error) bool) {
+		for _, u := range l {
+			if !yield(u, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (l userList) Groups(context.Context) iter.Seq2[usersync.Group, error] {
+	return func(func(usersync.Group, error) bool) {}
+}
+
+// resolveManagersBeyond resolves the manager references that the rows and
+// users the planner sees leave unresolved, against the users it does not
+// see: every row of the feed and, when references are keys, every key of
+// the Sink. Users in sync need no resolving: nothing of theirs is written.
+func (pl *planner) resolveManagersBeyond(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister) error {
+	m := &pl.managers
+	if len(m.unresolved) == 0 {
+		return nil
+	}
+	for r, err := range feed.Sorted(ctx) {
+		if err != nil {
+			return fmt.Errorf("read the feed: %w", err)
+		}
+		delete(m.unresolved, m.by.value(&r.Record))
+		if len(m.unresolved) == 0 {
+			return nil
+		}
+	}
+	if m.by.Attr != "" {
+		return nil // the Sink users the feed lacks are all read in full: see merge
+	}
+	for d, err := range current.Digests(ctx) {
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		delete(m.unresolved, m.by.value(&usersync.Record{Key: d.Key}))
+		if len(m.unresolved) == 0 {
+			return nil
+		}
+	}
+	return nil
+}

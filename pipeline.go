@@ -137,15 +137,15 @@ func (r *run) run() (Status, error) {
 	if len(files) == 0 {
 		return NothingToDo, nil
 	}
-	copies, status, err := r.skipApplied(files)
-	defer copies.remove()
+	first, status, err := r.skipApplied(files)
+	defer first.remove()
 	if status != 0 {
 		return status, err
 	}
 	feed := &Feed{spool: newSpool(r.p.TempDir, r.p.chunkSize())}
 	defer feed.spool.Close()
 	for _, f := range files {
-		fr := r.readFile(f, feed, copies[f.Name])
+		fr := r.readFile(f, feed, first[f.Name])
 		r.res.Files = append(r.res.Files, fr)
 		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
 		if fr.Err != nil {
@@ -256,7 +256,7 @@ func (r *run) checkFiles(want []PlanFile) error {
 		if !ok {
 			return &StalePlanError{File: pf.Name, Reason: "gone"}
 		}
-		fr := r.hashFile(f, io.Discard)
+		fr := r.hashFile(f)
 		fr.Records, fr.Rejected = pf.Records, pf.Rejected
 		r.res.Files = append(r.res.Files, fr)
 		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
@@ -271,25 +271,30 @@ func (r *run) checkFiles(want []PlanFile) error {
 }
 
 // hashFile reads one file to a verified end, as readFile does, to learn its
-// SHA-256, copying its bytes to dst.
-func (r *run) hashFile(f FileInfo, dst io.Writer) FileResult {
+// SHA-256; the content itself is not used.
+func (r *run) hashFile(f FileInfo) FileResult {
+	rc, err := r.p.Source.Open(r.ctx, f.Name)
+	if err != nil {
+		return FileResult{FileInfo: f, Err: &FileError{Op: "open", File: f.Name, Err: err}}
+	}
+	fr := hashStream(f, rc, io.Discard)
+	if cerr := rc.Close(); fr.Err == nil && cerr != nil {
+		fr.Err = &FileError{Op: "close", File: f.Name, Err: cerr}
+	}
+	return fr
+}
+
+// hashStream reads rc, file f, to its verified end to learn its size and
+// SHA-256, copying the bytes to dst.
+func hashStream(f FileInfo, rc io.Reader, dst io.Writer) FileResult {
 	fr := FileResult{FileInfo: f}
-	raw := &verifyingReader{h: sha256.New()}
+	raw := &verifyingReader{r: rc, h: sha256.New()}
 	fail := func(op string, err error) FileResult {
 		fr.Bytes = raw.n
 		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
 		return fr
 	}
-	rc, err := r.p.Source.Open(r.ctx, f.Name)
-	if err != nil {
-		return fail("open", err)
-	}
-	raw.r = rc
-	_, err = io.Copy(dst, raw)
-	if cerr := rc.Close(); err == nil && cerr != nil {
-		return fail("close", cerr)
-	}
-	if err != nil {
+	if _, err := io.Copy(dst, raw); err != nil {
 		op := "read"
 		if raw.err == nil {
 			op = "copy" // to the local copy
@@ -319,11 +324,12 @@ func (p *Pipeline) validate() error {
 	return nil
 }
 
-// readFile streams one file into feed, from the Source or from a local copy
-// of its bytes when copyPath is set. The FileResult's Err is set unless the
-// file reached a clean, verified end with at least one record; the records
-// of a failed file may be left in feed, which is then discarded.
-func (r *run) readFile(f FileInfo, feed *Feed, copyPath string) FileResult {
+// readFile streams one file into feed, from the Source or from the copy
+// that a first read made. The FileResult's Err is set unless the file
+// reached a clean, verified end with at least one record, and the bytes
+// the first read saw; the records of a failed file may be left in feed,
+// which is then discarded.
+func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	fr := FileResult{FileInfo: f}
 	raw := &verifyingReader{h: sha256.New()}
 	fail := func(op string, err error) FileResult {
@@ -331,7 +337,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, copyPath string) FileResult {
 		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
 		return fr
 	}
-	rc, err := r.open(f, copyPath)
+	rc, err := r.open(f, first)
 	if err != nil {
 		return fail("open", err)
 	}
@@ -377,6 +383,10 @@ func (r *run) readFile(f FileInfo, feed *Feed, copyPath string) FileResult {
 	closed = true
 	if err := rc.Close(); err != nil {
 		return fail("close", err)
+	}
+	if first != nil && (raw.n != first.bytes || [32]byte(raw.h.Sum(nil)) != first.sum) {
+		return fail("verify", fmt.Errorf("%w: the file changed between two reads of this run (%d bytes, then %d): the next run reads it again",
+			ErrIntegrity, first.bytes, raw.n))
 	}
 	if err := raw.verify(&fr); err != nil {
 		return fail("verify", err)
@@ -449,44 +459,32 @@ func (r *run) countRejectedByPlan(re *RowError) {
 // non-zero status when the run ends here: NothingToDo when every file was
 // applied (the files are marked so), Failed when one could not be read.
 //
-// Files of a Source that is not a LocalSource are copied to TempDir as they
-// are read, so that the Mapper reads the copy rather than the network
-// again. The pass stops at the first new file: the files after it are read
-// only once, by readFile.
-func (r *run) skipApplied(files []FileInfo) (localCopies, Status, error) {
+// A file of a LocalSource that opens as an io.Seeker stays open, and is
+// read again from its start: a file replaced or removed meanwhile does not
+// change what the run reads. Other files are copied to TempDir as they are
+// read, so that the Mapper reads the copy rather than the network again.
+// The pass stops at the first new file: the files after it are read only
+// once, by readFile.
+func (r *run) skipApplied(files []FileInfo) (firstReads, Status, error) {
 	d, ok := r.p.Source.(Deduplicator)
 	if !ok {
 		return nil, 0, nil
 	}
-	local := isLocal(r.p.Source)
-	var copies localCopies
+	first := make(firstReads)
 	read := make([]FileResult, 0, len(files))
 	for _, f := range files {
-		dst := io.Discard
-		if !local {
-			tmp, err := os.CreateTemp(r.p.TempDir, "usersync-file-*")
-			if err != nil {
-				return copies, Failed, &FileError{Op: "copy", File: f.Name, Err: err}
-			}
-			if copies == nil {
-				copies = make(localCopies)
-			}
-			copies[f.Name] = tmp.Name()
-			defer tmp.Close()
-			dst = tmp
-		}
-		fr := r.hashFile(f, dst)
-		if fr.Err != nil {
+		fr, fail := r.readFirst(f, first)
+		if fail != nil {
 			r.res.Files = append(r.res.Files, fr)
 			r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
-			return copies, Failed, fr.Err
+			return first, Failed, fail
 		}
 		seen, err := d.Applied(r.ctx, fr)
 		if err != nil {
-			return copies, NothingToDo, &FileError{Op: "check applied", File: f.Name, Err: err}
+			return first, NothingToDo, &FileError{Op: "check applied", File: f.Name, Err: err}
 		}
 		if !seen {
-			return copies, 0, nil
+			return first, 0, nil
 		}
 		read = append(read, fr)
 	}
@@ -495,23 +493,81 @@ func (r *run) skipApplied(files []FileInfo) (localCopies, Status, error) {
 		r.res.Files = append(r.res.Files, read[i])
 		r.report(Event{Kind: FileRead, File: &r.res.Files[len(r.res.Files)-1]})
 	}
-	return copies, NothingToDo, nil
+	return first, NothingToDo, nil
 }
 
-// open opens a file of the run: its local copy if it has one.
-func (r *run) open(f FileInfo, copyPath string) (io.ReadCloser, error) {
-	if copyPath != "" {
-		return os.Open(copyPath)
+// readFirst hashes file f, keeping it open or copying it, into first.
+func (r *run) readFirst(f FileInfo, first firstReads) (FileResult, error) {
+	rc, err := r.p.Source.Open(r.ctx, f.Name)
+	if err != nil {
+		fr := FileResult{FileInfo: f, Err: &FileError{Op: "open", File: f.Name, Err: err}}
+		return fr, fr.Err
+	}
+	fst := firstRead{rc: rc}
+	var dst io.Writer = io.Discard
+	if _, seeks := rc.(io.Seeker); !seeks || !isLocal(r.p.Source) {
+		tmp, err := os.CreateTemp(r.p.TempDir, "usersync-file-*")
+		if err != nil {
+			rc.Close()
+			fr := FileResult{FileInfo: f, Err: &FileError{Op: "copy", File: f.Name, Err: err}}
+			return fr, fr.Err
+		}
+		defer tmp.Close()
+		fst.copy, dst = tmp.Name(), tmp
+	}
+	first[f.Name] = &fst
+	fr := hashStream(f, rc, dst)
+	if fst.copy != "" {
+		fst.rc = nil
+		if cerr := rc.Close(); fr.Err == nil && cerr != nil {
+			fr.Err = &FileError{Op: "close", File: f.Name, Err: cerr}
+		}
+	}
+	fst.bytes, fst.sum = fr.Bytes, fr.SHA256
+	return fr, fr.Err
+}
+
+// open opens a file of the run: the one the first read left open, rewound,
+// or its copy, or else the Source's.
+func (r *run) open(f FileInfo, first *firstRead) (io.ReadCloser, error) {
+	switch {
+	case first == nil:
+	case first.rc != nil:
+		rc := first.rc
+		first.rc = nil // readFile closes it
+		if _, err := rc.(io.Seeker).Seek(0, io.SeekStart); err != nil {
+			rc.Close()
+			return nil, err
+		}
+		return rc, nil
+	case first.copy != "":
+		return os.Open(first.copy)
 	}
 	return r.p.Source.Open(r.ctx, f.Name)
 }
 
-// localCopies maps the names of files copied to TempDir to their copies.
-type localCopies map[string]string
+// A firstRead is what the first read of a file, before it was decrypted
+// or mapped, saw of it and left: its size and SHA-256, and the local file
+// still open, or the path of the copy it made of a remote one.
+type firstRead struct {
+	rc    io.ReadCloser
+	copy  string
+	bytes int64
+	sum   [32]byte
+}
 
-func (c localCopies) remove() {
-	for _, path := range c {
-		os.Remove(path)
+// firstReads maps file names to their first reads.
+type firstReads map[string]*firstRead
+
+// remove closes the files left open and removes the copies.
+func (f firstReads) remove() {
+	for _, fr := range f {
+		if fr.rc != nil {
+			fr.rc.Close()
+		}
+		if fr.copy != "" {
+			os.Remove(fr.copy)
+		}
 	}
 }
 

@@ -147,10 +147,18 @@ var (
 	_ usersync.Source       = (*Picker)(nil)
 	_ usersync.Finisher     = (*Picker)(nil)
 	_ usersync.Deduplicator = (*Picker)(nil)
+	_ usersync.LocalSource  = (*Picker)(nil)
 	_ usersync.Checker      = (*Picker)(nil)
 	_ usersync.Remover      = (*Picker)(nil)
 	_ usersync.Renamer      = (*Picker)(nil)
 )
+
+// IsLocal reports whether the Source it picks from is a local one (see
+// [usersync.LocalSource]).
+func (p *Picker) IsLocal() bool {
+	l, ok := p.src.(usersync.LocalSource)
+	return ok && l.IsLocal()
+}
 
 // Pickup returns a Picker over src. It fails if the options are invalid, or
 // ask for what src cannot do: deleting and done-markers need a

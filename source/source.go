@@ -80,8 +80,28 @@ func (closedError) Is(target error) bool { return target == fs.ErrClosed }
 // It suits readers whose Read never blocks for long, such as a local file
 // or a byte slice. A network stream also needs its blocked Read
 // interrupted, by closing the connection when ctx is done.
+//
+// When rc is also an io.Seeker (a local file), so is the reader returned,
+// which lets a Pipeline read a local file a second time from the same open
+// file rather than open it again.
 func ContextReader(ctx context.Context, rc io.ReadCloser) io.ReadCloser {
-	return &contextReader{ctx: ctx, rc: rc}
+	r := &contextReader{ctx: ctx, rc: rc}
+	if s, ok := rc.(io.Seeker); ok {
+		return &seekingContextReader{r, s}
+	}
+	return r
+}
+
+type seekingContextReader struct {
+	*contextReader
+	s io.Seeker
+}
+
+func (r *seekingContextReader) Seek(offset int64, whence int) (int64, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.s.Seek(offset, whence)
 }
 
 // contextReader keeps the ctx of the Open call that made it: the Source

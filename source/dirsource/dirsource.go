@@ -242,6 +242,10 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 // Close releases the folder. Later calls fail with an error wrapping
 // fs.ErrClosed; readers already open keep working until closed. Close may
 // be called more than once.
+// IsLocal reports true: the folder is on this machine, so a Pipeline reads
+// a file twice (once to check whether it was applied) rather than copy it.
+func (s *Source) IsLocal() bool { return true }
+
 func (s *Source) Close() error {
 	if s.closed.Swap(true) {
 		return nil

@@ -106,7 +106,7 @@ func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return source.ContextReader(ctx, io.NopCloser(bytes.NewReader(f.data))), nil
+	return source.ContextReader(ctx, nopCloser{bytes.NewReader(f.data)}), nil
 }
 
 // Remove deletes the named file.
@@ -161,6 +161,10 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 
 // Close makes later calls fail with an error wrapping fs.ErrClosed. It
 // keeps the files, so that Put still works, and always returns nil.
+// IsLocal reports true: the files are in memory, so a Pipeline reads a
+// file twice (once to check whether it was applied) rather than copy it.
+func (s *Source) IsLocal() bool { return true }
+
 func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -196,3 +200,8 @@ func (s *Source) canPlace(name string) error {
 	}
 	return nil
 }
+
+// nopCloser is a bytes.Reader with a Close, seekable like a local file.
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }

@@ -1,0 +1,87 @@
+package reconcile_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/internal/gen"
+	"github.com/usersync/usersync/reconcile"
+	"github.com/usersync/usersync/sink/memsink"
+	"github.com/usersync/usersync/source/memsource"
+)
+
+// TestPipelineUnderATinyBudget runs the same nights twice: once with the
+// default memory budget, where the records stay in memory, and once with a
+// budget so small that every file spills dozens of sorted runs to disk. The
+// plans and the directories they leave must be the same, and the spill
+// files must be gone after each run, failed or not.
+func TestPipelineUnderATinyBudget(t *testing.T) {
+	nights := []gen.Config{
+		{Rows: 6000, First: 1000, Seed: 1},
+		{Rows: 6000, First: 1100, Seed: 1, Vary: 0.05, VarySeed: 2}, // 100 leave, 100 join, 5% change
+		{Rows: 6000, First: 1100, Seed: 1, Vary: 0.05, VarySeed: 2}, // nothing to do
+	}
+	type outcome struct {
+		counts usersync.Counts
+		users  []string
+	}
+	run := func(budget int64) []outcome {
+		mapper, err := csvmap.New(csvmap.Cosafe(), nil)
+		require.NoError(t, err)
+		src, sink, tmp := memsource.New(), memsink.New(), t.TempDir()
+		p := usersync.Pipeline{Source: src, Mapper: mapper, Reconciler: reconcile.New(&reconcile.Policy{
+			RemoveGuard: reconcile.Guard{Disabled: true}, CreateGuard: reconcile.Guard{Disabled: true},
+		}), Sink: sink, MemoryBudget: budget, TempDir: tmp}
+		var out []outcome
+		day := time.Date(2026, 3, 1, 0, 15, 0, 0, time.UTC)
+		for _, c := range nights {
+			require.NoError(t, src.Put("users.csv", gen.Bytes(c), day))
+			res, err := p.Run(t.Context())
+			require.NoError(t, err)
+			out = append(out, outcome{res.Applied, listAll(t, sink)})
+			left, err := os.ReadDir(tmp)
+			require.NoError(t, err)
+			assert.Empty(t, left, "the run removed its spill files")
+			day = day.Add(24 * time.Hour)
+		}
+		// A file that fails half way leaves nothing behind either.
+		require.NoError(t, src.Put("users.csv", append(gen.Bytes(nights[0]), "\"open quote"...), day))
+		_, err = p.Run(t.Context())
+		require.Error(t, err)
+		left, err := os.ReadDir(tmp)
+		require.NoError(t, err)
+		assert.Empty(t, left, "a failed run removed its spill files")
+		return out
+	}
+	inMemory, spilled := run(0), run(1<<19)
+	require.Len(t, spilled, len(nights))
+	assert.Greater(t, inMemory[0].counts.Created, 5900)
+	assert.Positive(t, inMemory[1].counts.Created)
+	assert.Positive(t, inMemory[1].counts.Updated)
+	assert.Positive(t, inMemory[1].counts.Deactivated)
+	assert.Zero(t, inMemory[2].counts.Total(), "the same file again changes nothing")
+	assert.Greater(t, inMemory[2].counts.Unchanged, 5900)
+	for i := range nights {
+		assert.Equal(t, inMemory[i].counts, spilled[i].counts, "night %d", i+1)
+		assert.Equal(t, inMemory[i].users, spilled[i].users, "night %d", i+1)
+	}
+}
+
+// listAll lists the Sink's users as comparable strings, in key order.
+func listAll(t *testing.T, l usersync.Lister) []string {
+	var users []usersync.Record
+	for u, err := range l.Users(t.Context()) {
+		require.NoError(t, err)
+		users = append(users, u)
+	}
+	out := comparable(users)
+	slices.Sort(out)
+	return out
+}

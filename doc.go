@@ -55,6 +55,42 @@
 // A change the Sink refuses is reported and the others still apply; every
 // change is idempotent, so the next run repairs what failed.
 //
+// # How a sync uses memory
+//
+// A run costs memory in proportion to what changed, within
+// [Pipeline.MemoryBudget] (256 MiB by default), not in proportion to the
+// directory:
+//
+//   - Before parsing: when the Source is a [Deduplicator], each file is read
+//     once to learn its SHA-256 before anything decrypts or maps it. A file
+//     applied before then costs one read of its bytes and a few kilobytes.
+//     A local file stays open and is read again from its start; a remote
+//     one is copied to [Pipeline.TempDir] as it is hashed, so it crosses
+//     the network once.
+//   - While parsing: each good record is packed into a chunk of bytes (its
+//     key, its attributes as the Mapper packed them, its groups, its file
+//     and line). A full chunk, an eighth of the budget, is sorted by key and
+//     written to a temporary file while the next chunk fills, so two chunks
+//     are in memory at most. A file of ten million rows costs its size in
+//     disk; a file that then fails costs nothing else, and the run removes
+//     the temporary file whatever its outcome. A decompression bomb or a
+//     row bomb fails on the Decryptor's or Mapper's limits with the same
+//     bounded memory.
+//   - The diff: [Feed.Sorted] merges the sorted runs back in key order. A
+//     Sink that is a [DigestLister] lists each user's key with digests of
+//     its attributes, state and memberships, in key order too, without
+//     decoding anything; the default Reconciler walks both lists side by
+//     side, counts the rows whose digests equal their user's as unchanged
+//     and drops them, and reads in full (with LookupUsers) only the users
+//     whose rows differ, and those the feed lacks. So the plan holds only
+//     the changes. A Sink that is only a [Lister] works as before: the
+//     Reconciler then loads the feed with [Feed.Load] and streams every
+//     user past it, which costs memory in proportion to the directory.
+//   - Apply: changes go to a [BatchApplier] in batches of BatchSize.
+//
+// A first load is all change: every row becomes a CreateUser in the plan,
+// which is held in memory, so it costs memory in proportion to the file.
+//
 // # Approval: plan, review, apply that plan
 //
 // A held plan, or one from a dry run, is data: it encodes to JSON, the

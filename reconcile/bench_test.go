@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/usersync/usersync"
@@ -61,6 +64,19 @@ func BenchmarkReconcile(b *testing.B) {
 			}
 		}
 	})
+	// The Sink as one that keeps digests (see usersync.DigestLister): the
+	// plan is a merge of the feed with the digests, and only the users
+	// whose rows differ are read in full.
+	digests := newStoredDigests(users, groups)
+	b.Run("reconcile-digests", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p, err := reconcile.New(policy).Reconcile(context.Background(), feed, digests)
+			if err != nil || p.Hold != nil {
+				b.Fatal(err, p.Hold)
+			}
+		}
+	})
 	b.Run("fingerprint", func(b *testing.B) {
 		for range b.N {
 			if _, err := usersync.ListFingerprint(context.Background(), sink); err != nil {
@@ -94,5 +110,43 @@ func readFeed(b *testing.B, path string) *usersync.Feed {
 			b.Fatal(err)
 		}
 		feed.Records = append(feed.Records, r)
+	}
+}
+
+// storedDigests is a Sink's state with its digests computed ahead, in key
+// order, as a Sink that stores them lists them.
+type storedDigests struct {
+	listing
+	digests []usersync.UserDigest
+	byKey   map[string]int
+}
+
+func newStoredDigests(users []usersync.Record, groups []usersync.Group) *storedDigests {
+	s := &storedDigests{listing: listing{users, groups}, byKey: make(map[string]int, len(users))}
+	for i := range users {
+		s.digests = append(s.digests, usersync.DigestUser(&users[i]))
+		s.byKey[users[i].Key] = i
+	}
+	slices.SortFunc(s.digests, func(a, b usersync.UserDigest) int { return strings.Compare(a.Key, b.Key) })
+	return s
+}
+
+func (s *storedDigests) Digests(context.Context) iter.Seq2[usersync.UserDigest, error] {
+	return func(yield func(usersync.UserDigest, error) bool) {
+		for _, d := range s.digests {
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (s *storedDigests) LookupUsers(_ context.Context, keys []string) iter.Seq2[usersync.Record, error] {
+	return func(yield func(usersync.Record, error) bool) {
+		for _, k := range keys {
+			if i, ok := s.byKey[k]; ok && !yield(s.users[i], nil) {
+				return
+			}
+		}
 	}
 }

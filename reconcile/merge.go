@@ -29,7 +29,8 @@ func (r *Reconciler) mergeable() bool {
 // the feed rows and the Sink users that need the planner, and counts of the
 // users that do not.
 type merge struct {
-	rows       []usersync.FeedRecord // rows that differ, or are new, or share a key
+	rows       []usersync.Record // rows that differ, or are new, or share a key, in key order
+	index      []int32           // the rows' places in file order
 	lookups    []string              // keys of Sink users to read in full, sorted
 	unchanged  int                   // feed users in sync with their Sink user
 	population int                   // active managed Sink users not read in full
@@ -49,11 +50,8 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(m.rows, func(a, b usersync.FeedRecord) int { return a.Index - b.Index }) // file order
-	pl.recs = make([]usersync.Record, len(m.rows))
-	for i := range m.rows {
-		pl.recs[i] = m.rows[i].Record
-	}
+	pl.recs, pl.keyOrder = fileOrder(m.rows, m.index)
+	m.rows, m.index = nil, nil
 	users, err := lookupAll(ctx, current, m.lookups)
 	if err != nil {
 		return err
@@ -115,7 +113,10 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 				m.population++
 			}
 		} else {
-			m.rows = append(m.rows, group...)
+			for i := range group {
+				m.rows = append(m.rows, group[i].Record)
+				m.index = append(m.index, int32(group[i].Index))
+			}
 			if matched {
 				m.lookups = append(m.lookups, k)
 			}
@@ -153,6 +154,34 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		}
 	}
 	return m, nil
+}
+
+// fileOrder puts rows, given in key order with their places in file order,
+// in file order, and returns with them the order of their keys: keyOrder[j]
+// is the place of the j-th row in key order. It moves the rows in place.
+func fileOrder(rows []usersync.Record, index []int32) (recs []usersync.Record, keyOrder []int32) {
+	byPlace := make([]int32, len(rows)) // rows' places in key order, in file order
+	for j := range byPlace {
+		byPlace[j] = int32(j)
+	}
+	slices.SortFunc(byPlace, func(a, b int32) int { return int(index[a] - index[b]) })
+	keyOrder = make([]int32, len(rows))
+	for i, j := range byPlace {
+		keyOrder[j] = int32(i)
+	}
+	// Move each row to its place, following the cycles of the permutation.
+	for j := range rows {
+		for keyOrder[j] != int32(j) {
+			to := keyOrder[j]
+			rows[j], rows[to] = rows[to], rows[j]
+			keyOrder[j], keyOrder[to] = keyOrder[to], keyOrder[j]
+		}
+	}
+	// keyOrder is now the identity; rebuild it from byPlace.
+	for i, j := range byPlace {
+		keyOrder[j] = int32(i)
+	}
+	return rows, keyOrder
 }
 
 // inSync reports whether feed row d needs nothing done to Sink user s: s

@@ -158,6 +158,10 @@ type planner struct {
 	// is: the hot loops then skip MatchKey.value.
 	plainKey bool
 	byKey    map[string]int32 // first match key value -> index in recs
+	// keyOrder, when set, lists the rows in order of Key, rows with the
+	// same key in file order: an index of 4 bytes a row, which replaces
+	// byKey when the rows come from a merge (see mergeDigests).
+	keyOrder []int32
 	state    []uint8          // per record: unseen, seen, rejected, merged
 	// present holds keys of users who are in the feed although none of
 	// their rows can be used (rejected by the Mapper or for duplicates).
@@ -211,7 +215,6 @@ func (pl *planner) key(r *usersync.Record) string {
 // files.
 func (pl *planner) index() {
 	recs := pl.recs
-	pl.byKey = make(map[string]int32, len(recs))
 	pl.state = make([]uint8, len(recs))
 	pl.present = make(map[string]struct{})
 	for _, re := range pl.feed.Rejected {
@@ -219,6 +222,40 @@ func (pl *planner) index() {
 			pl.present[re.Key] = struct{}{}
 		}
 	}
+	var repeated map[string]struct{}
+	if pl.keyOrder != nil {
+		repeated = pl.sortedRepeats()
+	} else {
+		repeated = pl.indexByKey()
+	}
+	if repeated != nil {
+		pl.handleRepeats(repeated)
+	}
+	slices.SortFunc(pl.plan.Rejected, func(a, b *usersync.RowError) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+}
+
+// sortedRepeats returns the keys of more than one row, which keyOrder
+// lists side by side.
+func (pl *planner) sortedRepeats() map[string]struct{} {
+	var repeated map[string]struct{}
+	for j := 1; j < len(pl.keyOrder); j++ {
+		k := pl.recs[pl.keyOrder[j]].Key
+		if k != "" && k == pl.recs[pl.keyOrder[j-1]].Key {
+			if repeated == nil {
+				repeated = make(map[string]struct{})
+			}
+			repeated[k] = struct{}{}
+		}
+	}
+	return repeated
+}
+
+// indexByKey builds byKey, and returns the keys of more than one row.
+func (pl *planner) indexByKey() map[string]struct{} {
+	recs := pl.recs
+	pl.byKey = make(map[string]int32, len(recs))
 	// Backwards, so that the index ends up holding each key's first row;
 	// a write that leaves the map's length alone is a repeated key, which
 	// saves looking each key up before writing it.
@@ -237,12 +274,7 @@ func (pl *planner) index() {
 			repeated[k] = struct{}{}
 		}
 	}
-	if repeated != nil {
-		pl.handleRepeats(repeated)
-	}
-	slices.SortFunc(pl.plan.Rejected, func(a, b *usersync.RowError) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
-	})
+	return repeated
 }
 
 // handleRepeats rejects or merges the rows of each repeated key.
@@ -337,8 +369,21 @@ func (pl *planner) find(u *usersync.Record, next int32) (int32, bool) {
 	if int(next) < len(pl.recs) && pl.state[next] == unseen && pl.key(&pl.recs[next]) == k {
 		return next, true // the first row with its key: later ones are merged or rejected
 	}
-	i, ok := pl.byKey[k]
+	i, ok := pl.lookup(k)
 	return i, ok && pl.state[i] == unseen
+}
+
+// lookup returns the first row with first key k.
+func (pl *planner) lookup(k string) (int32, bool) {
+	if pl.keyOrder == nil {
+		i, ok := pl.byKey[k]
+		return i, ok
+	}
+	j, found := slices.BinarySearchFunc(pl.keyOrder, k, func(i int32, k string) int { return strings.Compare(pl.recs[i].Key, k) })
+	if !found {
+		return 0, false
+	}
+	return pl.keyOrder[j], true
 }
 
 // unmatched handles a Sink user that the first key did not match.

@@ -57,7 +57,7 @@ type section struct{ off, n int64 }
 
 func newSpool(dir string, limit int) *spool {
 	return &spool{
-		dir: dir, limit: max(limit, 1<<16),
+		dir: dir, limit: min(max(limit, 1<<16), maxChunk),
 		layoutIDs: make(map[*Layout]int), fileIDs: make(map[string]int),
 		cur: &chunk{},
 	}
@@ -71,15 +71,24 @@ func (s *spool) add(r *Record) error {
 	if s.err != nil {
 		return s.err
 	}
+	body := s.pack(s.scratch[:0], r)
+	s.scratch = body
 	c := s.cur
-	if len(c.buf) >= s.limit || len(c.buf) > maxChunk {
+	if c.buf == nil {
+		// One allocation of the whole chunk: memory the kernel gives as
+		// zero pages, counted in RSS only as records fill it, and never
+		// copied to grow.
+		c.buf = make([]byte, 0, s.limit)
+		if c.ents == nil {
+			c.ents = make([]entry, 0, s.limit/128) // rows of 128 bytes or more
+		}
+	}
+	if len(c.buf) > 0 && len(c.buf)+len(body)+binary.MaxVarintLen64 > cap(c.buf) {
 		if err := s.flush(); err != nil {
 			return err
 		}
 		c = s.cur
 	}
-	body := s.pack(s.scratch[:0], r)
-	s.scratch = body
 	off := len(c.buf)
 	c.buf = binary.AppendUvarint(c.buf, uint64(len(body)))
 	start := len(c.buf)
@@ -255,7 +264,7 @@ func (s *spool) flush() error {
 	go func() { done <- writeRun(s.f, run.off, c) }()
 	s.cur = s.spare
 	if s.cur == nil {
-		s.cur = &chunk{buf: make([]byte, 0, len(c.buf)+len(c.buf)/8), ents: make([]entry, 0, len(c.ents)+len(c.ents)/8)}
+		s.cur = &chunk{ents: make([]entry, 0, cap(c.ents))}
 	}
 	s.spare = c
 	return nil

@@ -20,8 +20,10 @@ type Layout struct {
 	names []string
 	index map[string]int
 	// sorted lists the indexes of names in order of name, nil when names
-	// are in order already: digests see attributes in name order.
-	sorted []int
+	// are in order already, and sortedNames encodes them in that order:
+	// digests see attributes in name order.
+	sorted      []int
+	sortedNames []byte
 	// same caches the last other Layout found to hold the same names in the
 	// same order, so that comparing records of two runs (the feed's layout and
 	// the one a Sink stored yesterday) takes the fast path after one check.
@@ -43,6 +45,7 @@ func NewLayout(names ...string) *Layout {
 		l.index[n] = i
 	}
 	l.sorted = sortedOrder(l.names)
+	l.sortedNames = encodeSortedNames(l.names, l.sorted)
 	return l
 }
 

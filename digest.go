@@ -83,23 +83,18 @@ func (dg *Digester) Digest(r *Record) UserDigest {
 	return UserDigest{Key: r.Key, Attrs: attrs, Groups: Digest(sum64(b)), Managed: r.Managed, Inactive: r.Inactive, Known: true}
 }
 
-// appendSorted appends the attributes to b, each name and value
-// length-prefixed, in order of name, so that the same attributes in
-// another Layout give the same bytes.
+// appendSorted appends the attributes to b in a form that does not depend
+// on the order of their Layout: the names in order of name, then the values
+// in the same order, each length-prefixed. The names come from the Layout,
+// which encodes them once.
 func (a Attrs) appendSorted(b []byte) []byte {
 	l := a.layout
 	if l.Len() == 0 {
 		return append(b, 0)
 	}
-	b = binary.AppendUvarint(b, uint64(len(l.names)))
-	if l.sorted == nil { // names already in order
-		d := a.data
-		for _, n := range l.names {
-			var v string
-			v, d = nextValue(d)
-			b = appendString(appendString(b, n), v)
-		}
-		return b
+	b = append(b, l.sortedNames...)
+	if l.sorted == nil { // names already in order: the values are too
+		return append(b, a.data...)
 	}
 	var starts [64]int
 	offs := starts[:0]
@@ -110,8 +105,21 @@ func (a Attrs) appendSorted(b []byte) []byte {
 		off += w + n
 	}
 	for _, i := range l.sorted {
-		v, _ := nextValue(a.data[offs[i]:])
-		b = appendString(appendString(b, l.names[i]), v)
+		n, w := uvarint(a.data[offs[i]:])
+		b = append(b, a.data[offs[i]:offs[i]+w+n]...)
+	}
+	return b
+}
+
+// encodeSortedNames returns the names' part of appendSorted's form.
+func encodeSortedNames(names []string, sorted []int) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(names)))
+	for j := range names {
+		i := j
+		if sorted != nil {
+			i = sorted[j]
+		}
+		b = appendString(b, names[i])
 	}
 	return b
 }

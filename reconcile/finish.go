@@ -18,7 +18,7 @@ func (pl *planner) finish() {
 		slices.SortStableFunc(cs, byKey)
 	}
 	p := pl.plan
-	p.Changes = slices.Concat(pl.groupChanges, pl.rekeys, pl.creates, pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes)
+	p.Changes = pl.concat()
 	p.Warnings, p.WarningsTotal = pl.warnings.rowErrors(pl.recs), pl.warnings.total
 	p.Hold = pl.guards(p.Counts())
 }
@@ -46,4 +46,25 @@ func (pl *planner) guards(c usersync.Counts) error {
 		return errs[0]
 	}
 	return errors.Join(errs...)
+}
+
+// concat joins the changes of each kind in apply order. A first load is all
+// creates: they are moved along in their own array, which createMissingUsers
+// made with room for the rest, rather than copied to a new one as large.
+func (pl *planner) concat() []usersync.Change {
+	head := slices.Concat(pl.groupChanges, pl.rekeys)
+	tail := [][]usersync.Change{pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes}
+	n := len(head) + len(pl.creates)
+	for _, t := range tail {
+		n += len(t)
+	}
+	cs := pl.creates
+	if cap(cs) < n || len(cs) < n/2 {
+		return slices.Concat(append([][]usersync.Change{head, pl.creates}, tail...)...)
+	}
+	cs = slices.Insert(cs, 0, head...) // in place: there is room
+	for _, t := range tail {
+		cs = append(cs, t...)
+	}
+	return cs
 }

@@ -410,6 +410,16 @@ func (pl *planner) isPresent(u *usersync.Record) bool {
 // createMissingUsers plans a create for each active feed user that matched
 // nobody, in feed order.
 func (pl *planner) createMissingUsers() {
+	n := 0
+	for i := range pl.recs {
+		if pl.state[i] == unseen && !pl.recs[i].Inactive {
+			n++
+		}
+	}
+	if n > 4096 { // room for the other changes too: see concat
+		others := len(pl.rekeys) + len(pl.restores) + len(pl.updates) + len(pl.marks) + len(pl.deactivates) + len(pl.deletes)
+		pl.creates = make([]usersync.Change, 0, n+others+1024)
+	}
 	for i := range pl.recs {
 		if pl.state[i] != unseen || pl.recs[i].Inactive {
 			continue

@@ -28,10 +28,6 @@ type UserDigest struct {
 	// Groups digests the user's memberships ([Record.Groups]): a feed that
 	// says nothing about groups leaves them out of the comparison.
 	Groups Digest
-	// Managed and Inactive are the user's [Record.Managed] and
-	// [Record.Inactive], listed apart so that a Reconciler can count the
-	// active managed users, and leave users created by hand unread.
-	Managed, Inactive bool
 	// Known says that Attrs and Groups are those DigestUser gives for the
 	// user as [Lister.Users] would yield it. A Sink that cannot vouch for
 	// that, because the user changed outside of the library since the
@@ -80,7 +76,7 @@ func (dg *Digester) Digest(r *Record) UserDigest {
 		}
 	}
 	dg.buf = b
-	return UserDigest{Key: r.Key, Attrs: attrs, Groups: Digest(sum64(b)), Managed: r.Managed, Inactive: r.Inactive, Known: true}
+	return UserDigest{Key: r.Key, Attrs: attrs, Groups: Digest(sum64(b)), Known: true}
 }
 
 // appendSorted appends the attributes to b in a form that does not depend

@@ -197,17 +197,9 @@ func (h *hasher) digest(d *UserDigest) uint64 {
 	b := appendString(h.buf[:0], d.Key)
 	b = binary.LittleEndian.AppendUint64(b, uint64(d.Attrs))
 	b = binary.LittleEndian.AppendUint64(b, uint64(d.Groups))
-	var flags byte
 	if d.Known {
-		flags |= 1
+		b = append(b, 1)
 	}
-	if d.Managed {
-		flags |= 2
-	}
-	if d.Inactive {
-		flags |= 4
-	}
-	b = append(b, flags)
 	h.buf = b
 	return sum64(b)
 }

@@ -31,9 +31,9 @@ func (r *Reconciler) mergeable() bool {
 type merge struct {
 	rows       []usersync.Record // rows that differ, or are new, or share a key, in key order
 	index      []int32           // the rows' places in file order
-	lookups    []string              // keys of Sink users to read in full, sorted
-	unchanged  int                   // feed users in sync with their Sink user
-	population int                   // active managed Sink users not read in full
+	lookups    []string          // keys of Sink users to read in full, sorted
+	unchanged  int               // feed users in sync with their Sink user
+	population int               // active managed Sink users not read in full: those in sync
 }
 
 // reconcileMerged plans from a merge of the feed, in key order, with the
@@ -60,7 +60,7 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	pl.plan.Population += m.population
 	pl.index()
 	pl.resolveManagers()
-	if err := pl.resolveManagersBeyond(ctx, feed, current); err != nil {
+	if err := pl.resolveManagersBeyond(ctx, feed); err != nil {
 		return err
 	}
 	if err := pl.compareUsers(ctx, users); err != nil {
@@ -78,20 +78,11 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	if err != nil {
 		return nil, err
 	}
-	// Sink users the feed lacks matter to the planner only when they may
-	// be leavers (managed), be matched by a later key, or be a manager
-	// referred to by an attribute; the planner counts those it reads.
-	p := pl.policy
-	readAll := len(pl.keys) > 1 || p.Manager.Attr != "" && p.Manager.By.Attr != ""
-	readManaged := p.Mode != Delta && p.Absent != Ignore
-	sinkOnly := func(d *usersync.UserDigest) {
-		switch {
-		case readAll, d.Managed && readManaged:
-			m.lookups = append(m.lookups, d.Key)
-		case d.Managed && !d.Inactive:
-			m.population++
-		}
-	}
+	// The Sink users the feed lacks are read in full: leavers, users
+	// created by hand, and users a later match key may find. A digest
+	// says nothing of whether a user is managed or active, which the plan
+	// needs to know of each of them.
+	sinkOnly := func(d *usersync.UserDigest) { m.lookups = append(m.lookups, d.Key) }
 	var dg usersync.Digester
 	var group []usersync.FeedRecord // the feed rows with one key
 	prev, n := "", 0
@@ -109,7 +100,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		matched := more && sink.Key == k
 		if matched && len(group) == 1 && pl.inSync(&dg, &group[0].Record, &sink) {
 			m.unchanged++
-			if !sink.Inactive {
+			if !group[0].Inactive { // and managed, as the digests say
 				m.population++
 			}
 		} else {
@@ -188,7 +179,7 @@ func fileOrder(rows []usersync.Record, index []int32) (recs []usersync.Record, k
 // is managed, not missing, and holds exactly d's attributes, state and (if
 // the feed says anything of them) groups.
 func (pl *planner) inSync(dg *usersync.Digester, d *usersync.Record, s *usersync.UserDigest) bool {
-	if !s.Known || !s.Managed {
+	if !s.Known {
 		return false
 	}
 	want := *d
@@ -253,9 +244,9 @@ func (l userList) Groups(context.Context) iter.Seq2[usersync.Group, error] {
 
 // resolveManagersBeyond resolves the manager references that the rows and
 // users the planner sees leave unresolved, against the users it does not
-// see: every row of the feed and, when references are keys, every key of
-// the Sink. Users in sync need no resolving: nothing of theirs is written.
-func (pl *planner) resolveManagersBeyond(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister) error {
+// see: those in sync, whose by-value is their row's. Rows in sync need no
+// resolving: nothing of theirs is written.
+func (pl *planner) resolveManagersBeyond(ctx context.Context, feed *usersync.Feed) error {
 	m := &pl.managers
 	if len(m.unresolved) == 0 {
 		return nil
@@ -265,18 +256,6 @@ func (pl *planner) resolveManagersBeyond(ctx context.Context, feed *usersync.Fee
 			return fmt.Errorf("read the feed: %w", err)
 		}
 		delete(m.unresolved, m.by.value(&r.Record))
-		if len(m.unresolved) == 0 {
-			return nil
-		}
-	}
-	if m.by.Attr != "" {
-		return nil // the Sink users the feed lacks are all read in full: see merge
-	}
-	for d, err := range current.Digests(ctx) {
-		if err != nil {
-			return fmt.Errorf("list users: %w", err)
-		}
-		delete(m.unresolved, m.by.value(&usersync.Record{Key: d.Key}))
 		if len(m.unresolved) == 0 {
 			return nil
 		}

@@ -162,7 +162,7 @@ type planner struct {
 	// same key in file order: an index of 4 bytes a row, which replaces
 	// byKey when the rows come from a merge (see mergeDigests).
 	keyOrder []int32
-	state    []uint8          // per record: unseen, seen, rejected, merged
+	state    []uint8 // per record: unseen, seen, rejected, merged
 	// present holds keys of users who are in the feed although none of
 	// their rows can be used (rejected by the Mapper or for duplicates).
 	present map[string]struct{}

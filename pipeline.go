@@ -14,7 +14,11 @@ import (
 
 // Defaults for the Pipeline's tuning fields.
 const (
-	DefaultBatchSize    = 500
+	// DefaultBatchSize is large enough for a Sink's bulk path (COPY on
+	// PostgreSQL, a long transaction of prepared inserts on SQLite) to
+	// carry a first load, and small enough that a run stopped between two
+	// batches stops within a second or so.
+	DefaultBatchSize    = 5000
 	DefaultMaxRowErrors = 10000
 	// DefaultMemoryBudget bounds the memory a run uses for its records; see
 	// Pipeline.MemoryBudget.

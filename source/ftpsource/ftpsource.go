@@ -40,9 +40,11 @@ type Source struct {
 	file   string // the one file to offer, if Config.File is set
 	opts   *Options
 	log    *slog.Logger
-	slots  chan struct{} // one per connection in use
-	done   context.Context
-	stop   context.CancelFunc
+	// refusals logs the names listings refuse, each once while it stays.
+	refusals source.RefusalLog
+	slots    chan struct{} // one per connection in use
+	done     context.Context
+	stop     context.CancelFunc
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -241,9 +243,7 @@ func (s *Source) list(ctx context.Context) ([]usersync.FileInfo, []string, error
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, name := range refused {
-		s.log.WarnContext(ctx, "ftpsource: file name refused: it could be read as a path outside the folder", "folder", s.where(), "name", fmt.Sprintf("%q", name))
-	}
+	s.refusals.Log(ctx, s.log, "ftpsource: file name refused", s.where(), refused)
 	slices.SortFunc(files, func(a, b usersync.FileInfo) int { return strings.Compare(a.Name, b.Name) })
 	return files, refused, nil
 }

@@ -32,8 +32,9 @@ func Refusal(name string) string {
 	return ""
 }
 
-// A RefusalLog logs the file names a Source's listings refuse (see
-// [Refusal]), one line per name with its reason: at Warn level when a
+// A RefusalLog logs the file names a Source's listings refuse, one line
+// per name, with its reason when [Refusal] gives one (else msg says it): at
+// Warn level when a
 // listing refuses a name it did not refuse the time before, at Debug level
 // while later listings keep refusing it, so that a Runner listing every
 // minute does not repeat the warning all night. A name that goes away and
@@ -59,7 +60,11 @@ func (l *RefusalLog) Log(ctx context.Context, log *slog.Logger, msg, folder stri
 		if l.last[name] {
 			level = slog.LevelDebug
 		}
-		log.Log(ctx, level, msg, "folder", folder, "name", name, "reason", Refusal(name))
+		if reason := Refusal(name); reason != "" {
+			log.Log(ctx, level, msg, "folder", folder, "name", name, "reason", reason)
+		} else {
+			log.Log(ctx, level, msg, "folder", folder, "name", name)
+		}
 		now[name] = true
 	}
 	l.last = now

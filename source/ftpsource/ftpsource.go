@@ -369,15 +369,6 @@ func (s *Source) fileInfo(c *conn, e *ftp.Entry, twice bool) (usersync.FileInfo,
 	return fi, fileThere, nil
 }
 
-// permanentOnly returns nil for a refusal from the server (a reply), which
-// concerns one file, and err for a broken connection.
-func permanentOnly(err error) error {
-	if replyCode(err) != 0 {
-		return nil
-	}
-	return err
-}
-
 // Open starts downloading the named file, on a connection of its own
 // until the stream is closed. The stream fails, instead of ending, if the
 // file turns out shorter or longer than the size the server reported at

@@ -155,13 +155,14 @@ func TestSummaryEndToEnd(t *testing.T) {
 	assert.True(t, strings.HasPrefix(text, s.Headline+"\n\nStarted   2025-03-04 02:00:01 UTC\n"), text)
 	assert.Contains(t, text, "\nDuration  10s (read 2s, plan 1s, apply 6s)\n", "timed from the events")
 	assert.Contains(t, text, "\nCreated (3 of 4)\n")
-	assert.Contains(t, text, "\n  "+testruns.Script+"\n", "text shows the key as it is")
+	assert.Contains(t, text, "\n  Carl Carlsson ("+testruns.Script+")\n", "text shows the name, and the key as it is")
 	assert.Contains(t, text, "\n  users.csv:5: column Mail: \""+testruns.Formula+"\": ")
 
 	assert.Contains(t, p.html, "<!DOCTYPE html>")
 	assert.Contains(t, p.html, "&lt;script&gt;alert(1)&lt;/script&gt;")
 	assert.NotContains(t, p.html, "<script")
-	assert.NotContains(t, p.html, "Ann Andersson", "no attribute value")
+	assert.Contains(t, p.html, "Ann Andersson (E1001)", "people by name and ID")
+	assert.NotContains(t, p.html, "SHA-256", "no hashes in the body")
 
 	require.Contains(t, p.attachments, "changes-2025-03-04.csv")
 	require.Contains(t, p.attachments, "rejected-rows-2025-03-04.csv")

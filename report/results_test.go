@@ -20,7 +20,7 @@ func started() time.Time { return time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC) }
 
 func user(key string) usersync.Record {
 	return usersync.Record{
-		Key:   key,
+		Key: key,
 		Attrs: usersync.NewAttrs("name", "Ann Andersson", "mail", pii+".ann@example.com", "title", "Sales lead",
 			"password", pii+"-hunter2"),
 	}

@@ -237,14 +237,6 @@ func fileDetails(f *File) []string {
 	return d
 }
 
-// fileBytes is "-" for a file that failed before anything was read.
-func fileBytes(f *File) string {
-	if f.Bytes == 0 && f.Error != "" {
-		return "-"
-	}
-	return strconv.FormatInt(f.Bytes, 10)
-}
-
 // fileResult says "ok", or why the file failed; the error that failed the
 // run is not repeated, since it is shown above.
 func fileResult(f *File, runErr string) string {
@@ -257,13 +249,6 @@ func fileResult(f *File, runErr string) string {
 		return "failed: see Error above"
 	}
 	return "failed: " + oneLine(f.Error)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // countsTitle says whose counts the table holds; there is no table when

@@ -169,6 +169,8 @@ func TestSummaryEndToEnd(t *testing.T) {
 	changes := readCSV(t, p.attachments["changes-2025-03-04.csv"])
 	assert.Equal(t, []string{"kind", "key", "old_key", "label", "attributes", "joins", "leaves", "outcome", "error"}, changes[0])
 	assert.Contains(t, changes, []string{"create", "E1002", "", "", "", "Sales", "", "failed", "the directory refused E1002"})
+	require.Contains(t, p.attachments, "summary-2025-03-04.json", "hashes are kept in the JSON attachment")
+	assert.Regexp(t, `"sha256": "[0-9a-f]{64}"`, p.attachments["summary-2025-03-04.json"])
 	rejected := readCSV(t, p.attachments["rejected-rows-2025-03-04.csv"])
 	require.Len(t, rejected, 2)
 	assert.Equal(t, "'"+testruns.Formula, rejected[1][3], "the formula is neutralised")

@@ -10,8 +10,11 @@ import (
 )
 
 // WriteHTML writes a Summary as an HTML document, for the HTML part of an
-// email or an admin page. It says what [WriteText] says, laid out in tables
-// with inline styles only: no style sheet, script, image or other external
+// email or an admin page. It says what [WriteText] says, in one column that
+// reads on a phone 390 px wide without scrolling sideways (long names,
+// paths and values wrap), under a banner coloured by status (amber for a
+// run that applied but rejected rows), with a held plan's approval link
+// as a button. It is laid out in tables with inline styles only: no style sheet, script, image or other external
 // asset, so that it reads the same in Outlook, Gmail and Apple Mail, and
 // loads nothing from anywhere. Every text is HTML-escaped, and control
 // characters are shown escaped, as in the text. The document reaches w in a

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync/internal/testenv"
+	"github.com/usersync/usersync/report"
 )
 
 // chromium finds the browser: USERSYNC_TEST_CHROMIUM (which
@@ -65,7 +67,8 @@ func measure(t *testing.T, browser context.Context, file string, width int64) (l
 	return layout{dims[0], dims[1], dims[2]}, png
 }
 
-// TestHTMLInBrowser renders every golden HTML summary in headless Chromium
+// TestHTMLInBrowser renders every golden HTML summary, and an alert, in
+// headless Chromium
 // at a phone's width (390 px) and a desktop's (900 px), checks that the
 // document never scrolls sideways, and writes a screenshot of each to
 // testdata/out (ignored by git) for a person to look at.
@@ -94,6 +97,15 @@ func TestHTMLInBrowser(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.html"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
+	// And an alert, which has no golden file: a held plan's.
+	c := newWatch(t, &report.WatchOptions{Summary: &report.Options{Name: "Acme", ApproveURL: "https://app.example/approve?p=7"}})
+	require.NoError(t, c.run(t, 0, held()))
+	require.Len(t, c.to.got, 1)
+	var alert bytes.Buffer
+	require.NoError(t, report.WriteAlertHTML(&alert, c.to.got[0]))
+	alertFile := filepath.Join(t.TempDir(), "alert-held.html")
+	require.NoError(t, os.WriteFile(alertFile, alert.Bytes(), 0o644))
+	files = append(files, alertFile)
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".html")
 		for _, width := range []int64{390, 900} {

@@ -146,7 +146,7 @@ var htmlPage = template.Must(template.New("summary").Parse(`<!DOCTYPE html>
 {{- end}}
 {{- range .Lists}}
 <tr><td style="padding:14px 16px 4px 16px;font-weight:bold;">{{.Title}}</td></tr>
-<tr><td style="padding:0 16px 6px 16px;font-size:13px;line-height:19px;">{{range $i, $item := .Items}}{{if $i}}<br>{{end}}{{$item}}{{end}}{{if .More}}<br><span style="color:#59636e;">and {{.More}} more (the attachment lists them all)</span>{{end}}</td></tr>
+<tr><td style="padding:0 16px 6px 16px;font-size:13px;line-height:19px;">{{range $i, $item := .Items}}{{if $i}}<br>{{end}}{{$item}}{{end}}{{if .More}}<br><span style="color:#59636e;">and {{.More}} more</span>{{end}}</td></tr>
 {{- end}}
 {{- if .Counts}}
 <tr><td style="padding:14px 16px 4px 16px;font-weight:bold;">{{.CountsTitle}}</td></tr>

@@ -33,6 +33,8 @@
 //	m, err := metrics.New(nil, &metrics.Options{StaleAfter: 26 * time.Hour})
 //	srv, err := metrics.Serve(ctx, "127.0.0.1:9090", m.Handler(nil))
 //
+// or, for a command's --metrics-addr flag, [Start], which does both.
+//
 // # Why client_golang
 //
 // The metrics are made with github.com/prometheus/client_golang rather

@@ -187,6 +187,11 @@ func TestRegistries(t *testing.T) {
 	assert.Error(t, err, "an address in use fails at once")
 
 	cancel() // the server stops with its context
+	m2, srv2, err := metrics.Start(t.Context(), "127.0.0.1:0", nil)
+	require.NoError(t, err)
+	defer srv2.Close()
+	m2.Reporter("acme", "users")
+	assert.Contains(t, scrape(t, srv2.Addr()), "usersync_feed_stale", "Start: New and Serve in one")
 	assert.Eventually(t, func() bool {
 		_, err := http.Get("http://" + srv.Addr() + "/healthz")
 		return err != nil

@@ -106,6 +106,22 @@ func Serve(ctx context.Context, addr string, h http.Handler) (*Server, error) {
 	return s, nil
 }
 
+// Start is what a command such as "usersync watch --metrics-addr" needs:
+// a Metrics on a registry of its own (with the Go and process
+// collectors), served on addr until ctx ends. Give each feed's Pipeline
+// m.Reporter(tenant, feed).
+func Start(ctx context.Context, addr string, opts *Options) (*Metrics, *Server, error) {
+	m, err := New(nil, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := Serve(ctx, addr, m.Handler(nil))
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, srv, nil
+}
+
 // Addr returns the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 

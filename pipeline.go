@@ -354,17 +354,27 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	}()
 
 	var plain io.Reader = raw
+	dec := &stageReader{} // the Decryptor's plaintext, which remembers its fault
 	if r.p.Decryptor != nil {
-		if plain, err = r.p.Decryptor.Decrypt(r.ctx, raw, f); err != nil {
+		if dec.r, err = r.p.Decryptor.Decrypt(r.ctx, raw, f); err != nil {
 			return fail("decrypt", err)
 		}
+		plain = dec
+	}
+	// A fault the Mapper meets is blamed on the stage that found it: the
+	// transport, then the Decryptor, else the Mapper.
+	mapFail := func(err error) FileResult {
+		if raw.err == nil && dec.err != nil {
+			return fail("decrypt", dec.cause(err))
+		}
+		return fail(raw.op("map"), raw.cause(err))
 	}
 	rr, err := r.p.Mapper.NewReader(plain, f)
 	if err != nil {
-		return fail(raw.op("map"), raw.cause(err))
+		return mapFail(err)
 	}
 	if err := r.readRecords(rr, &fr, feed, raw); err != nil {
-		return fail(raw.op("map"), raw.cause(err))
+		return mapFail(err)
 	}
 	if gr, ok := rr.(GroupReader); ok {
 		feed.Groups = append(feed.Groups, gr.Groups()...)
@@ -372,7 +382,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()
 	}
-	if dr, ok := plain.(DecryptedReader); ok {
+	if dr, ok := dec.r.(DecryptedReader); ok {
 		fr.DecryptedBy = dr.DecryptedBy()
 	}
 	// The Mapper stopped at the end of the plaintext; make sure the
@@ -752,6 +762,31 @@ func (v *verifyingReader) op(fallback string) string {
 func (v *verifyingReader) cause(err error) error {
 	if v.err != nil && !errors.Is(err, v.err) {
 		return v.err
+	}
+	return err
+}
+
+// A stageReader remembers the first error but io.EOF that a stage's reader
+// returned, so that a fault is blamed on the stage that found it rather
+// than on the stage that was reading from it.
+type stageReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stageReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// cause returns the stage's error when err, made of it by a later stage,
+// does not wrap it.
+func (s *stageReader) cause(err error) error {
+	if !errors.Is(err, s.err) {
+		return s.err
 	}
 	return err
 }

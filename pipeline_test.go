@@ -241,6 +241,52 @@ func TestDecryptorIntegrityFailureAtEOFAppliesNothing(t *testing.T) {
 	assert.Equal(t, before, e.users())
 }
 
+// A fault the Decryptor finds in the middle of a file, where the Mapper is
+// the one reading, is blamed on the Decryptor: the FileError says
+// "decrypt", not "map".
+func TestDecryptorFaultMidFileNamesTheDecryptStage(t *testing.T) {
+	tampered := fmt.Errorf("integrity check failed: %w", usersync.ErrIntegrity)
+	for _, tc := range []struct {
+		name string
+		cut  int // plaintext bytes before the fault
+	}{
+		{"in the header", 5},
+		{"in a row", len("id,name,email,groups\ne8,Hal")},
+		{"between rows", len("id,name,email,groups\ne8,Hal,hal@example.com,\n")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := synced(t)
+			before := e.users()
+			e.put(t, "users.csv", "id,name,email,groups\ne8,Hal,hal@example.com,\ne9,Ida,ida@example.com,\n")
+			e.p.Decryptor = usersync.DecryptorFunc(func(_ context.Context, r io.Reader, _ usersync.FileInfo) (io.Reader, error) {
+				return io.MultiReader(io.LimitReader(r, int64(tc.cut)), iotestErrReader{tampered}), nil
+			})
+			res, err := e.p.Run(context.Background())
+			assert.Equal(t, usersync.Failed, res.Status)
+			assert.ErrorIs(t, err, usersync.ErrIntegrity)
+			var fe *usersync.FileError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "decrypt", fe.Op, "%v", err)
+			assert.Equal(t, before, e.users())
+		})
+	}
+	// A fault of the transport under the Decryptor is still the transport's.
+	t.Run("transport", func(t *testing.T) {
+		e := synced(t)
+		lost := errors.New("connection lost")
+		e.put(t, "users.csv", "id,name,email,groups\ne8,Hal,hal@example.com,\ne9,Ida,ida@example.com,\n")
+		e.p.Source = &failingSource{Source: e.src, n: 30, err: lost}
+		e.p.Decryptor = usersync.DecryptorFunc(func(_ context.Context, r io.Reader, _ usersync.FileInfo) (io.Reader, error) {
+			return r, nil
+		})
+		_, err := e.p.Run(context.Background())
+		var fe *usersync.FileError
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "read", fe.Op, "%v", err)
+		assert.ErrorIs(t, err, lost)
+	})
+}
+
 func TestOneUnverifiedFileOfSeveralAppliesNothing(t *testing.T) {
 	e := synced(t)
 	before := e.users()

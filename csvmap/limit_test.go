@@ -146,3 +146,17 @@ func TestSmallBoundWithDetection(t *testing.T) {
 	readAll(t, m, "\uFEFF"+text, want)
 	readAll(t, m, string(utf16le([]byte(text))), want) // the bound counts decoded bytes
 }
+
+// Blank lines are not part of any record: however many come before a row,
+// with \n or \r\n, they do not count toward its bound (encoding/csv reads
+// such a file fine). Before the header too.
+func TestBlankLinesDoNotCountTowardTheBound(t *testing.T) {
+	ok := "1234567890,12345678\n" // 20 bytes, the bound
+	m := newMapper(t, testSchema(), &csvmap.Options{MaxRecordBytes: 20})
+	const n = 100_000 // blank lines, far more than the read buffer holds
+	for _, blank := range []string{"\n", "\r\n"} {
+		blanks := strings.Repeat(blank, n)
+		readAll(t, m, "UniqueID,Name\n"+blanks+ok, []row{rec(n+2, "1234567890", "name", "12345678")})
+		readAll(t, m, blanks+"UniqueID,Name\n"+ok, []row{rec(n+2, "1234567890", "name", "12345678")})
+	}
+}

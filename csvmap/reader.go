@@ -45,6 +45,7 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 		sc:     newScanner(in.buf, comma),
 		intern: make(map[string]string),
 	}
+	rd.sc.blank = in.recordDone
 	rd.norm = newNormalizer(m, &rd.sc.arena)
 	rd.format.Encoding = in.encoding
 	rd.format.Delimiter = rune(comma)

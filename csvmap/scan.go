@@ -35,6 +35,11 @@ type scanner struct {
 	arena  arena    // the bytes of the last records' fields
 	raw    []byte   // a line longer than the read buffer
 	ends   []int    // end of each field of a quoted record, from its start in the arena
+
+	// blank, when set, is told the offset after each blank line skipped,
+	// so that a bound per record does not count blank lines toward the
+	// record after them.
+	blank func(offset int64)
 }
 
 func newScanner(r *bufio.Reader, comma byte) *scanner {
@@ -84,6 +89,9 @@ func (s *scanner) read() ([]string, error) {
 	for errRead == nil {
 		line, errRead = s.readLine()
 		if errRead == nil && len(line) == lengthNL(line) {
+			if s.blank != nil {
+				s.blank(s.offset)
+			}
 			continue // a blank line
 		}
 		break

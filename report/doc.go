@@ -43,12 +43,16 @@
 //
 // # Personal data and secrets
 //
-// Feeds are full of personal data. Nothing here prints or logs a user's
-// attributes unless the host asks for one (Options.Label): a change is named
-// by its kind and the user's key, and lists the names of the attributes it
-// writes, not their values. The only value ever shown is the one that got a
-// row rejected, in summaries (not in logs), because an administrator cannot
-// fix the file without seeing it.
+// Feeds are full of personal data. A summary is written for the
+// customer's administrator, who owns that data and must act on it: it names
+// people by name and key ("Ann Andersson (E1001)", from the attributes
+// Options.Names lists) and shows an update as old → new values, and a
+// rejected row with the value at fault. It never shows the value of a
+// private attribute (Options.Private, and any whose name says it holds a
+// credential, see IsPrivate) nor a value holding one of Options.Secrets:
+// such an update says only "changed". Options.KeysOnly names users by key
+// alone and shows no value but a rejected row's, for summaries that go
+// where personal data must not. Logs (Slog) never hold attribute values.
 //
 // Error messages are redacted: the passwords of URLs always, and the
 // host's own secrets (Options.Secrets, RedactSecrets) wherever they appear.

@@ -62,33 +62,26 @@ func ExampleWriteText() {
 	// Started   2025-03-04 02:00:00 UTC
 	// Duration  1.5s
 	// Status    succeeded: 3 changes applied
+	// Action    correct the rejected rows below in the export (each says where and what is wrong); the next run picks them up
 	//
-	// Files (1)
-	//   Name       Bytes  Records  Rejected  Skipped  Encoding  Delimiter  Result
-	//   users.csv   2210       42         1        0  UTF-8     semicolon  ok
-	//   users.csv: SHA-256 994659de87f727ddcde75df44314f31d7f367b3bff347e852f390530f29720c7
-	//
-	// Applied changes
-	//   Created          2
-	//   Restored         0
-	//   Updated          0
-	//   Deactivated      1
-	//   Deleted          0
-	//   Groups created   0
-	//   Unchanged       39
-	//   Failed           0
-	//   Rejected rows    1
-	//   Skipped rows     0
+	// Rejected rows (1)
+	//   users.csv:9: column Mail: "bob(at)example": not an email address
 	//
 	// Created (2)
-	//   E1001
-	//   E1002
+	//   Ann Berg (E1001)
+	//   Bo Ek (E1002)
 	//
 	// Deactivated (1)
 	//   E0917
 	//
-	// Rejected rows (1)
-	//   users.csv:9: column Mail: "bob(at)example": not an email address
+	// Applied changes
+	//   Created         2
+	//   Deactivated     1
+	//   Unchanged      39
+	//   Rejected rows   1
+	//
+	// Files (1)
+	//   users.csv: 42 records, 1 rejected (UTF-8, semicolon)
 }
 
 func ExampleNewSummary() {

@@ -75,12 +75,12 @@ func TestRenderersGolden(t *testing.T) {
 			"usersync: planned — dry run, nothing applied; plan: 2 to create, 1 to delete, 40 unchanged, 1 rejected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := report.NewSummary(tc.result, nil)
+			s := report.NewSummary(tc.result, &report.Options{Private: []string{"Mail"}, ApproveURL: "https://app.example/sync/approve?tenant=acme&plan=7"})
 			assert.Equal(t, tc.headline, s.Headline)
 			for _, r := range renderers {
 				got := render(t, s, r.write)
 				golden(t, tc.name+"."+r.ext, got)
-				assert.NotContains(t, got, pii, "%s: no attribute value is shown", r.ext)
+				assert.NotContains(t, got, pii, "%s: no private attribute value is shown", r.ext)
 			}
 
 			text := render(t, s, renderers[0].write)

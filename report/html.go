@@ -5,14 +5,16 @@ import (
 	"errors"
 	"html/template"
 	"io"
-	"strconv"
 
 	"github.com/usersync/usersync"
 )
 
 // WriteHTML writes a Summary as an HTML document, for the HTML part of an
-// email or an admin page. It says what [WriteText] says, laid out in tables
-// with inline styles only: no style sheet, script, image or other external
+// email or an admin page. It says what [WriteText] says, in one column that
+// reads on a phone 390 px wide without scrolling sideways (long names,
+// paths and values wrap), under a banner coloured by status (amber for a
+// run that applied but rejected rows), with a held plan's approval link
+// as a button. It is laid out in tables with inline styles only: no style sheet, script, image or other external
 // asset, so that it reads the same in Outlook, Gmail and Apple Mail, and
 // loads nothing from anywhere. Every text is HTML-escaped, and control
 // characters are shown escaped, as in the text. The document reaches w in a
@@ -37,10 +39,11 @@ func writeHTML(w io.Writer, v htmlView) error {
 // list capped.
 type htmlView struct {
 	Headline    string
-	Status      string
-	Color       template.CSS // the status's colour, from statusColor
+	Status      string       // the banner's words
+	Color       template.CSS // the banner's colour, from statusColor
 	Notice      []string     // the lines of an alert's message
 	Overview    []pair
+	ApproveURL  string // a held plan's approval link
 	Files       []htmlFile
 	CountsTitle string
 	Counts      []countRow
@@ -48,9 +51,9 @@ type htmlView struct {
 }
 
 type htmlFile struct {
-	Name, Bytes, Records, Rejected, Skipped, Encoding, Delimiter, Result string
-	Failed                                                               bool
-	Details                                                              []string
+	Name, Line string
+	Failed     bool
+	Details    []string
 }
 
 type htmlList struct {
@@ -58,6 +61,10 @@ type htmlList struct {
 	Items []string
 	More  int
 }
+
+// amber is the colour of a run that needs someone: held, partly failed,
+// or applied with rejected rows.
+const amber template.CSS = "#8a5a00"
 
 // statusColor is the header colour of a status: green, amber, red, grey,
 // blue; dark enough for white text.
@@ -68,7 +75,7 @@ func statusColor(st usersync.Status) template.CSS {
 	case usersync.PartlyFailed:
 		return "#a35200"
 	case usersync.Held:
-		return "#8a5a00"
+		return amber
 	case usersync.Failed:
 		return "#b42318"
 	case usersync.Planned:
@@ -77,17 +84,23 @@ func statusColor(st usersync.Status) template.CSS {
 	return "#5b6472"
 }
 
+// banner is the status as the banner says it: a run that applied but
+// rejected rows is amber, and says so.
+func banner(s *Summary) (string, template.CSS) {
+	if s.Status == usersync.Succeeded && s.Counts.Rejected > 0 {
+		return "succeeded, but " + count(s.Counts.Rejected, "row") + " rejected", amber
+	}
+	return s.Status.String(), statusColor(s.Status)
+}
+
 func newHTMLView(s *Summary) htmlView {
-	v := htmlView{Headline: clean(s.Headline), Status: s.Status.String(), Color: statusColor(s.Status)}
+	v := htmlView{Headline: clean(s.Headline), ApproveURL: approveURL(s.ApproveURL)}
+	v.Status, v.Color = banner(s)
 	v.Overview = overviewPairs(s)
 	for i := range s.Files {
 		f := &s.Files[i]
-		v.Files = append(v.Files, htmlFile{
-			Name: clean(f.Name), Bytes: fileBytes(f), Records: strconv.Itoa(f.Records),
-			Rejected: strconv.Itoa(f.Rejected), Skipped: strconv.Itoa(f.Skipped),
-			Encoding: orDash(clean(f.Encoding)), Delimiter: delimiterName(f.Delimiter),
-			Result: fileResult(f, s.Error), Failed: f.Error != "", Details: fileDetails(f),
-		})
+		v.Files = append(v.Files, htmlFile{Name: clean(f.Name), Line: fileLine(f, s.Error), Failed: f.Error != "",
+			Details: fileDetails(f)})
 	}
 	if title, ok := countsTitle(s); ok {
 		v.CountsTitle, v.Counts = title, countRows(s)
@@ -106,7 +119,9 @@ func htmlLists(s *Summary) []htmlList {
 }
 
 // htmlPage is the template of WriteHTML: nested tables and inline styles,
-// which every mail client renders alike.
+// which every mail client renders alike, one column wide so that it reads
+// on a phone (390 px) without scrolling sideways: long words, paths and
+// values wrap anywhere.
 var htmlPage = template.Must(template.New("summary").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -115,52 +130,41 @@ var htmlPage = template.Must(template.New("summary").Parse(`<!DOCTYPE html>
 <title>{{.Headline}}</title>
 </head>
 <body style="margin:0;padding:0;background-color:#f3f4f6;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f3f4f6;">
-<tr><td align="center" style="padding:16px 8px;">
-<table role="presentation" width="680" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:680px;background-color:#ffffff;border:1px solid #d9dce1;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;color:#1f2328;">
-<tr><td style="background-color:{{.Color}};color:#ffffff;padding:14px 20px;font-size:18px;line-height:24px;font-weight:bold;">{{.Status}}</td></tr>
-<tr><td style="padding:16px 20px 4px 20px;font-size:16px;line-height:22px;font-weight:bold;">{{.Headline}}</td></tr>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f3f4f6;table-layout:fixed;">
+<tr><td align="center" style="padding:12px 6px;">
+<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:680px;table-layout:fixed;background-color:#ffffff;border:1px solid #d9dce1;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;color:#1f2328;word-wrap:break-word;overflow-wrap:anywhere;">
+<tr><td style="background-color:{{.Color}};color:#ffffff;padding:12px 16px;font-size:18px;line-height:24px;font-weight:bold;">{{.Status}}</td></tr>
+<tr><td style="padding:14px 16px 4px 16px;font-size:16px;line-height:22px;font-weight:bold;">{{.Headline}}</td></tr>
 {{- if .Notice}}
-<tr><td style="padding:8px 20px;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td style="padding:10px 12px;background-color:#fff8e6;border-left:4px solid {{.Color}};">{{range $i, $l := .Notice}}{{if $i}}<br>{{end}}{{$l}}{{end}}</td></tr></table></td></tr>
+<tr><td style="padding:8px 16px;"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="table-layout:fixed;"><tr><td style="padding:10px 12px;background-color:#fff8e6;border-left:4px solid {{.Color}};">{{range $i, $l := .Notice}}{{if $i}}<br>{{end}}{{$l}}{{end}}</td></tr></table></td></tr>
 {{- end}}
-{{- if .Overview}}
-<tr><td style="padding:8px 20px;">
-<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="font-size:14px;line-height:20px;">
 {{- range .Overview}}
-<tr><td valign="top" style="padding:2px 16px 2px 0;color:#59636e;white-space:nowrap;">{{.Label}}</td><td valign="top" style="padding:2px 0;">{{.Value}}</td></tr>
+<tr><td style="padding:6px 16px 0 16px;"><span style="color:#59636e;">{{.Label}}:</span> {{.Value}}</td></tr>
+{{- end}}
+{{- if .ApproveURL}}
+<tr><td style="padding:12px 16px 4px 16px;"><a href="{{.ApproveURL}}" style="display:inline-block;background-color:{{.Color}};color:#ffffff;text-decoration:none;font-weight:bold;padding:10px 16px;border-radius:4px;">Review and approve the plan</a></td></tr>
+{{- end}}
+{{- range .Lists}}
+<tr><td style="padding:14px 16px 4px 16px;font-weight:bold;">{{.Title}}</td></tr>
+<tr><td style="padding:0 16px 6px 16px;font-size:13px;line-height:19px;">{{range $i, $item := .Items}}{{if $i}}<br>{{end}}{{$item}}{{end}}{{if .More}}<br><span style="color:#59636e;">and {{.More}} more</span>{{end}}</td></tr>
+{{- end}}
+{{- if .Counts}}
+<tr><td style="padding:14px 16px 4px 16px;font-weight:bold;">{{.CountsTitle}}</td></tr>
+<tr><td style="padding:0 16px 6px 16px;">
+<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;font-size:13px;line-height:18px;">
+{{- range .Counts}}
+<tr><td style="padding:3px 24px 3px 0;border-bottom:1px solid #eceef1;">{{.Label}}</td><td align="right" style="padding:3px 0;border-bottom:1px solid #eceef1;">{{.N}}</td></tr>
 {{- end}}
 </table>
 </td></tr>
 {{- end}}
 {{- if .Files}}
-<tr><td style="padding:12px 20px 4px 20px;font-weight:bold;">Files ({{len .Files}})</td></tr>
-<tr><td style="padding:0 20px 8px 20px;">
-<table cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;font-size:13px;line-height:18px;width:100%;">
-<tr style="background-color:#f6f8fa;"><th align="left" style="padding:4px 6px;border:1px solid #d9dce1;">Name</th><th align="right" style="padding:4px 6px;border:1px solid #d9dce1;">Bytes</th><th align="right" style="padding:4px 6px;border:1px solid #d9dce1;">Records</th><th align="right" style="padding:4px 6px;border:1px solid #d9dce1;">Rejected</th><th align="right" style="padding:4px 6px;border:1px solid #d9dce1;">Skipped</th><th align="left" style="padding:4px 6px;border:1px solid #d9dce1;">Encoding</th><th align="left" style="padding:4px 6px;border:1px solid #d9dce1;">Delimiter</th><th align="left" style="padding:4px 6px;border:1px solid #d9dce1;">Result</th></tr>
+<tr><td style="padding:14px 16px 4px 16px;font-weight:bold;">Files ({{len .Files}})</td></tr>
 {{- range .Files}}
-<tr><td style="padding:4px 6px;border:1px solid #d9dce1;">{{.Name}}</td><td align="right" style="padding:4px 6px;border:1px solid #d9dce1;">{{.Bytes}}</td><td align="right" style="padding:4px 6px;border:1px solid #d9dce1;">{{.Records}}</td><td align="right" style="padding:4px 6px;border:1px solid #d9dce1;">{{.Rejected}}</td><td align="right" style="padding:4px 6px;border:1px solid #d9dce1;">{{.Skipped}}</td><td style="padding:4px 6px;border:1px solid #d9dce1;">{{.Encoding}}</td><td style="padding:4px 6px;border:1px solid #d9dce1;">{{.Delimiter}}</td><td style="padding:4px 6px;border:1px solid #d9dce1;{{if .Failed}}color:#b42318;{{end}}">{{.Result}}</td></tr>
-{{- if .Details}}
-<tr><td colspan="8" style="padding:4px 6px;border:1px solid #d9dce1;font-family:Consolas,Menlo,monospace;font-size:12px;color:#59636e;word-break:break-all;">{{range $i, $d := .Details}}{{if $i}}<br>{{end}}{{$d}}{{end}}</td></tr>
+<tr><td style="padding:0 16px 4px 16px;font-size:13px;line-height:19px;"><b>{{.Name}}</b>: <span{{if .Failed}} style="color:#b42318;"{{end}}>{{.Line}}</span>{{range .Details}}<br>{{.}}{{end}}</td></tr>
 {{- end}}
 {{- end}}
-</table>
-</td></tr>
-{{- end}}
-{{- if .CountsTitle}}
-<tr><td style="padding:12px 20px 4px 20px;font-weight:bold;">{{.CountsTitle}}</td></tr>
-<tr><td style="padding:0 20px 8px 20px;">
-<table cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;font-size:13px;line-height:18px;">
-{{- range .Counts}}
-<tr><td style="padding:3px 24px 3px 6px;border-bottom:1px solid #eceef1;">{{.Label}}</td><td align="right" style="padding:3px 6px;border-bottom:1px solid #eceef1;">{{.N}}</td></tr>
-{{- end}}
-</table>
-</td></tr>
-{{- end}}
-{{- range .Lists}}
-<tr><td style="padding:12px 20px 4px 20px;font-weight:bold;">{{.Title}}</td></tr>
-<tr><td style="padding:0 20px 8px 20px;font-family:Consolas,Menlo,monospace;font-size:12px;line-height:18px;">{{range $i, $item := .Items}}{{if $i}}<br>{{end}}{{$item}}{{end}}{{if .More}}<br><span style="font-family:Arial,Helvetica,sans-serif;color:#59636e;">and {{.More}} more</span>{{end}}</td></tr>
-{{- end}}
-<tr><td style="padding:8px 20px;"></td></tr>
+<tr><td style="padding:8px 16px;"></td></tr>
 </table>
 </td></tr>
 </table>

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/usersync/usersync"
 )
@@ -10,9 +11,12 @@ import (
 // fullLists reads every change and rejected row of a run: the Summary lists
 // the first of them, the CSV attachments all.
 type fullLists struct {
-	res   *usersync.Result
-	label string
-	rd    redactor
+	res      *usersync.Result
+	label    string
+	rd       redactor
+	names    []string
+	private  []string
+	keysOnly bool
 }
 
 // A changeState is what became of a change, and why it failed.
@@ -87,10 +91,61 @@ func (l *fullLists) change(c *usersync.Change, o Outcome, err error) Change {
 	case l.label != "":
 		ch.Label = c.User.Attrs.Value(l.label)
 	}
+	if !c.Kind.IsGroup() && !l.keysOnly {
+		ch.Name = l.name(c.User.Attrs)
+		if ch.Name == "" {
+			ch.Name = l.name(c.Before)
+		}
+		switch c.Kind {
+		case usersync.UpdateUser, usersync.RestoreUser, usersync.DeactivateUser, usersync.AdoptUser:
+			for _, a := range c.Attrs {
+				ch.Updates = append(ch.Updates, l.update(c, a))
+			}
+		}
+	}
+	if l.label != "" && (l.keysOnly || IsPrivate(l.label, l.private)) {
+		ch.Label = ""
+	}
 	if err != nil {
 		ch.Error = l.rd.redact(fmt.Sprint(err))
 	}
 	return ch
+}
+
+// name returns the person's name from attrs, "" if none of the name
+// attributes is set (or all are private).
+func (l *fullLists) name(attrs usersync.Attrs) string {
+	for _, n := range l.names {
+		var parts []string
+		for _, a := range strings.Fields(n) {
+			if v := strings.TrimSpace(attrs.Value(a)); v != "" && !IsPrivate(a, l.private) {
+				parts = append(parts, v)
+			}
+		}
+		if len(parts) > 0 {
+			name := strings.Join(parts, " ")
+			if l.rd.redact(name) != name {
+				continue // holds a secret
+			}
+			return name
+		}
+	}
+	return ""
+}
+
+// update makes the Update of attribute a written by c: its values, unless
+// the attribute is private or a value holds a secret.
+func (l *fullLists) update(c *usersync.Change, a string) Update {
+	u := Update{Attr: a}
+	if IsPrivate(a, l.private) {
+		u.Hidden = true
+		return u
+	}
+	u.Old, u.New = c.Before.Value(a), c.User.Attrs.Value(a)
+	if l.rd.redact(u.Old) != u.Old || l.rd.redact(u.New) != u.New {
+		u.Old, u.New, u.Hidden = "", "", true
+	}
+	return u
 }
 
 // row makes the Summary's item for a rejected row.

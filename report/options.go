@@ -22,15 +22,62 @@ type Options struct {
 	// row, and a summary of ten thousand lines helps nobody. The CSV
 	// attachments hold every item. 0 means DefaultMaxListed.
 	MaxListed int
-	// Label names an attribute shown beside each user's key, such as
-	// "name". The default, "", shows keys only: summaries travel by email,
-	// and attribute values are personal data.
+	// Label names an attribute shown beside each user's key and name, such
+	// as "department". "" shows none.
 	Label string
+	// Names are the attributes that name a person, tried in order: the
+	// first the user has is shown with the user's key ("Ann Andersson
+	// (E1001)"). An entry of several names separated by spaces joins
+	// those attributes ("given_name family_name"). nil means DefaultNames.
+	Names []string
+	// Private names attributes whose values a summary never shows, in
+	// addition to those that look like credentials (see IsPrivate): an
+	// update of one says only that it changed. Names are matched without
+	// regard to case.
+	Private []string
+	// KeysOnly names users by key alone and shows no attribute value, not
+	// even old and new values of an update: for summaries that go where
+	// personal data must not.
+	KeysOnly bool
+	// ApproveCommand and ApproveURL tell an administrator how to approve a
+	// held plan: a command to run (such as "usersync approve -c
+	// acme.yaml"), or a link to the host's approval page (http or https
+	// only). The summary's Action says it; without either, it says to
+	// approve the plan with the host's approval step.
+	ApproveCommand string
+	ApproveURL     string
 	// Secrets are values that must never appear in a summary or a log, such
 	// as the passwords and passphrases of the host's configuration. Every
 	// error message is searched for them. Passwords in URLs
 	// ("sftp://user:password@host") are redacted without being listed.
 	Secrets []string
+}
+
+// DefaultNames are the attributes that name a person when Options.Names
+// is nil, as directory exports and SCIM spell them.
+var DefaultNames = []string{
+	"name", "display_name", "displayName", "displayname", "full_name", "fullName", "fullname", "cn",
+	"first_name last_name", "firstName lastName", "firstname lastname",
+	"given_name family_name", "givenName familyName", "givenName sn", "given_name surname",
+}
+
+// IsPrivate reports whether the values of the attribute named attr are
+// never shown: it is listed in private, or its name says it holds a
+// credential (it contains "password", "passwd", "secret", "token",
+// "pin_code" or "api_key", in any case).
+func IsPrivate(attr string, private []string) bool {
+	for _, p := range private {
+		if strings.EqualFold(p, attr) {
+			return true
+		}
+	}
+	a := strings.ToLower(attr)
+	for _, w := range []string{"password", "passwd", "secret", "token", "pin_code", "pincode", "api_key", "apikey"} {
+		if strings.Contains(a, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (o *Options) maxListed() int {

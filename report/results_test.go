@@ -10,8 +10,9 @@ import (
 )
 
 // The Results of this file are made by hand, one per status, as a Pipeline
-// would make them. Every attribute value holds "PII", so tests can check
-// that no report shows one.
+// would make them. The values of private attributes hold "PII" (mail, which
+// the golden tests mark private, and password, private by name), so tests
+// can check that no report shows one; names and titles are shown.
 
 const pii = "PII"
 
@@ -19,8 +20,9 @@ func started() time.Time { return time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC) }
 
 func user(key string) usersync.Record {
 	return usersync.Record{
-		Key:   key,
-		Attrs: usersync.NewAttrs("name", pii+" Ann Andersson", "mail", pii+".ann@example.com"),
+		Key: key,
+		Attrs: usersync.NewAttrs("name", "Ann Andersson", "mail", pii+".ann@example.com", "title", "Sales lead",
+			"password", pii+"-hunter2"),
 	}
 }
 
@@ -35,7 +37,8 @@ func changes(kind usersync.ChangeKind, prefix string, n int) []usersync.Change {
 		case usersync.CreateUser:
 			cs[i].Join = []string{"G1"}
 		case usersync.UpdateUser:
-			cs[i].Attrs, cs[i].Leave = []string{"title", "mail"}, []string{"G7"}
+			cs[i].Attrs, cs[i].Leave = []string{"title", "mail", "password"}, []string{"G7"}
+			cs[i].Before = usersync.NewAttrs("title", "Engineer", "mail", pii+".old@example.com", "password", pii+"-old")
 		}
 	}
 	return cs

@@ -46,6 +46,9 @@ type Summary struct {
 	// Action tells the administrator what to do, when the run needs
 	// someone.
 	Action string `json:"action,omitempty"`
+	// ApproveURL is Options.ApproveURL for a held run: where to approve
+	// its plan.
+	ApproveURL string `json:"approve_url,omitempty"`
 	// Started and Finished are when the run began and ended.
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
@@ -184,8 +187,9 @@ const (
 	OutcomeNotAttempted Outcome = "not attempted" // the run stopped first
 )
 
-// A Change is one change of the plan, named by kind and key: it holds no
-// attribute values unless Options.Label asks for one.
+// A Change is one change of the plan, named by kind, key and, unless
+// Options.KeysOnly, the person's name and the old and new values of what
+// it writes (never those of a private attribute, see Options.Private).
 type Change struct {
 	Kind usersync.ChangeKind `json:"kind"`
 	// Key is the user's key, or the group's ID; OldKey the key the user had
@@ -194,6 +198,11 @@ type Change struct {
 	OldKey string `json:"old_key,omitempty"`
 	// Label is the attribute Options.Label names, or the group's name.
 	Label string `json:"label,omitempty"`
+	// Name is the person's name, from the attributes Options.Names lists.
+	Name string `json:"name,omitempty"`
+	// Updates are the attributes the change writes, with their old and
+	// new values, for an update, restore, deactivation or adoption.
+	Updates []Update `json:"updates,omitempty"`
 	// MissingRuns is the count of runs in a row that missed the user, for
 	// mark-missing; 0 clears the mark.
 	MissingRuns int `json:"missing_runs,omitempty"`
@@ -205,6 +214,16 @@ type Change struct {
 	Outcome Outcome  `json:"outcome"`
 	// Error is why the Sink refused the change.
 	Error string `json:"error,omitempty"`
+}
+
+// An Update is an attribute a change writes: its value before and after.
+// The values of a private attribute, or of one that holds a secret, are
+// left out and Hidden is set.
+type Update struct {
+	Attr   string `json:"attr"`
+	Old    string `json:"old,omitempty"`
+	New    string `json:"new,omitempty"`
+	Hidden bool   `json:"hidden,omitempty"`
 }
 
 // A Row is a rejected row: where it is, what is wrong and the value at fault.
@@ -250,7 +269,10 @@ func NewSummary(r *usersync.Result, opts *Options) *Summary {
 	}
 	rd := newRedactor(opts.Secrets)
 	b := builder{r: r, opts: opts, rd: rd, room: opts.maxListed(),
-		all: &fullLists{res: r, label: opts.Label, rd: rd}}
+		all: &fullLists{res: r, label: opts.Label, rd: rd, names: opts.Names, private: opts.Private, keysOnly: opts.KeysOnly}}
+	if b.all.names == nil {
+		b.all.names = DefaultNames
+	}
 	return b.build()
 }
 
@@ -286,7 +308,10 @@ func (b *builder) build() *Summary {
 	s.Error = b.errText(runErr(r))
 	s.Headline = headline(s)
 	s.Outcome = outcome(s, r.Err)
-	s.Action = action(s, r.Err)
+	s.Action = action(s, r.Err, b.opts)
+	if s.Status == usersync.Held {
+		s.ApproveURL = approveURL(b.opts.ApproveURL)
+	}
 	s.emptyNotNull()
 	return s
 }

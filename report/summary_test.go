@@ -58,7 +58,7 @@ func TestSummaryCanceled(t *testing.T) {
 		report.OutcomeNotAttempted}, outcomes)
 	text := render(t, s, renderers[0].write)
 	assert.Contains(t, text, "\n  Not attempted    4\n")
-	assert.Contains(t, text, "\nCreated (2 of 3)\n  E1001: joins G1\n  E1002: joins G1\n  E1003: joins G1 — not attempted\n")
+	assert.Contains(t, text, "\nCreated (2 of 3)\n  Ann Andersson (E1001): joins G1\n  Ann Andersson (E1002): joins G1\n  Ann Andersson (E1003): joins G1 — not attempted\n")
 }
 
 func TestSummaryCaps(t *testing.T) {
@@ -124,11 +124,60 @@ func TestSummaryRedacts(t *testing.T) {
 }
 
 func TestSummaryLabel(t *testing.T) {
-	s := report.NewSummary(succeeded(), &report.Options{Label: "name"})
+	s := report.NewSummary(succeeded(), &report.Options{Label: "title"})
 	require.Equal(t, usersync.CreateUser, s.Changes[1].Kind)
-	assert.Equal(t, pii+" Ann Andersson", s.Changes[1].Items[0].Label)
-	assert.Contains(t, render(t, s, renderers[0].write), "\n  E1001 ("+pii+" Ann Andersson): joins G1\n")
+	assert.Equal(t, "Sales lead", s.Changes[1].Items[0].Label)
+	assert.Contains(t, render(t, s, renderers[0].write), "\n  Ann Andersson (E1001) (Sales lead): joins G1\n")
 	assert.Equal(t, "Sales", s.Changes[0].Items[0].Label, "a group's name is no personal data")
+
+	s = report.NewSummary(succeeded(), &report.Options{Label: "password"})
+	assert.Empty(t, s.Changes[1].Items[0].Label, "a private attribute is no label")
+}
+
+// People are named by their name attributes and key; an update shows old
+// and new values, never those of a private attribute or a secret; KeysOnly
+// shows keys alone.
+func TestSummaryPeople(t *testing.T) {
+	r := succeeded()
+	s := report.NewSummary(r, &report.Options{Private: []string{"MAIL"}, Secrets: []string{"Engineer"}})
+	upd := s.Changes[2]
+	require.Equal(t, usersync.UpdateUser, upd.Kind)
+	c := upd.Items[0]
+	assert.Equal(t, "Ann Andersson", c.Name)
+	assert.Equal(t, []report.Update{
+		{Attr: "title", Hidden: true}, // its old value is a secret
+		{Attr: "mail", Hidden: true},
+		{Attr: "password", Hidden: true},
+	}, c.Updates)
+
+	s = report.NewSummary(r, nil)
+	assert.Equal(t, report.Update{Attr: "title", Old: "Engineer", New: "Sales lead"}, s.Changes[2].Items[0].Updates[0])
+	assert.Contains(t, render(t, s, renderers[0].write), "\n  Ann Andersson (E2001): title: Engineer → Sales lead; mail: "+pii+".old@example.com → "+pii+".ann@example.com; password: changed; leaves G7\n")
+
+	// A given and a family name make a name; a name attribute wins.
+	r.Plan.Changes[1].User.Attrs = usersync.NewAttrs("givenName", "Bo", "sn", "Berg")
+	s = report.NewSummary(r, &report.Options{Names: []string{"givenName sn"}})
+	assert.Equal(t, "Bo Berg", s.Changes[1].Items[0].Name)
+
+	s = report.NewSummary(succeeded(), &report.Options{KeysOnly: true})
+	text := render(t, s, renderers[0].write)
+	assert.NotContains(t, text, "Ann Andersson")
+	assert.NotContains(t, text, pii)
+	assert.Contains(t, text, "\n  E2001: title, mail, password; leaves G7\n")
+}
+
+// A held plan says exactly how to approve it: the host's command or link.
+func TestSummaryHowToApprove(t *testing.T) {
+	s := report.NewSummary(held(), &report.Options{ApproveCommand: "usersync approve -c acme.yaml plan.json"})
+	assert.Equal(t, "review the planned changes below, then approve the plan by running: usersync approve -c acme.yaml plan.json", s.Action)
+	s = report.NewSummary(held(), &report.Options{ApproveURL: "https://app.example/approve?p=1"})
+	assert.Equal(t, "https://app.example/approve?p=1", s.ApproveURL)
+	assert.Contains(t, render(t, s, renderers[1].write), `<a href="https://app.example/approve?p=1"`)
+	s = report.NewSummary(held(), &report.Options{ApproveURL: "javascript:alert(1)"})
+	assert.Empty(t, s.ApproveURL, "only http and https links")
+	assert.NotContains(t, render(t, s, renderers[1].write), "javascript:")
+	s = report.NewSummary(succeeded(), &report.Options{ApproveURL: "https://app.example/approve?p=1"})
+	assert.Empty(t, s.ApproveURL, "only a held run")
 }
 
 // TestSummaryOtherKinds covers the changes of the grace period and of
@@ -149,8 +198,8 @@ func TestSummaryOtherKinds(t *testing.T) {
 	assert.Contains(t, text, "\n  Adopted         1\n")
 	assert.Contains(t, text, "\n  Groups renamed  1\n")
 	assert.Contains(t, text, "\nGroups renamed (1)\n  G1 (Sales EMEA)\n")
-	assert.Contains(t, text, "\nAdopted (1)\n  E4001, was ann@acme.example: title\n")
-	assert.Contains(t, text, "\nMarked missing (2)\n  E5001: missing from 2 runs in a row\n  E5002: no longer missing\n")
+	assert.Contains(t, text, "\nAdopted (1)\n  Ann Andersson (E4001, was ann@acme.example): title: (empty) → Sales lead\n")
+	assert.Contains(t, text, "\nMarked missing (2)\n  Ann Andersson (E5001): missing from 2 runs in a row\n  Ann Andersson (E5002): no longer missing\n")
 
 	s = report.NewSummary(succeeded(), nil)
 	assert.NotContains(t, render(t, s, renderers[0].write), "Adopted", "rare counts show only when they happen")
@@ -228,7 +277,7 @@ func TestRenderersEscape(t *testing.T) {
 	}
 	assert.Contains(t, text, `<script>alert(1)</script>\n\nusersync: succeeded.csv`)
 	assert.Contains(t, text, "\nError     server said:\\r; all good \\u202egnp.exe <img src=x onerror=alert(2)>\n")
-	assert.Contains(t, text, "  failed: see Error above\n")
+	assert.Contains(t, text, ": failed: see Error above\n")
 	assert.Contains(t, text, `users.csv:3: column Na\tme: "x\x00<b>y": bad`)
 	assert.True(t, strings.HasPrefix(s.Headline, `usersync Acme\r\nBcc: everyone@example.com: failed`),
 		"the headline, an email subject, stays one line")

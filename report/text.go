@@ -15,10 +15,12 @@ import (
 
 // WriteText writes a Summary as plain text, for a terminal or the text part
 // of an email: the headline; when the run started, how long each phase took,
-// what its status means, its error and what to do about it; the files read
-// with their hashes; the counts; the Mapper's warnings; the changes of each
-// kind; the failed changes; the rejected rows; and the errors of other
-// reporters. Lists stop at the Summary's cap with "and N more".
+// what its status means, its error and what to do about it; the rejected
+// rows (what to fix comes first); the Mapper's warnings; the changes of
+// each kind, naming people by name and key, with old → new values; the
+// failed changes; the errors of other reporters; the counts that are not
+// zero; and the files read. Lists stop at the Summary's cap with "and N
+// more". Hashes and key fingerprints are left to the JSON attachment.
 //
 // The counts of a held, failed or dry run are those of its plan, labelled
 // as planned ("To create", "To delete", ...), never as applied. Text from
@@ -76,12 +78,11 @@ func text(s *Summary) string {
 	blocks := [][]string{
 		{clean(s.Headline)},
 		overview(s),
-		files(s),
-		countsTable(s),
 	}
 	for _, sec := range sections(s) {
 		blocks = append(blocks, list(sec.title, sec.lines, sec.total))
 	}
+	blocks = append(blocks, countsTable(s), files(s))
 	var b strings.Builder
 	for _, block := range blocks {
 		if len(block) == 0 {
@@ -177,51 +178,63 @@ func duration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// files lists the files read, with how each was read or why it failed,
-// then each file's hash and key.
+// files lists the files read, a line each: how each was read or why it
+// failed. Hashes and key fingerprints stay out of the body (they are in
+// the JSON attachment): an administrator cannot act on them.
 func files(s *Summary) []string {
 	if len(s.Files) == 0 {
 		return nil
 	}
-	t := table{indent: "  ", right: map[int]bool{1: true, 2: true, 3: true, 4: true}}
-	t.add("Name", "Bytes", "Records", "Rejected", "Skipped", "Encoding", "Delimiter", "Result")
-	var details []string
+	out := []string{fmt.Sprintf("Files (%d)", len(s.Files))}
 	for i := range s.Files {
 		f := &s.Files[i]
-		name := clean(f.Name)
-		t.add(name, fileBytes(f), strconv.Itoa(f.Records), strconv.Itoa(f.Rejected),
-			strconv.Itoa(f.Skipped), orDash(clean(f.Encoding)), delimiterName(f.Delimiter),
-			fileResult(f, s.Error))
+		out = append(out, "  "+clean(f.Name)+": "+fileLine(f, s.Error))
 		for _, d := range fileDetails(f) {
-			details = append(details, "  "+name+": "+d)
+			out = append(out, "    "+d)
 		}
 	}
-	out := append([]string{fmt.Sprintf("Files (%d)", len(s.Files))}, t.lines()...)
-	return append(out, details...)
+	return out
 }
 
-// fileDetails are the facts about a file that do not fit its row: its
-// hash, the key that decrypted it, a failure to archive it.
+// fileLine says how a file was read, or why it failed, in a line: "46
+// records, 1 rejected, 2 skipped (UTF-8 with BOM, semicolon)".
+func fileLine(f *File, runErr string) string {
+	res := fileResult(f, runErr)
+	if f.Error != "" {
+		return res
+	}
+	parts := []string{count(f.Records, "record")}
+	if f.Rejected > 0 {
+		parts = append(parts, strconv.Itoa(f.Rejected)+" rejected")
+	}
+	if f.Skipped > 0 {
+		parts = append(parts, strconv.Itoa(f.Skipped)+" skipped")
+	}
+	line := strings.Join(parts, ", ")
+	var format []string
+	if f.Encoding != "" {
+		format = append(format, clean(f.Encoding))
+	}
+	if f.Delimiter != "" {
+		format = append(format, delimiterName(f.Delimiter))
+	}
+	if len(format) > 0 {
+		line += " (" + strings.Join(format, ", ") + ")"
+	}
+	if res != "ok" {
+		line += "; " + res
+	}
+	return line
+}
+
+// fileDetails are the facts about a file that do not fit its line: a
+// failure to archive it.
 func fileDetails(f *File) []string {
 	var d []string
-	if f.SHA256 != "" {
-		d = append(d, "SHA-256 "+f.SHA256)
-	}
-	if f.DecryptedBy != "" {
-		d = append(d, "decrypted with "+clean(f.DecryptedBy))
-	}
 	if f.FinishError != "" {
 		d = append(d, "not archived: "+oneLine(f.FinishError))
 	}
 	return d
-}
-
-// fileBytes is "-" for a file that failed before anything was read.
-func fileBytes(f *File) string {
-	if f.Bytes == 0 && f.Error != "" {
-		return "-"
-	}
-	return strconv.FormatInt(f.Bytes, 10)
 }
 
 // fileResult says "ok", or why the file failed; the error that failed the
@@ -236,13 +249,6 @@ func fileResult(f *File, runErr string) string {
 		return "failed: see Error above"
 	}
 	return "failed: " + oneLine(f.Error)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // countsTitle says whose counts the table holds; there is no table when
@@ -261,15 +267,15 @@ func countsTitle(s *Summary) (string, bool) {
 	return "Applied changes", true
 }
 
-// countsTable lists every count, zeros included, so that reports of two
-// nights compare line by line.
+// countsTable lists the counts that are not zero.
 func countsTable(s *Summary) []string {
 	title, ok := countsTitle(s)
-	if !ok {
+	rows := countRows(s)
+	if !ok || len(rows) == 0 {
 		return nil
 	}
 	t := table{indent: "  ", right: map[int]bool{1: true}}
-	for _, row := range countRows(s) {
+	for _, row := range rows {
 		t.add(row.Label, strconv.Itoa(row.N))
 	}
 	return append([]string{title}, t.lines()...)
@@ -281,25 +287,27 @@ type countRow struct {
 	N     int
 }
 
-// countRows are the counts every renderer shows, in order.
+// countRows are the counts every renderer shows, in order: those that are
+// not zero.
 func countRows(s *Summary) []countRow {
 	var rows []countRow
-	for _, it := range tallyItems(s) {
-		if it.n > 0 || !it.rare {
-			rows = append(rows, countRow{it.label(), it.n})
+	add := func(label string, n int) {
+		if n > 0 {
+			rows = append(rows, countRow{label, n})
 		}
 	}
-	rows = append(rows, countRow{"Unchanged", s.shown().Unchanged})
-	if s.Counts.Manual > 0 {
-		rows = append(rows, countRow{"Left alone (created by hand)", s.Counts.Manual})
+	for _, it := range tallyItems(s) {
+		add(it.label(), it.n)
 	}
+	add("Unchanged", s.shown().Unchanged)
+	add("Left alone (created by hand)", s.Counts.Manual)
 	if s.Status != usersync.Held && s.Status != usersync.Planned {
-		rows = append(rows, countRow{"Failed", s.Counts.Failed})
+		add("Failed", s.Counts.Failed)
 	}
-	if s.Counts.NotAttempted > 0 {
-		rows = append(rows, countRow{"Not attempted", s.Counts.NotAttempted})
-	}
-	return append(rows, countRow{"Rejected rows", s.Counts.Rejected}, countRow{"Skipped rows", s.Counts.Skipped})
+	add("Not attempted", s.Counts.NotAttempted)
+	add("Rejected rows", s.Counts.Rejected)
+	add("Skipped rows", s.Counts.Skipped)
+	return rows
 }
 
 // A section is a list of a summary: its title with the count, the lines of
@@ -311,9 +319,9 @@ type section struct {
 	total int
 }
 
-// sections are the lists of a summary, in order: the warnings, the changes
-// of each kind
-// by key (who was created, updated, deactivated; for a held plan, what an
+// sections are the lists of a summary, in order: the rejected rows (what
+// an administrator must fix), the warnings, the changes of each kind by
+// name and key (who was created, updated, deactivated; for a held plan, what an
 // administrator checks before approving it), the failed changes, the
 // rejected rows and the errors of other reporters. Empty lists are left out.
 func sections(s *Summary) []section {
@@ -323,6 +331,11 @@ func sections(s *Summary) []section {
 			secs = append(secs, section{fmt.Sprintf("%s (%d)", title, total), lines, total})
 		}
 	}
+	rejected := make([]string, 0, len(s.Rejected.Items))
+	for _, r := range s.Rejected.Items {
+		rejected = append(rejected, rowLine(r))
+	}
+	add("Rejected rows", rejected, s.Rejected.Total)
 	warnings := make([]string, 0, len(s.Warnings.Items))
 	for _, w := range s.Warnings.Items {
 		warnings = append(warnings, oneLine(w.String()))
@@ -343,11 +356,6 @@ func sections(s *Summary) []section {
 		failed = append(failed, clean(c.Kind.String()+" "+c.Key)+": "+oneLine(c.Error))
 	}
 	add("Failed changes", failed, s.Failed.Total)
-	rejected := make([]string, 0, len(s.Rejected.Items))
-	for _, r := range s.Rejected.Items {
-		rejected = append(rejected, oneLine(r.String()))
-	}
-	add("Rejected rows", rejected, s.Rejected.Total)
 	errs := make([]string, 0, len(s.ReportErrors))
 	for _, e := range s.ReportErrors {
 		errs = append(errs, oneLine(e))
@@ -356,16 +364,18 @@ func sections(s *Summary) []section {
 	return secs
 }
 
-// changeLine names a change by key and label, with what it writes and
-// what became of it when that is not what the list's title says.
+// rowLine says where a rejected row is, what is wrong and what to fix:
+// users.csv:14 · column Mail · "ann.andersson(at)example": not an email
+// address.
+func rowLine(r Row) string {
+	return oneLine(r.String())
+}
+
+// changeLine names a change by name and key, with what it writes (old →
+// new values) and what became of it when that is not what the list's
+// title says.
 func changeLine(c Change) string {
-	line := clean(c.Key)
-	if c.OldKey != "" {
-		line += ", was " + clean(c.OldKey)
-	}
-	if c.Label != "" {
-		line += " (" + clean(c.Label) + ")"
-	}
+	line := who(c)
 	if d := changeDetail(c); d != "" {
 		line += ": " + d
 	}
@@ -378,14 +388,36 @@ func changeLine(c Change) string {
 	return line
 }
 
-// changeDetail says which attributes a change writes and which groups the
+// who names the user or group of a change: "Ann Andersson (E1001)", or
+// the key alone when the name is not known.
+func who(c Change) string {
+	key := clean(c.Key)
+	if c.OldKey != "" {
+		key += ", was " + clean(c.OldKey)
+	}
+	line := key
+	if c.Name != "" {
+		line = oneLine(c.Name) + " (" + key + ")"
+	}
+	if c.Label != "" && c.Label != c.Name {
+		line += " (" + oneLine(c.Label) + ")"
+	}
+	return line
+}
+
+// changeDetail says what a change writes, old → new, and which groups the
 // user joins and leaves.
 func changeDetail(c Change) string {
 	var parts []string
 	if c.Kind == usersync.MarkMissing {
 		parts = append(parts, missing(c.MissingRuns))
 	}
-	if len(c.Attrs) > 0 {
+	switch {
+	case len(c.Updates) > 0:
+		for _, u := range c.Updates {
+			parts = append(parts, updateText(u))
+		}
+	case len(c.Attrs) > 0:
 		parts = append(parts, cleanJoin(c.Attrs))
 	}
 	if len(c.Join) > 0 {
@@ -395,6 +427,23 @@ func changeDetail(c Change) string {
 		parts = append(parts, "leaves "+cleanJoin(c.Leave))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// updateText is "title: Engineer → Sales lead", or "password: changed"
+// for a value not shown.
+func updateText(u Update) string {
+	if u.Hidden {
+		return clean(u.Attr) + ": changed"
+	}
+	return clean(u.Attr) + ": " + shownValue(u.Old) + " → " + shownValue(u.New)
+}
+
+// shownValue quotes nothing, but says "(empty)" for an empty value.
+func shownValue(v string) string {
+	if v == "" {
+		return "(empty)"
+	}
+	return oneLine(v)
 }
 
 // missing says what a MarkMissing change records.

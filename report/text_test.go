@@ -147,7 +147,16 @@ func TestWriteTextStatusAndAction(t *testing.T) {
 			"failed: nothing was applied", "fix the rejected rows below: the file held no usable row"},
 		{"reconcile failed", func() *usersync.Result {
 			return &usersync.Result{Status: usersync.Failed, Err: errors.New("reconcile: listing users: timeout")}
-		}, "failed: nothing was applied", ""},
+		}, "failed: nothing was applied", "fix what the error above says, then run again; nothing was changed"},
+		{"source down", func() *usersync.Result {
+			return &usersync.Result{Status: usersync.Failed, Err: &usersync.FileError{Op: "list", Err: errors.New("connection refused")}}
+		}, "failed: nothing was applied", "check that the server is reachable and the login and folder are right (the error above says which); nothing was changed, and the next run tries again"},
+		{"tampered file", func() *usersync.Result {
+			return &usersync.Result{Status: usersync.Failed, Err: &usersync.FileError{Op: "decrypt", File: "u.csv.pgp", Err: errors.New("bad key")}}
+		}, "failed: nothing was applied", "ask the sender to encrypt the file to your current key, and to send it whole; nothing was changed"},
+		{"bad format", func() *usersync.Result {
+			return &usersync.Result{Status: usersync.Failed, Err: &usersync.FileError{Op: "map", File: "u.csv", Err: errors.New("missing column")}}
+		}, "failed: nothing was applied", "correct the file's format as the error above says (columns, encoding, delimiter) and deliver it again; nothing was changed"},
 		{"held by a Result made by hand", func() *usersync.Result {
 			r := held()
 			r.Err = nil
@@ -185,5 +194,5 @@ func TestWriteTextFileErrorNotTheRunError(t *testing.T) {
 	r.Err = errors.New("something else")
 	var b bytes.Buffer
 	require.NoError(t, report.WriteText(&b, report.NewSummary(r, nil)))
-	assert.Contains(t, b.String(), "  failed: verify users.csv: integrity check failed: read 2048 bytes")
+	assert.Contains(t, b.String(), "\n  users.csv: failed: verify users.csv: integrity check failed: read 2048 bytes")
 }

@@ -212,12 +212,23 @@ func notAttempted(p progress) string {
 
 // action tells the administrator what to do, when the run needs someone.
 // err is the run's error, whose kind the summary's text no longer carries.
-func action(s *Summary, err error) string {
+func action(s *Summary, err error, opts *Options) string {
 	p := progressOf(s)
 	switch s.Status {
+	case usersync.Succeeded:
+		if s.Counts.Rejected > 0 {
+			return "correct the rejected rows below in the export (each says where and what is wrong); the next run picks them up"
+		}
 	case usersync.Held:
+		switch {
+		case opts.ApproveCommand != "":
+			return "review the planned changes below, then approve the plan by running: " + opts.ApproveCommand
+		case approveURL(opts.ApproveURL) != "":
+			return "review the planned changes below, then approve the plan at " + approveURL(opts.ApproveURL)
+		}
 		return "review the planned changes below, then approve the plan to apply them"
 	case usersync.PartlyFailed, usersync.Failed:
+		var fe *usersync.FileError
 		switch {
 		case errors.Is(err, usersync.ErrStalePlan):
 			return "the files or the directory changed since the plan was computed: plan again, and approve the new plan"
@@ -231,6 +242,24 @@ func action(s *Summary, err error) string {
 			return "fix the rejected rows below: the file held no usable row"
 		case errors.Is(err, usersync.ErrNoRecords):
 			return "check the file: it held no usable row, so nobody was changed"
+		case errors.As(err, &fe) && (fe.Op == "list" || fe.Op == "open" || fe.Op == "read" || fe.Op == "close"):
+			return "check that the server is reachable and the login and folder are right (the error above says which); nothing was changed, and the next run tries again"
+		case errors.As(err, &fe) && fe.Op == "decrypt":
+			return "ask the sender to encrypt the file to your current key, and to send it whole; nothing was changed"
+		case errors.As(err, &fe) && fe.Op == "map":
+			return "correct the file's format as the error above says (columns, encoding, delimiter) and deliver it again; nothing was changed"
+		case s.Status == usersync.Failed:
+			return "fix what the error above says, then run again; nothing was changed"
+		}
+	}
+	return ""
+}
+
+// approveURL returns u if it is an http or https link, else "".
+func approveURL(u string) string {
+	if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		if !strings.ContainsAny(u, " \t\n\r\"'<>") {
+			return u
 		}
 	}
 	return ""

@@ -74,6 +74,9 @@ func testPipeline(t *testing.T, fx fixtures) {
 		t.Run(name, func(t *testing.T) {
 			res, sink := run(t, c.d, c.name, c.data)
 			require.ErrorIs(t, res.Err, c.want)
+			var fe *usersync.FileError
+			require.ErrorAs(t, res.Err, &fe)
+			assert.Equal(t, "decrypt", fe.Op, "the error names the stage that found the fault: %v", res.Err)
 			assert.Equal(t, usersync.Failed, res.Status)
 			assert.Nil(t, res.Plan, "nothing is planned from a file that did not verify")
 			assert.Zero(t, res.Applied.Total())

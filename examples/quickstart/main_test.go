@@ -23,8 +23,8 @@ func TestQuickstart(t *testing.T) {
 	s := out.String()
 	t.Log(s)
 
-	assert.Contains(t, s, "UTF-16LE  semicolon  ok")
-	assert.Contains(t, s, "users.csv.pgp: decrypted with ")
+	assert.Contains(t, s, "\n  users.csv.pgp: 8 records (UTF-16LE, semicolon)\n")
+	assert.Contains(t, s, "\n  Carla Jensen (EMP-000103): title: Receptionist → Office Manager\n", "people by name, updates as old → new")
 	assert.Contains(t, s, "usersync Acme: succeeded — 8 created, 2 groups created")
 	assert.Contains(t, s, "usersync Acme: succeeded — 1 created, 2 updated, 1 deactivated, 4 unchanged, 1 rejected")
 	assert.Contains(t, s, `users.csv.pgp:8: column Mail: "erik.holm(at)example.com": invalid email address`)

@@ -198,7 +198,7 @@ func TestNightlySyncs(t *testing.T) {
 	out, _, err := e.sync()
 	require.NoError(t, err)
 	assert.Contains(t, out, "usersync acme: succeeded — 3 created, 2 groups created")
-	assert.Contains(t, out, "decrypted with ")
+	assert.Contains(t, out, "\n  users.csv.pgp: 3 records (UTF-8, semicolon)\n")
 	mails := e.mailsAfter(0)
 	require.Len(t, mails, 1)
 	assert.Equal(t, []string{"hr@acme.example"}, mails[0].To)

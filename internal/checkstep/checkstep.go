@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/source"
 )
 
 // A Stage is one stage of connecting: whether it got through, and what it
@@ -41,14 +42,15 @@ func NotChecked(prev usersync.CheckResult) error {
 }
 
 // Refused returns what a folder step adds to its Detail for the names a
-// listing left out as unsafe, or "" for none.
+// listing left out as unsafe, each with its reason (see source.Refusal),
+// or "" for none.
 func Refused(names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
 	quoted := make([]string, len(names))
 	for i, n := range names {
-		quoted[i] = fmt.Sprintf("%q", n)
+		quoted[i] = fmt.Sprintf("%q (%s)", n, strings.TrimPrefix(source.Refusal(n), "the name "))
 	}
-	return "; names refused (they could be read as paths): " + strings.Join(quoted, ", ")
+	return "; names refused: " + strings.Join(quoted, ", ")
 }

@@ -3,10 +3,18 @@
 //
 // A [Mailer] is a [usersync.Reporter]: when a run finishes it sends one
 // message with the summary as plain text and HTML, and the changes and
-// rejected rows as CSV attachments (safe to open in a spreadsheet). The
-// subject is the summary's headline, with the status and the counts:
+// rejected rows as CSV attachments (safe to open in a spreadsheet) and the
+// whole summary as a JSON attachment (with the files' SHA-256 and keys,
+// which the body leaves out). The subject is the summary's headline, with
+// the status and the counts:
 //
 //	usersync Acme: partly failed — 2 created, 3 updated, 2 failed, 40 unchanged, 1 rejected
+//
+// The body is written for an administrator reading it on a phone (see
+// report.WriteHTML): what to fix first, people by name, updates as old →
+// new values. Options.Summary says which attributes are private
+// (report.Options.Private) and how to approve a held plan
+// (report.Options.ApproveCommand or ApproveURL).
 //
 // Each [Recipient] chooses what they receive ([Topic]): an HR contact every
 // run's summary, IT only the runs that need someone, an approver the

@@ -80,8 +80,9 @@ func urgent(st usersync.Status) bool {
 	return st == usersync.PartlyFailed || st == usersync.Held || st == usersync.Failed
 }
 
-// attachments are the changes and the rejected rows as CSV files, written
-// straight into the message as it is sent, when there are any.
+// attachments are the changes and the rejected rows as CSV files, and the
+// summary as JSON, written straight into the message as it is sent, when
+// there are any.
 func (m *Mailer) attachments(s *report.Summary) []*gomail.File {
 	date := ""
 	if !s.Started.IsZero() {
@@ -101,6 +102,13 @@ func (m *Mailer) attachments(s *report.Summary) []*gomail.File {
 		files = append(files, csvFile("rejected-rows"+date+".csv", func(w io.Writer) error {
 			return report.WriteRejectedCSV(w, s, m.opts.CSV)
 		}))
+	}
+	// The whole summary, with what the body leaves out: each file's SHA-256
+	// and the key that decrypted it, for an audit or a support ticket.
+	if len(s.Files) > 0 {
+		f := csvFile("summary"+date+".json", func(w io.Writer) error { return report.WriteJSON(w, s) })
+		f.ContentType = "application/json"
+		files = append(files, f)
 	}
 	return files
 }

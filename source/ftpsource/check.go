@@ -91,12 +91,12 @@ func (s *Source) describeTLS(seen *tlsSeen) string {
 // checkFolder lists the folder on c, which opens a data connection: the
 // step where passive mode behind NAT and TLS session reuse fail.
 func (s *Source) checkFolder(ctx context.Context, c *conn, seen *tlsSeen, r usersync.CheckResult) usersync.CheckResult {
-	var files []usersync.FileInfo
-	var refused []string
+	var l listing
 	r.Err = c.run(ctx, func() (err error) {
-		files, refused, err = s.readDir(c)
+		l, err = s.readDir(c)
 		return err
 	})
+	files := l.files
 	if r.Err != nil {
 		r.Err = fmt.Errorf("listing over a data connection (passive mode): %w", r.Err)
 		return r
@@ -117,6 +117,9 @@ func (s *Source) checkFolder(ctx context.Context, c *conn, seen *tlsSeen, r user
 		}
 	}
 	seen.mu.Unlock()
-	r.Detail += checkstep.Refused(refused)
+	r.Detail += checkstep.Refused(l.refused)
+	if len(l.unlisted) > 0 {
+		r.Detail += fmt.Sprintf("; listed but not on the server, left out (a file name holding a line break forges entries in a listing): %q", l.unlisted)
+	}
 	return r
 }

@@ -65,7 +65,20 @@
 // Names from the server are never trusted: List leaves out, and logs, any
 // name that source.ValidName refuses (a "..", a slash, a backslash, a
 // control character), and every method refuses such names before
-// touching the server.
+// touching the server. Each refused name is logged once, at Warn level,
+// while it stays in the folder (later listings log it at Debug level).
+//
+// Nor is a listing taken at its word. LIST (the only listing vsftpd
+// offers) and MLSD both send a name as it is, so an upload whose name
+// holds a line break makes lines of its own that read as entries, with
+// the names, sizes and times the uploader chose. List therefore asks the
+// server about each listed file by its name: its size from SIZE and, for
+// LIST (whose times are to the minute at best) or a name listed twice,
+// its time from MDTM. A listed name the server has no file of is left out
+// and logged ("listed file left out"); a name listed twice is taken once,
+// with what SIZE and MDTM say. This costs one or two round trips per file
+// in the folder at each listing. A server that answers neither SIZE nor
+// MDTM cannot be cross-checked, and its listing is taken as it is.
 //
 // Besides Source, a *Source implements [usersync.Remover],
 // [usersync.Renamer] and [usersync.Checker]. Wrap it with source.Pickup

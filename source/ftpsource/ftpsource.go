@@ -40,9 +40,13 @@ type Source struct {
 	file   string // the one file to offer, if Config.File is set
 	opts   *Options
 	log    *slog.Logger
-	slots  chan struct{} // one per connection in use
-	done   context.Context
-	stop   context.CancelFunc
+	// refusals logs the names listings refuse, each once while it stays.
+	refusals source.RefusalLog
+	// unlisted logs the listed names the server has no file of.
+	unlisted source.RefusalLog
+	slots    chan struct{} // one per connection in use
+	done     context.Context
+	stop     context.CancelFunc
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -209,7 +213,10 @@ func (s *Source) do(ctx context.Context, hold bool, fn func(c *conn) error) (*co
 // logs as a warning. A symbolic link is listed if it leads to a file.
 //
 // Times are exact with servers that list with MLSD or answer MDTM, as
-// most do; with others, they are as precise as the listing.
+// most do; with others, they are as precise as the listing. Sizes come
+// from SIZE, and a listed name the server has no file of (an entry forged
+// by a file name holding a line break) is left out and logged: see the
+// package documentation, "Names".
 func (s *Source) List(ctx context.Context) ([]usersync.FileInfo, error) {
 	files, _, err := s.list(ctx)
 	if err != nil {
@@ -231,89 +238,135 @@ func (s *Source) list(ctx context.Context) ([]usersync.FileInfo, []string, error
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	var files []usersync.FileInfo
-	var refused []string
+	var l listing
 	_, err := s.do(ctx, false, func(c *conn) error {
 		var err error
-		files, refused, err = s.readDir(c)
+		l, err = s.readDir(c)
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, name := range refused {
-		s.log.WarnContext(ctx, "ftpsource: file name refused: it could be read as a path outside the folder", "folder", s.where(), "name", fmt.Sprintf("%q", name))
-	}
-	slices.SortFunc(files, func(a, b usersync.FileInfo) int { return strings.Compare(a.Name, b.Name) })
-	return files, refused, nil
+	s.refusals.Log(ctx, s.log, "ftpsource: file name refused", s.where(), l.refused)
+	s.unlisted.Log(ctx, s.log, "ftpsource: listed file left out: the server has no such file (a file name holding a line break forges entries in a listing)", s.where(), l.unlisted)
+	slices.SortFunc(l.files, func(a, b usersync.FileInfo) int { return strings.Compare(a.Name, b.Name) })
+	return l.files, l.refused, nil
 }
 
-// readDir lists the folder on c: the files, and the names refused.
-func (s *Source) readDir(c *conn) ([]usersync.FileInfo, []string, error) {
+// A listing is what readDir makes of a folder's listing.
+type listing struct {
+	files    []usersync.FileInfo
+	refused  []string // names source.Refusal refuses
+	unlisted []string // names listed that the server has no file of: forged
+}
+
+// readDir lists the folder on c.
+//
+// A listing cannot be taken at its word: LIST (all vsftpd offers) and MLSD
+// both send a name as it is, so an upload whose name holds a line break
+// makes lines of its own that read as entries, with the names, sizes and
+// times the uploader chose. So each file's size comes from SIZE, which
+// names one file and answers for that file alone, and a listed name the
+// server has no file of is left out (and logged); its time comes from
+// MDTM unless the listing is MLSD's and the name is listed once (a forged
+// entry for a name that is there makes it listed twice). A server that
+// answers neither SIZE nor MDTM cannot be cross-checked; its listing is
+// taken as it is.
+func (s *Source) readDir(c *conn) (listing, error) {
+	var l listing
 	entries, err := c.ftp.List("")
 	if err != nil {
-		return nil, nil, err
+		return l, err
 	}
-	var files []usersync.FileInfo
-	var refused []string
+	listed := make(map[string]int, len(entries)) // times each name is listed
+	folders := make(map[string]bool)
+	for _, e := range entries {
+		listed[e.Name]++
+		if e.Type == ftp.EntryTypeFolder {
+			folders[e.Name] = true
+		}
+	}
+	taken := make(map[string]bool)
 	for _, e := range entries {
 		if e.Type == ftp.EntryTypeFolder {
 			continue
 		}
 		name := e.Name
-		if source.ValidName(name) != nil || strings.Contains(name, "/") {
-			refused = append(refused, name)
+		if source.Refusal(name) != "" {
+			if !taken[name] {
+				l.refused = append(l.refused, name)
+			}
+			taken[name] = true
 			continue
 		}
-		if (strings.HasPrefix(name, ".") && !s.opts.IncludeHidden) || (s.file != "" && name != s.file) {
+		if (strings.HasPrefix(name, ".") && !s.opts.IncludeHidden) || (s.file != "" && name != s.file) || taken[name] {
 			continue
 		}
-		fi, ok, err := s.fileInfo(c, e)
+		taken[name] = true
+		if folders[name] {
+			l.unlisted = append(l.unlisted, name) // a folder, listed as a file too
+			continue
+		}
+		fi, found, err := s.fileInfo(c, e, listed[name] > 1)
 		if err != nil {
-			return nil, nil, err
+			return l, err
 		}
-		if ok {
-			files = append(files, fi)
+		switch {
+		case found == fileThere:
+			l.files = append(l.files, fi)
+		case found == fileForged:
+			l.unlisted = append(l.unlisted, name)
 		}
 	}
-	slices.Sort(refused)
-	return files, refused, nil
+	slices.Sort(l.refused)
+	slices.Sort(l.unlisted)
+	return l, nil
 }
 
-// fileInfo describes a listed file, asking the server for what the
-// listing leaves vague: whether a link leads to a file, and the exact time
-// when the listing is LIST's (to the minute at best).
-func (s *Source) fileInfo(c *conn, e *ftp.Entry) (usersync.FileInfo, bool, error) {
+// What fileInfo found of a listed file.
+const (
+	fileThere  = iota
+	fileSkip   // a link to a folder, or dangling
+	fileForged // no such file
+)
+
+// fileInfo describes a listed file from what the server says of that name
+// alone: its size from SIZE, and its time from MDTM when the listing is
+// LIST's (to the minute at best) or the name was listed more than once
+// (forged, see readDir). A link counts if it leads to a file.
+func (s *Source) fileInfo(c *conn, e *ftp.Entry, twice bool) (usersync.FileInfo, int, error) {
 	fi := usersync.FileInfo{Name: e.Name, Size: int64(e.Size), ModTime: e.Time}
+	size, err := c.ftp.FileSize(e.Name)
+	switch {
+	case err == nil:
+		fi.Size = size
+	case replyCode(err) == 0:
+		return fi, fileSkip, err // the connection broke
+	case e.Type == ftp.EntryTypeLink:
+		return fi, fileSkip, nil // a link to a folder, or dangling
+	case !notImplemented(err):
+		return fi, fileForged, nil
+	}
 	if e.Type == ftp.EntryTypeLink {
-		size, err := c.ftp.FileSize(e.Name)
-		if err != nil {
-			return fi, false, permanentOnly(err) // a link to a folder, or dangling
-		}
-		fi.Size, fi.ModTime = size, time.Time{}
+		fi.ModTime = time.Time{}
 	}
 	switch {
-	case c.ftp.IsTimePreciseInList() && e.Type != ftp.EntryTypeLink:
+	case c.ftp.IsTimePreciseInList() && e.Type != ftp.EntryTypeLink && !twice:
 		// MLSD times are UTC, whatever Location says about LIST's.
 		t := e.Time
 		fi.ModTime = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 	case c.ftp.IsGetTimeSupported():
 		t, err := c.ftp.GetTime(e.Name)
-		if err != nil {
-			return fi, true, permanentOnly(err)
+		switch {
+		case err == nil:
+			fi.ModTime = t
+		case replyCode(err) == 0:
+			return fi, fileSkip, err
+		case twice:
+			return fi, fileForged, nil // no time to trust
 		}
-		fi.ModTime = t
 	}
-	return fi, true, nil
-}
-
-// permanentOnly returns nil for a refusal from the server (a reply), which
-// concerns one file, and err for a broken connection.
-func permanentOnly(err error) error {
-	if replyCode(err) != 0 {
-		return nil
-	}
-	return err
+	return fi, fileThere, nil
 }
 
 // Open starts downloading the named file, on a connection of its own

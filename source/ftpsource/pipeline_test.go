@@ -1,8 +1,11 @@
 package ftpsource_test
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,7 +100,22 @@ func TestRefusedNamesAreNotTaken(t *testing.T) {
 
 	results := src.Check(t.Context())
 	require.Len(t, results, 4)
-	assert.Contains(t, results[3].Detail, `names refused (they could be read as paths): "..\\users.csv", "users\x1b.csv"`)
+	assert.Contains(t, results[3].Detail, `names refused: "..\\users.csv" (holds a backslash, which Windows and some servers read as a separator, so it could be read as a path), "users\x1b.csv" (holds a control character, which servers, listings and logs mangle)`)
+
+	// Each refused name is logged once, with its own reason, quoted once,
+	// however many times a watching Runner lists the folder.
+	var logs bytes.Buffer
+	opts := fastOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	watched := dial(t, config(srv), opts)
+	for range 3 {
+		_, err := watched.List(t.Context())
+		require.NoError(t, err)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2, "%s", logs.String())
+	assert.Contains(t, logs.String(), `file name refused" folder=in name=..\users.csv reason="the name holds a backslash, which Windows and some servers read as a separator, so it could be read as a path"`)
+	assert.Contains(t, logs.String(), `file name refused" folder=in name="users\x1b.csv" reason="the name holds a control character, which servers, listings and logs mangle"`)
 }
 
 // SMARTFENSE's setup names the file by its absolute path.

@@ -21,6 +21,9 @@ type authState struct {
 	user   string             // the last user name tried
 	tried  bool               // some authentication was attempted
 	failed bool               // a failure was logged
+	// notAllowed is set once the address was refused for not being in
+	// the tenant's AllowedNetworks, and counted.
+	notAllowed bool
 }
 
 // errAuth is what a client is told of any failed attempt; the audit log
@@ -63,6 +66,9 @@ func (c *conn) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permission
 	if err != nil {
 		return nil, err
 	}
+	if err := c.addressAdmits(user, t, "password"); err != nil {
+		return nil, err
+	}
 	if !c.checkPassword(t, password) {
 		return nil, c.wrongPassword(user, t)
 	}
@@ -82,6 +88,9 @@ func (c *conn) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permiss
 	}
 	t, err := c.lookup(user)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.addressAdmits(user, t, "publickey"); err != nil {
 		return nil, err
 	}
 	if t == nil || indexKey(t.AuthorizedKeys, key) < 0 {
@@ -115,11 +124,54 @@ func (c *conn) admissible(user, method string) error {
 		c.authFailed("", nil, method, "invalid user name")
 		return errAuth
 	}
-	if until := c.s.lockout.lockedUntil(userKey(user, c.ip), ipKey(c.ip)); !until.IsZero() {
+	if until := c.s.lockout.lockedUntil(userKey(user, c.ip)); !until.IsZero() {
 		c.authFailed(user, nil, method, "locked out", "until", until)
 		return errAuth
 	}
 	return nil
+}
+
+// addressAdmits refuses, once the user is looked up, what this address may
+// not try: any login from an address locked out for guessing user names,
+// but that of a tenant's user who has not failed from it (so that a tenant
+// sharing the address with a guesser, behind a NAT or a transfer vendor,
+// is not shut out); and, before any credential is checked, a login from
+// an address outside the tenant's AllowedNetworks, which is audited and
+// counted as a failure.
+func (c *conn) addressAdmits(user string, t *Tenant, method string) error {
+	if until := c.s.lockout.lockedUntil(ipKey(c.ip)); !until.IsZero() && (t == nil || c.s.lockout.failedBefore(user, c.ip)) {
+		c.authFailed(user, t, method, "address locked out", "until", until)
+		c.wait(c.s.lockout.delay(1)) // as long as a first wrong password, so that names cannot be told apart
+		return errAuth
+	}
+	if t == nil || t.allows(c.addr) {
+		return nil
+	}
+	if c.auth.notAllowed {
+		return errAuth // counted once per connection: a client offers several keys
+	}
+	c.auth.notAllowed = true
+	delay, locked := c.s.lockout.fail(user, c.ip, true)
+	c.authFailed(user, t, method, "address not allowed")
+	if locked {
+		c.s.log.Warn("sftpserver: locked out after repeated failures", "event", "lockout", "user", user, "remote", c.remote,
+			"duration", c.s.opts.Lockout.Duration)
+	}
+	c.wait(delay)
+	return errAuth
+}
+
+// wait sleeps d, or until the server closes.
+func (c *conn) wait(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-c.s.ctx.Done():
+	}
 }
 
 // lookup returns the user's Tenant, nil for an unknown user, asking the
@@ -185,7 +237,7 @@ func (c *conn) checkPassword(t *Tenant, password []byte) bool {
 // wrongPassword counts a failure, logs it, and waits the back-off delay
 // before the client is told.
 func (c *conn) wrongPassword(user string, t *Tenant) error {
-	delay, locked := c.s.lockout.fail(user, c.ip)
+	delay, locked := c.s.lockout.fail(user, c.ip, t != nil)
 	reason := "wrong password"
 	if t == nil {
 		reason = "unknown user"
@@ -195,14 +247,7 @@ func (c *conn) wrongPassword(user string, t *Tenant) error {
 		c.s.log.Warn("sftpserver: locked out after repeated failures", "event", "lockout", "user", user, "remote", c.remote,
 			"duration", c.s.opts.Lockout.Duration)
 	}
-	if delay > 0 {
-		timer := time.NewTimer(delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-c.s.ctx.Done():
-		}
-	}
+	c.wait(delay)
 	return errAuth
 }
 

@@ -110,8 +110,16 @@ type Quota struct {
 // further failure up to MaxDelay, before it answers; after MaxFailures
 // failures, that user name from that address is refused, even with the
 // right password, for Duration. Failures are forgotten Duration after the
-// last one, and at a successful login. Addresses that fail MaxFailuresPerIP
-// times across user names are locked out the same way.
+// last one, and at a successful login. A login refused because the address
+// is not in the tenant's AllowedNetworks counts as a failure too.
+//
+// An address that tries MaxFailuresPerIP user names that do not exist
+// (guessing names) is locked out the same way, for unknown names and for
+// the users that failed from it; a tenant's user that did not fail from it
+// still logs in, so that tenants sharing an address with the guesser
+// (behind a corporate NAT, an integration platform or a transfer vendor)
+// are never shut out. Wrong passwords of existing users count toward their
+// own lockout only.
 //
 // Public keys a client offers and the server does not know are not
 // failures: OpenSSH's client offers every key it has before trying a
@@ -143,8 +151,8 @@ func DefaultQuota() Quota {
 
 // DefaultLockout returns the Lockout used for zero fields: five wrong
 // passwords in a row, answered after 1, 2, 4, 8 and 16 seconds, lock the
-// user name out from that address for 15 minutes; 50 from one address, for
-// any user names, lock the address out.
+// user name out from that address for 15 minutes; 50 unknown user names
+// tried from one address lock the address out for unknown names.
 func DefaultLockout() Lockout {
 	return Lockout{
 		MaxFailures:      5,

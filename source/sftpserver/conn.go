@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -30,6 +31,7 @@ type conn struct {
 	s      *Server
 	nc     net.Conn
 	ip     string
+	addr   netip.Addr // ip, parsed; IPv4 in IPv6 unmapped
 	remote string
 
 	auth authState // during login
@@ -49,7 +51,8 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, ip string) *conn {
-	return &conn{s: s, nc: nc, ip: ip, remote: nc.RemoteAddr().String()}
+	addr, _ := netip.ParseAddr(ip)
+	return &conn{s: s, nc: nc, ip: ip, addr: addr.Unmap().WithZone(""), remote: nc.RemoteAddr().String()}
 }
 
 // serve runs the connection: handshake and login within the login

@@ -52,11 +52,18 @@
 //   - Quotas per tenant, enforced while writing: the size of one file, the
 //     bytes and the number of files and folders in the folder.
 //   - Connection limits: in all, per client address (logged in or not),
-//     and sessions per tenant.
+//     and sessions per tenant. A refused connection is told why in an SSH
+//     disconnect message ("too many connections from this address, try
+//     again later"), which OpenSSH's client prints.
 //   - Password guessing is slowed (a delay that doubles with each failure)
-//     and then locked out for a while, per user name and address, and per
-//     address across user names. Unknown user names take as long to refuse
-//     as known ones. At most a few password hashes are checked at once.
+//     and then locked out for a while, per user name and address; an
+//     address that guesses user names is locked out for unknown names and
+//     for users that failed from it, never for a tenant that did not (see
+//     Lockout). Unknown user names take as long to refuse as known ones. At
+//     most a few password hashes are checked at once.
+//   - Per-tenant address allow-lists (Tenant.AllowedNetworks), checked
+//     before any credential, changeable while the server runs; a refusal
+//     is audited and counts toward the lockout.
 //   - Timeouts: to log in, and for a logged-in connection that goes idle.
 //   - Modern algorithms only (see DefaultAlgorithms): no SHA-1, no CBC, no
 //     finite-field Diffie-Hellman, no DSA, RSA keys of 2048 bits or more.

@@ -8,6 +8,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -174,4 +175,22 @@ func ExampleMemTenants() {
 	t, _ := tenants.Lookup(context.Background(), "acme")
 	fmt.Println(len(t.PasswordHashes), "password")
 	// Output: 1 password
+}
+
+// A customer says from which addresses it connects; its user may log in
+// from those only, from the next login on.
+func ExampleMemTenants_SetAllowedNetworks() {
+	var tenants sftpserver.MemTenants
+	if err := tenants.Set("acme-upload", sftpserver.Tenant{ID: "acme", Root: os.TempDir()}); err != nil {
+		panic(err)
+	}
+	err := tenants.SetAllowedNetworks("acme-upload",
+		netip.MustParsePrefix("203.0.113.7/32"), netip.MustParsePrefix("198.51.100.0/24"))
+	if err != nil {
+		panic(err)
+	}
+	t, _ := tenants.Lookup(context.Background(), "acme-upload")
+	fmt.Println(t.AllowedNetworks)
+	// Output:
+	// [203.0.113.7/32 198.51.100.0/24]
 }

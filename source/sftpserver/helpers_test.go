@@ -143,6 +143,29 @@ func (ts *testServer) passwordLogin(user, password string) error {
 	return err
 }
 
+// passwordLoginFrom is passwordLogin from the loopback address src, such
+// as 127.0.0.2 (all of 127.0.0.0/8 is loopback).
+func (ts *testServer) passwordLoginFrom(src, user, password string) error {
+	return ts.loginFrom(src, ts.sshConfig(user, ssh.Password(password)))
+}
+
+// loginFrom logs in with cfg from the loopback address src and returns the
+// error.
+func (ts *testServer) loginFrom(src string, cfg *ssh.ClientConfig) error {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	nc, err := d.Dial("tcp", ts.addr)
+	if err != nil {
+		return err
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(nc, ts.addr, cfg)
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	ssh.NewClient(sc, chans, reqs).Close()
+	return nil
+}
+
 // announced returns the uploads announced so far.
 func (ts *testServer) announced() []sftpserver.Upload {
 	ts.mu.Lock()

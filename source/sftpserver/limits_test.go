@@ -66,6 +66,10 @@ func TestConnectionsPerAddressAreLimited(t *testing.T) {
 	}
 	_, err := ts.dialSSH(acme)
 	require.Error(t, err)
+	// The client is told why, in an SSH disconnect message, rather than
+	// left with "handshake failed: EOF".
+	assert.ErrorContains(t, err, "too many connections from this address, try again later")
+	assert.ErrorContains(t, err, "reason 12")
 	refused := ts.audit.events("refused")
 	require.Len(t, refused, 1)
 	assert.Equal(t, "too many connections from this address", refused[0]["reason"])
@@ -76,7 +80,7 @@ func TestConnectionsAreLimited(t *testing.T) {
 	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
 	ts.client(t, acme)
 	_, err := ts.dialSSH(acme)
-	require.Error(t, err)
+	assert.ErrorContains(t, err, "too many connections to this server, try again later")
 	assert.Equal(t, "too many connections", ts.audit.events("refused")[0]["reason"])
 }
 

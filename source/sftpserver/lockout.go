@@ -10,7 +10,8 @@ import (
 const maxLockoutEntries = 1 << 16
 
 // lockout counts authentication failures per key (a user name and an
-// address, or an address alone) and says when a key is locked out.
+// address, or an address alone, for unknown user names) and says when a
+// key is locked out.
 type lockout struct {
 	cfg Lockout
 	now func() time.Time
@@ -48,16 +49,31 @@ func (l *lockout) lockedUntil(keys ...string) time.Time {
 	return until
 }
 
-// fail counts a failure against the user's key and the address's key. It
-// returns how long to wait before answering, and whether this failure
-// locked either key out.
-func (l *lockout) fail(user, ip string) (delay time.Duration, locked bool) {
+// fail counts a failure against the user's key and, for a user name that
+// does not exist (known false), against the address's key too: only
+// guessing at names (enumeration) blocks an address, so that a tenant
+// sharing the address with one that fails, behind a NAT or a transfer
+// vendor, is never shut out. It returns how long to wait before
+// answering, and whether this failure locked either key out.
+func (l *lockout) fail(user, ip string, known bool) (delay time.Duration, locked bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	n, lockedUser := l.count(userKey(user, ip), now, l.cfg.MaxFailures)
-	_, lockedIP := l.count(ipKey(ip), now, l.cfg.MaxFailuresPerIP)
+	lockedIP := false
+	if !known {
+		_, lockedIP = l.count(ipKey(ip), now, l.cfg.MaxFailuresPerIP)
+	}
 	return l.delay(n), lockedUser || lockedIP
+}
+
+// failedBefore reports whether the user failed from the address within
+// the lockout's memory.
+func (l *lockout) failedBefore(user, ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.entries[userKey(user, ip)]
+	return f != nil && !l.expired(f, l.now())
 }
 
 // count adds a failure to key's counter, locking it out once it reaches

@@ -3,6 +3,7 @@ package sftpserver_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -90,19 +91,69 @@ func TestFailuresAreForgottenAfterTheLockoutDuration(t *testing.T) {
 	require.NoError(t, ts.passwordLogin(acme.user, acme.password))
 }
 
+// Guessing user names locks the address out for unknown names and for
+// users who failed from it, but never for a tenant that did not fail: a
+// NAT or a transfer vendor shares its address among tenants. Another
+// address is not locked out.
 func TestGuessingManyUserNamesLocksTheAddressOut(t *testing.T) {
 	ts := newTestServer(t, &sftpserver.Options{
 		Now:     (&clock{t: fixedTime}).Now,
 		Lockout: sftpserver.Lockout{MaxFailures: 3, MaxFailuresPerIP: 5},
 	})
 	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	globex := ts.addTenant(t, "globex", sftpserver.Quota{})
+	require.Error(t, ts.passwordLogin(globex.user, "typo")) // before the guessing
 	for _, user := range []string{"root", "admin", "test", "oracle", "ubuntu"} {
 		require.Error(t, ts.passwordLogin(user, "123456"))
 	}
-	assert.Error(t, ts.passwordLogin(acme.user, acme.password))
 	failed := ts.audit.events("login_failed")
-	assert.Equal(t, "unknown user", failed[0]["reason"])
-	assert.Equal(t, "locked out", failed[len(failed)-1]["reason"])
+	assert.Equal(t, "unknown user", failed[len(failed)-1]["reason"])
+	lockouts := ts.audit.events("lockout")
+	require.Len(t, lockouts, 1)
+
+	require.Error(t, ts.passwordLogin("postgres", "123456"))
+	assert.Equal(t, "address locked out", lastFailure(ts)["reason"], "another name from the address")
+	assert.NoError(t, ts.passwordLogin(acme.user, acme.password), "a tenant that never failed from the address")
+	_, err := ts.dialSSH(acme)
+	assert.NoError(t, err, "with its key too")
+	assert.Error(t, ts.passwordLogin(globex.user, globex.password), "a user who failed from the address")
+	assert.Equal(t, "address locked out", lastFailure(ts)["reason"])
+
+	require.Error(t, ts.passwordLoginFrom("127.0.0.2", "postgres", "123456"))
+	assert.Equal(t, "unknown user", lastFailure(ts)["reason"], "another address is not locked out")
+	assert.NoError(t, ts.passwordLoginFrom("127.0.0.2", globex.user, globex.password))
+}
+
+// Wrong passwords of known users lock those users out, from that address,
+// and never the address: however many tenants behind one address fail, one
+// that did not fail logs in.
+func TestFailingTenantsDoNotShutOutAnotherOnTheirAddress(t *testing.T) {
+	ts := newTestServer(t, &sftpserver.Options{
+		Now:     (&clock{t: fixedTime}).Now,
+		Lockout: sftpserver.Lockout{MaxFailures: 3, MaxFailuresPerIP: 5},
+	})
+	var failing []*tenant
+	for i := range 4 {
+		failing = append(failing, ts.addTenant(t, fmt.Sprintf("tenant%d", i), sftpserver.Quota{}))
+	}
+	good := ts.addTenant(t, "good", sftpserver.Quota{})
+	for _, tn := range failing {
+		for range 5 { // 20 failures from one address, over MaxFailuresPerIP
+			require.Error(t, ts.passwordLogin(tn.user, "old password"))
+		}
+	}
+	assert.Len(t, ts.audit.events("lockout"), 4, "each failing user, from that address")
+	assert.NoError(t, ts.passwordLogin(good.user, good.password))
+	assert.Error(t, ts.passwordLogin(failing[0].user, failing[0].password), "a locked-out user stays locked out")
+	assert.NoError(t, ts.passwordLoginFrom("127.0.0.2", failing[0].user, failing[0].password), "from its own address only")
+}
+
+func lastFailure(ts *testServer) map[string]string {
+	failed := ts.audit.events("login_failed")
+	if len(failed) == 0 {
+		return nil
+	}
+	return failed[len(failed)-1]
 }
 
 func TestOfferedKeysAreNotFailures(t *testing.T) {

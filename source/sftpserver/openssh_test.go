@@ -220,3 +220,17 @@ func TestOpenSSHClientKilledMidUpload(t *testing.T) {
 	assert.Empty(t, folderFiles(t, acme))
 	assert.Empty(t, ts.announced())
 }
+
+// OpenSSH's client shows why a connection over the per-address limit is
+// refused.
+func TestOpenSSHClientIsToldWhyItIsRefused(t *testing.T) {
+	ts := newTestServer(t, &sftpserver.Options{MaxConnectionsPerIP: 1})
+	o := newOpenSSH(t, ts)
+	acme := ts.addTenant(t, "acme", sftpserver.Quota{})
+	nc, err := net.Dial("tcp", ts.addr) // the one connection allowed (accepted first: Serve accepts in order)
+	require.NoError(t, err)
+	defer nc.Close()
+	out, err := o.command(t.Context(), acme.user, "ls\n", "-o", "BatchMode=yes").CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "too many connections from this address, try again later")
+}

@@ -24,6 +24,7 @@ type Server struct {
 	log      *slog.Logger
 	lockout  *lockout
 	verify   chan struct{} // bounds the password hashes checked at once
+	refusing chan struct{} // bounds the refused connections told why at once
 
 	ctx    context.Context // canceled by Close; governs tenant lookups
 	cancel context.CancelFunc
@@ -65,6 +66,7 @@ func New(cfg Config, opts *Options) (*Server, error) {
 		log:       o.Logger,
 		lockout:   newLockout(o.Lockout, o.Now),
 		verify:    make(chan struct{}, max(2, maxProcs())),
+		refusing:  make(chan struct{}, maxRefusing),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		perIP:     map[string]int{},
@@ -199,19 +201,20 @@ func (s *Server) stopping() bool {
 func (s *Server) accept(nc net.Conn) {
 	ip := remoteIP(nc.RemoteAddr())
 	s.mu.Lock()
-	var refused string
+	var refused refusal
 	switch {
 	case s.draining || s.closed:
-		refused = "server shutting down"
+		refused = refusal{"server shutting down", disconnectByApplication, "server shutting down, try again later"}
 	case len(s.conns) >= s.opts.MaxConnections:
-		refused = "too many connections"
+		refused = refusal{"too many connections", disconnectTooManyConnections, "too many connections to this server, try again later"}
 	case s.perIP[ip] >= s.opts.MaxConnectionsPerIP:
-		refused = "too many connections from this address"
+		refused = refusal{"too many connections from this address", disconnectTooManyConnections,
+			"too many connections from this address, try again later"}
 	}
-	if refused != "" {
+	if refused.reason != "" {
 		s.mu.Unlock()
-		nc.Close()
-		s.log.Warn("sftpserver: connection refused", "event", "refused", "remote", nc.RemoteAddr().String(), "reason", refused)
+		s.log.Warn("sftpserver: connection refused", "event", "refused", "remote", nc.RemoteAddr().String(), "reason", refused.reason)
+		s.refuse(nc, refused)
 		return
 	}
 	c := newConn(s, nc, ip)

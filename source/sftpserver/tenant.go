@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -44,6 +45,28 @@ type Tenant struct {
 	AuthorizedKeys []ssh.PublicKey
 	// Quota overrides Options.Quota for this tenant, field by field.
 	Quota Quota
+	// AllowedNetworks, if not empty, are the only networks the user may
+	// log in from, such as 203.0.113.7/32 and 198.51.100.0/24: the
+	// addresses a customer says it connects from. A login from elsewhere
+	// is refused before any credential is checked, audited ("address not
+	// allowed") and counted as a failure toward the lockout. Like the
+	// credentials, it is read at every login: a change applies to the next
+	// one (MemTenants.SetAllowedNetworks).
+	AllowedNetworks []netip.Prefix
+}
+
+// allows reports whether the user may log in from addr: from anywhere
+// when AllowedNetworks is empty.
+func (t *Tenant) allows(addr netip.Addr) bool {
+	if len(t.AllowedNetworks) == 0 {
+		return true
+	}
+	for _, p := range t.AllowedNetworks {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // check reports whether t is usable: an ID, a root, hashes in a known
@@ -60,6 +83,11 @@ func (t *Tenant) check() error {
 			return fmt.Errorf("tenant %q: %w", t.ID, err)
 		}
 	}
+	for _, p := range t.AllowedNetworks {
+		if !p.IsValid() {
+			return fmt.Errorf("tenant %q: invalid network in AllowedNetworks", t.ID)
+		}
+	}
 	return nil
 }
 
@@ -68,6 +96,7 @@ func (t *Tenant) clone() *Tenant {
 	c := *t
 	c.PasswordHashes = slices.Clone(t.PasswordHashes)
 	c.AuthorizedKeys = slices.Clone(t.AuthorizedKeys)
+	c.AllowedNetworks = slices.Clone(t.AllowedNetworks)
 	return &c
 }
 
@@ -105,6 +134,24 @@ func (m *MemTenants) Delete(user string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.users, user)
+}
+
+// SetAllowedNetworks sets the networks user may log in from (see
+// Tenant.AllowedNetworks); none lets it log in from anywhere. It fails for
+// an invalid prefix. The change applies to the next login.
+func (m *MemTenants) SetAllowedNetworks(user string, networks ...netip.Prefix) error {
+	for _, p := range networks {
+		if !p.IsValid() {
+			return fmt.Errorf("sftpserver: invalid network %v", p)
+		}
+	}
+	return m.update(user, func(t *Tenant) error {
+		t.AllowedNetworks = slices.Clone(networks)
+		for i, p := range t.AllowedNetworks {
+			t.AllowedNetworks[i] = p.Masked()
+		}
+		return nil
+	})
 }
 
 // AddPassword lets user log in with the password hash (see HashPassword),

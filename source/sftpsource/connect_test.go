@@ -280,7 +280,7 @@ func TestCheck(t *testing.T) {
 	assert.Equal(t, "connect to "+srv.Addr, results[0].Name)
 	assert.Contains(t, results[1].Detail, "ssh-ed25519 "+srv.Fingerprint()+", listed in ")
 	assert.Equal(t, "log in as test", results[2].Name)
-	assert.Equal(t, `readable; files: 1; names refused (they could be read as paths): "a\\b.csv"`, results[3].Detail)
+	assert.Equal(t, `readable; files: 1; names refused: "a\\b.csv" (holds a backslash, which Windows and some servers read as a separator, so it could be read as a path)`, results[3].Detail)
 
 	files, err := s.List(t.Context())
 	require.NoError(t, err)

@@ -1,10 +1,13 @@
 package sftpsource_test
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +109,19 @@ func TestRefusedNamesAreNotTaken(t *testing.T) {
 	src := dial(t, config(t, srv), nil)
 	_, err = src.Open(t.Context(), "..\\users.csv")
 	assert.ErrorIs(t, err, fs.ErrInvalid)
+
+	// Each refused name is logged once, with its own reason, quoted once,
+	// however many times a watching Runner lists the folder.
+	var logs bytes.Buffer
+	opts := fastOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	watched := dial(t, config(t, srv), opts)
+	for range 3 {
+		_, err := watched.List(t.Context())
+		require.NoError(t, err)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2, "%s", logs.String())
+	assert.Contains(t, logs.String(), `file name refused" folder=in name=..\users.csv reason="the name holds a backslash, which Windows and some servers read as a separator, so it could be read as a path"`)
+	assert.Contains(t, logs.String(), `file name refused" folder=in name="users\x1b.csv" reason="the name holds a control character, which servers, listings and logs mangle"`)
 }

@@ -86,9 +86,11 @@ type Source struct {
 	folder string
 	opts   Options
 	log    *slog.Logger
-	dialer *dialer // nil for New: cannot reconnect
-	stop   context.CancelFunc
-	done   context.Context // canceled by Close, to stop a dial under way
+	// refusals logs the names listings refuse, each once while it stays.
+	refusals source.RefusalLog
+	dialer   *dialer // nil for New: cannot reconnect
+	stop     context.CancelFunc
+	done     context.Context // canceled by Close, to stop a dial under way
 
 	mu     sync.Mutex
 	cur    *conn
@@ -230,9 +232,7 @@ func (s *Source) list(ctx context.Context) ([]usersync.FileInfo, []string, error
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, name := range refused {
-		s.log.WarnContext(ctx, "sftpsource: file name refused: it could be read as a path outside the folder", "folder", s.folder, "name", fmt.Sprintf("%q", name))
-	}
+	s.refusals.Log(ctx, s.log, "sftpsource: file name refused", s.folder, refused)
 	slices.SortFunc(files, func(a, b usersync.FileInfo) int { return strings.Compare(a.Name, b.Name) })
 	return files, refused, nil
 }

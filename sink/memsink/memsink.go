@@ -1,8 +1,8 @@
 // Package memsink provides an in-memory [usersync.Sink]: the fake to use in
 // tests and examples, and the reference implementation for Sink authors.
 //
-// A [Sink] implements [usersync.Sink], [usersync.Lister] and
-// [usersync.BatchApplier], and passes the conformance suite in
+// A [Sink] implements [usersync.Sink], [usersync.Lister],
+// [usersync.BatchApplier] and [usersync.DigestLister], and passes the conformance suite in
 // sink/sinktest. It is safe for concurrent use.
 //
 // Besides the change path, a Sink has methods that bypass it: [Sink.PutUser]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -251,4 +252,23 @@ func TestInvitedOnceWhenBroughtIn(t *testing.T) {
 	assert.True(t, u.Managed)
 	_, ok = s.User("m-1")
 	assert.False(t, ok, "the adopted user has its new key")
+}
+
+// Drift edits a user by hand through PutUser, which bypasses Apply: the
+// Sink's digests, computed from the users as they are, must follow.
+func (h *harness) Drift(_ context.Context, d sinktest.Drift) error {
+	r, ok := h.s.User(d.Key)
+	if !ok {
+		return fmt.Errorf("no user %q", d.Key)
+	}
+	switch d.Kind {
+	case sinktest.DriftAttr:
+		r.Attrs = r.Attrs.MergeAll(usersync.NewAttrs(d.Name, d.Value))
+	case sinktest.DriftLeave:
+		r.Groups = slices.DeleteFunc(slices.Clone(r.Groups), func(g string) bool { return g == d.Name })
+	case sinktest.DriftInactive:
+		r.Inactive = d.Inactive
+	}
+	h.s.PutUser(r)
+	return nil
 }

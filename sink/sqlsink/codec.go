@@ -219,6 +219,8 @@ type row struct {
 	managed      bool
 	missingRuns  uint16
 	missingSince int64
+	// The digests of a new user, which an insert writes.
+	attrsDigest, groupsDigest usersync.Digest
 }
 
 // encode makes the row of a user, splitting the attributes between their

@@ -55,7 +55,7 @@ func (d *sqliteDialect) prepare(_ context.Context, _ *sql.DB, n *names) error {
 	cols := n.writeColumns()
 	d.insertUser = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", n.users, strings.Join(cols, ", "), placeholders(len(cols)))
 	set := make([]string, 0, len(cols)-2)
-	for _, c := range cols[2:] { // not tenant and key
+	for _, c := range cols[2 : len(cols)-digestColumns] { // not tenant and key, nor the digests
 		set = append(set, c+" = ?")
 	}
 	d.updateUser = fmt.Sprintf("UPDATE %s SET %s WHERE %s = ?", n.users, strings.Join(set, ", "), n.uID)
@@ -93,7 +93,8 @@ func (d *sqliteDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows 
 
 func (d *sqliteDialect) updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error {
 	return execEach(ctx, tx, d.updateUser, len(rows), func(i int) []any {
-		return append(s.n.rowArgs(s.tenant, &rows[i])[2:], ids[i])
+		args := s.n.rowArgs(s.tenant, &rows[i])
+		return append(args[2:len(args)-digestColumns], ids[i])
 	})
 }
 
@@ -103,4 +104,80 @@ func (d *sqliteDialect) addMembers(ctx context.Context, tx *txn, _ *Sink, ms []m
 
 func (d *sqliteDialect) removeMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership) error {
 	return execEach(ctx, tx, d.removeMember, len(ms), func(i int) []any { return []any{ms[i].user, ms[i].group} })
+}
+
+// digestSchema adds the digest columns, an index that covers a listing of
+// them in key order (SQLite's BINARY collation compares bytes), and the
+// drift triggers. A trigger does nothing while the writes table holds a
+// row, which only a Sink's own write transaction inserts, and deletes
+// before it commits: no other connection ever sees it.
+func (*sqliteDialect) digestSchema(n *names) []string {
+	t := func(suffix string) string { return derivedName(n.usersRaw, "_usersync_"+suffix) }
+	hand := fmt.Sprintf("WHEN NOT EXISTS (SELECT 1 FROM %s)", n.writes)
+	bump := func(id string) string {
+		return fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s = %s;", n.users, n.uRev, n.uRev, n.uID, id)
+	}
+	return []string{
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, n.users, n.uAttrsDigest),
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, n.users, n.uGroupsDigest),
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0`, n.users, n.uRev),
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, n.users, n.uDigestRev),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, %s, %s, %s, %s, %s)`, indexName(n.usersRaw, "digests"), n.users,
+			n.uTenant, n.uKey, n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s ("writing" INTEGER NOT NULL PRIMARY KEY)`, n.writes),
+		// A user inserted by hand gets a random revision, so that one
+		// deleted and inserted again lists other digests.
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER INSERT ON %s %s BEGIN UPDATE %s SET %s = random() WHERE %s = NEW.%s; END`,
+			t("inserted"), n.users, hand, n.users, n.uRev, n.uID, n.uID),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER UPDATE OF %s ON %s %s BEGIN %s END`,
+			t("updated"), strings.Join(n.dataColumns(), ", "), n.users, hand, bump("NEW."+n.uID)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER INSERT ON %s %s BEGIN %s END`,
+			t("member_added"), n.members, hand, bump("NEW."+n.mUser)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER DELETE ON %s %s BEGIN %s END`,
+			t("member_removed"), n.members, hand, bump("OLD."+n.mUser)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER UPDATE ON %s %s BEGIN %s %s END`,
+			t("member_changed"), n.members, hand, bump("OLD."+n.mUser), bump("NEW."+n.mUser)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER UPDATE OF %s, %s ON %s %s BEGIN %s END`,
+			t("group_changed"), n.gExtID, n.gTenant, n.groups, hand, bumpGroup(n, "OLD."+n.gID)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER DELETE ON %s %s BEGIN %s END`,
+			t("group_removed"), n.groups, hand, bumpGroup(n, "OLD."+n.gID)),
+	}
+}
+
+// bumpGroup bumps the revisions of the members of a group.
+func bumpGroup(n *names, id string) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s IN (SELECT %s FROM %s WHERE %s = %s);",
+		n.users, n.uRev, n.uRev, n.uID, n.mUser, n.members, n.mGroup, id)
+}
+
+func (*sqliteDialect) keyOrder() string  { return "" }
+func (*sqliteDialect) beginRead() string { return "BEGIN" }
+
+func (*sqliteDialect) markWrites(ctx context.Context, tx *txn, s *Sink, on bool) error {
+	q := "DELETE FROM " + s.n.writes
+	if on {
+		q = "INSERT OR IGNORE INTO " + s.n.writes + ` ("writing") VALUES (1)`
+	}
+	_, err := tx.ExecContext(ctx, q)
+	return err
+}
+
+func (*sqliteDialect) rawQuery(ctx context.Context, s *Sink, query string, args []any, fn func(rowSource) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, err := driverConn(dc)
+		if err != nil {
+			return err
+		}
+		rows, err := driverQuerier{c}.rows(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.close()
+		return fn(rows)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/usersync/usersync"
@@ -21,13 +22,17 @@ const lookupBatch = 500
 // or not, in byte order of key, from one query on the index that covers
 // them: it neither decodes attributes nor reads memberships. A user whose
 // revision moved since the Sink wrote its digests (changed by hand, see
-// the package doc) is listed with Known false, and digests mixed with its
+// the package doc) is listed with Known false, and digests made of its
 // revision, which every change by hand moves.
+//
+// The query yields three columns, not five: the database compares the
+// revisions, and a listing's cost is mostly the driver's per column.
 func (s *Sink) Digests(ctx context.Context) iter.Seq2[usersync.UserDigest, error] {
 	return func(yield func(usersync.UserDigest, error) bool) {
 		n := s.n
-		q := fmt.Sprintf("SELECT %s, %s, %s, %s, %s FROM %s WHERE %s = ? ORDER BY %s%s",
-			n.uKey, n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev, n.users, n.uTenant, n.uKey, s.d.keyOrder())
+		known := fmt.Sprintf("%s = %s", n.uRev, n.uDigestRev)
+		q := fmt.Sprintf("SELECT %s, CASE WHEN %s THEN %s END, CASE WHEN %s THEN %s ELSE %s END FROM %s WHERE %s = ? ORDER BY %s%s",
+			n.uKey, known, n.uAttrsDigest, known, n.uGroupsDigest, n.uRev, n.users, n.uTenant, n.uKey, s.d.keyOrder())
 		stopped := false
 		err := s.d.rawQuery(ctx, s, q, []any{s.tenant}, func(rows rowSource) error {
 			for count := 1; rows.next(); count++ {
@@ -51,11 +56,11 @@ func (s *Sink) Digests(ctx context.Context) iter.Seq2[usersync.UserDigest, error
 	}
 }
 
-// listedDigest reads a row of key, attrs digest, groups digest, revision
-// and the revision the digests are of.
+// listedDigest reads a row of Digests' query: the key, then either the
+// two digests, or NULL and the revision.
 func listedDigest(rows rowSource) (usersync.UserDigest, error) {
 	d := usersync.UserDigest{Key: rows.str(0)}
-	var v [4]int64
+	var v [2]int64
 	for i := range v {
 		if rows.null(i + 1) {
 			continue
@@ -65,20 +70,21 @@ func listedDigest(rows rowSource) (usersync.UserDigest, error) {
 			return d, fmt.Errorf("user %q: %w", d.Key, err)
 		}
 	}
-	attrs, groups, rev, digestRev := v[0], v[1], v[2], v[3]
-	d.Known = !rows.null(1) && !rows.null(2) && !rows.null(4) && rev == digestRev
+	d.Known = !rows.null(1) && !rows.null(2)
 	if d.Known {
-		d.Attrs, d.Groups = usersync.Digest(attrs), usersync.Digest(groups)
+		d.Attrs, d.Groups = usersync.Digest(v[0]), usersync.Digest(v[1])
 	} else {
-		d.Attrs, d.Groups = usersync.Digest(mix(uint64(attrs), uint64(rev), 1)), usersync.Digest(mix(uint64(groups), uint64(rev), 2))
+		rev := uint64(v[1])
+		d.Attrs, d.Groups = usersync.Digest(mix(rev, 1)), usersync.Digest(mix(rev, 2))
 	}
 	return d, nil
 }
 
-// mix returns a version of digest d at revision rev: SplitMix64's
-// finalizer, so that every revision gives another value.
-func mix(d, rev, salt uint64) uint64 {
-	x := d ^ (rev+salt)*0x9e3779b97f4a7c15
+// mix returns a version of a user at revision rev: SplitMix64's
+// finalizer, so that every revision gives another value. Revisions start
+// at random, for users inserted by the Sink or by hand, and only grow.
+func mix(rev, salt uint64) uint64 {
+	x := (rev + salt) * 0x9e3779b97f4a7c15
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
@@ -236,7 +242,7 @@ func insertDigests(dg *usersync.Digester, u *touched, r *row) {
 	}
 	rec := u.now.record(u.key, groups)
 	d := dg.Digest(&rec)
-	r.attrsDigest, r.groupsDigest = d.Attrs, d.Groups
+	r.attrsDigest, r.groupsDigest, r.rev = d.Attrs, d.Groups, rand.Int64()
 }
 
 func (st *state) record(key string, groups []string) usersync.Record {

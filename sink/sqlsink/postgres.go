@@ -165,9 +165,9 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	managed := make([]bool, len(rows))
 	runs := make([]int64, len(rows))
 	since := make([]int64, len(rows))
-	var attrsDigest, groupsDigest, zeros []int64
+	var attrsDigest, groupsDigest, revs []int64
 	if withKey { // an insert: the digests too
-		attrsDigest, groupsDigest, zeros = make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+		attrsDigest, groupsDigest, revs = make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
 	}
 	var cols [][]*string
 	if len(rows) > 0 {
@@ -180,7 +180,7 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 		keys[i], attrs[i], inactive[i], managed[i] = r.key, r.attrs, r.inactive, r.managed
 		runs[i], since[i] = int64(r.missingRuns), r.missingSince
 		if withKey {
-			attrsDigest[i], groupsDigest[i] = int64(r.attrsDigest), int64(r.groupsDigest)
+			attrsDigest[i], groupsDigest[i], revs[i] = int64(r.attrsDigest), int64(r.groupsDigest), r.rev
 		}
 		for j, c := range r.cols {
 			cols[j][i] = c
@@ -198,7 +198,7 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	}
 	out = append(out, inactive, managed, runs, since)
 	if withKey {
-		out = append(out, attrsDigest, groupsDigest, zeros, zeros)
+		out = append(out, attrsDigest, groupsDigest, revs, revs)
 	}
 	return out
 }

@@ -349,7 +349,7 @@ func (n *names) rowArgs(tenant string, r *row) []any {
 		}
 	}
 	return append(args, r.inactive, r.managed, int64(r.missingRuns), r.missingSince,
-		int64(r.attrsDigest), int64(r.groupsDigest), int64(0), int64(0))
+		int64(r.attrsDigest), int64(r.groupsDigest), r.rev, r.rev)
 }
 
 // digestColumns is how many columns end writeColumns' list for the digests

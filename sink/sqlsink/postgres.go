@@ -561,12 +561,13 @@ $f$`,
 func (*pgDialect) keyOrder() string  { return ` COLLATE "C"` }
 func (*pgDialect) beginRead() string { return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }
 
+// markWrites sets usersync.writes for the transaction only: it ends with
+// it, so there is nothing to undo.
 func (*pgDialect) markWrites(ctx context.Context, tx *txn, _ *Sink, on bool) error {
-	v := "off"
-	if on {
-		v = "on"
+	if !on {
+		return nil
 	}
-	_, err := tx.ExecContext(ctx, "SELECT set_config('usersync.writes', $1, true)", v)
+	_, err := tx.ExecContext(ctx, "SELECT set_config('usersync.writes', 'on', true)")
 	return err
 }
 

@@ -66,8 +66,9 @@ const (
 	// that.
 	DefaultLockLease = time.Minute
 	// DefaultCopyMin is how many new users a batch needs before PostgreSQL
-	// loads them with COPY instead of an INSERT.
-	DefaultCopyMin = 1000
+	// loads them with COPY instead of an INSERT: low enough that a batch
+	// of usersync.DefaultBatchSize creates takes COPY.
+	DefaultCopyMin = 200
 )
 
 // Options configure a Sink. The zero value, like a nil *Options, is the

@@ -57,6 +57,10 @@ type Sink struct {
 	users  []user
 	free   []int          // free slots of users
 	index  map[string]int // key → slot
+	// sorted holds keys in order, some perhaps deleted since; added, the
+	// keys added since, in no order. Digests merges them: it sorts only
+	// what was added.
+	sorted, added []string
 	groups map[string]usersync.Group
 	// invited lists the keys of users invited on their creation or
 	// adoption, in order: what a product would have sent an email to.

@@ -272,3 +272,32 @@ func (h *harness) Drift(_ context.Context, d sinktest.Drift) error {
 	h.s.PutUser(r)
 	return nil
 }
+
+// TestDigestsKeyOrder lists digests after keys come, go, come back and
+// move between listings: each key once, in order.
+func TestDigestsKeyOrder(t *testing.T) {
+	ctx := t.Context()
+	s := memsink.New()
+	keys := func() []string {
+		var out []string
+		for d, err := range s.Digests(ctx) {
+			require.NoError(t, err)
+			out = append(out, d.Key)
+		}
+		return out
+	}
+	for _, k := range []string{"c", "a", "b"} {
+		require.NoError(t, s.Apply(ctx, create(k)))
+	}
+	assert.Equal(t, []string{"a", "b", "c"}, keys())
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "b"}}))
+	require.NoError(t, s.Apply(ctx, create("b")))
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "b"}}))
+	require.NoError(t, s.Apply(ctx, create("b")))
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.UpdateUser, User: usersync.Record{Key: "a2"}, OldKey: "c"}))
+	require.NoError(t, s.Apply(ctx, create("d")))
+	assert.Equal(t, []string{"a", "a2", "b", "d"}, keys())
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "a"}}))
+	assert.Equal(t, []string{"a2", "b", "d"}, keys())
+	assert.Equal(t, []string{"a2", "b", "d"}, keys())
+}

@@ -159,3 +159,82 @@ func TestMigrateDigests(t *testing.T) {
 		}
 	})
 }
+
+// TestDriftTriggers changes memberships, groups and users by hand in every
+// way the triggers watch: each change clears Known for the users it
+// touches and changes their digests, and RefreshDigests makes them Known
+// again.
+func TestDriftTriggers(t *testing.T) {
+	forEachDB(t, func(t *testing.T, tdb *testDB) {
+		ctx := t.Context()
+		h, err := newHarness(ctx, t, tdb, sqlsink.Options{})
+		require.NoError(t, err)
+		s := h.s
+		errs := s.ApplyBatch(ctx, []usersync.Change{
+			{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "g1"}},
+			{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "g2"}},
+			create("a", "g1"), create("b", "g1", "g2"), create("c"),
+		})
+		require.Nil(t, errs)
+		requireDigestsKnown(t, s)
+		digests := func() map[string]usersync.UserDigest {
+			m := map[string]usersync.UserDigest{}
+			for d, err := range s.Digests(ctx) {
+				require.NoError(t, err)
+				m[d.Key] = d
+			}
+			return m
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			_, err := tdb.db.ExecContext(ctx, h.q(q), args...)
+			require.NoError(t, err, q)
+		}
+		id := func(table, col, val string) int64 {
+			var id int64
+			require.NoError(t, tdb.db.QueryRowContext(ctx, h.q(`SELECT id FROM `+h.t(table)+` WHERE `+col+` = ?`), val).Scan(&id))
+			return id
+		}
+		for _, step := range []struct {
+			name    string
+			do      func()
+			touched []string
+		}{
+			{"membership inserted", func() {
+				exec(`INSERT INTO `+h.t("memberships")+` (user_id, group_id) VALUES (?, ?)`, id("users", "key", "c"), id("groups", "ext_id", "g2"))
+			}, []string{"c"}},
+			{"membership moved", func() {
+				exec(`UPDATE `+h.t("memberships")+` SET group_id = ? WHERE user_id = ?`, id("groups", "ext_id", "g2"), id("users", "key", "a"))
+			}, []string{"a"}},
+			{"group re-keyed", func() { exec(`UPDATE ` + h.t("groups") + ` SET ext_id = 'g3' WHERE ext_id = 'g1'`) }, []string{"b"}},
+			{"group renamed", func() { exec(`UPDATE ` + h.t("groups") + ` SET name = 'G3' WHERE ext_id = 'g3'`) }, nil},
+			{"user re-keyed", func() { exec(`UPDATE ` + h.t("users") + ` SET key = 'c2' WHERE key = 'c'`) }, []string{"c2"}},
+			{"missing marker", func() { exec(`UPDATE ` + h.t("users") + ` SET missing_runs = 2 WHERE key = 'b'`) }, []string{"b"}},
+			{"user inserted", func() {
+				exec(`INSERT INTO ` + h.t("users") + ` (tenant, key, attrs) VALUES ('', 'd', '{}')`)
+			}, []string{"d"}},
+			{"user deleted and inserted again", func() {
+				exec(`DELETE FROM ` + h.t("users") + ` WHERE key = 'd'`)
+				exec(`INSERT INTO ` + h.t("users") + ` (tenant, key, attrs) VALUES ('', 'd', '{}')`)
+			}, []string{"d"}},
+		} {
+			require.NoError(t, s.RefreshDigests(ctx), step.name)
+			requireDigestsKnown(t, s)
+			before := digests()
+			step.do()
+			after := digests()
+			for k, d := range after {
+				b, had := before[k]
+				switch {
+				case slices.Contains(step.touched, k):
+					assert.False(t, d.Known, "%s: user %q", step.name, k)
+					assert.False(t, had && b.Attrs == d.Attrs && b.Groups == d.Groups, "%s: user %q: the digests must change", step.name, k)
+				default:
+					assert.Equal(t, b, d, "%s: user %q, untouched", step.name, k)
+				}
+			}
+		}
+		require.NoError(t, s.RefreshDigests(ctx))
+		requireDigestsKnown(t, s)
+	})
+}

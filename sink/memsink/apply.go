@@ -235,6 +235,7 @@ func (s *Sink) rekey(i int, key string) {
 	key = strings.Clone(key)
 	delete(s.index, s.users[i].key)
 	s.index[key] = i
+	s.added = append(s.added, key)
 	s.users[i].key = key
 }
 
@@ -270,6 +271,7 @@ func (s *Sink) slot(key string) *user {
 		s.users = append(s.users, user{})
 	}
 	s.index[key] = i
+	s.added = append(s.added, key)
 	s.users[i].key = key
 	return &s.users[i]
 }

@@ -1,8 +1,8 @@
 // Package memsink provides an in-memory [usersync.Sink]: the fake to use in
 // tests and examples, and the reference implementation for Sink authors.
 //
-// A [Sink] implements [usersync.Sink], [usersync.Lister] and
-// [usersync.BatchApplier], and passes the conformance suite in
+// A [Sink] implements [usersync.Sink], [usersync.Lister],
+// [usersync.BatchApplier] and [usersync.DigestLister], and passes the conformance suite in
 // sink/sinktest. It is safe for concurrent use.
 //
 // Besides the change path, a Sink has methods that bypass it: [Sink.PutUser]
@@ -54,10 +54,14 @@ type Sink struct {
 	// users holds one slot per user. A deleted user's slot is zeroed (an
 	// empty key marks it free) and reused, never moved, so that Users can
 	// walk the slice in chunks without holding the lock throughout.
-	users  []user
-	free   []int          // free slots of users
-	index  map[string]int // key → slot
-	groups map[string]usersync.Group
+	users []user
+	free  []int          // free slots of users
+	index map[string]int // key → slot
+	// sorted holds keys in order, some perhaps deleted since; added, the
+	// keys added since, in no order. Digests merges them: it sorts only
+	// what was added.
+	sorted, added []string
+	groups        map[string]usersync.Group
 	// invited lists the keys of users invited on their creation or
 	// adoption, in order: what a product would have sent an email to.
 	invited []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -251,4 +252,52 @@ func TestInvitedOnceWhenBroughtIn(t *testing.T) {
 	assert.True(t, u.Managed)
 	_, ok = s.User("m-1")
 	assert.False(t, ok, "the adopted user has its new key")
+}
+
+// Drift edits a user by hand through PutUser, which bypasses Apply: the
+// Sink's digests, computed from the users as they are, must follow.
+func (h *harness) Drift(_ context.Context, d sinktest.Drift) error {
+	r, ok := h.s.User(d.Key)
+	if !ok {
+		return fmt.Errorf("no user %q", d.Key)
+	}
+	switch d.Kind {
+	case sinktest.DriftAttr:
+		r.Attrs = r.Attrs.MergeAll(usersync.NewAttrs(d.Name, d.Value))
+	case sinktest.DriftLeave:
+		r.Groups = slices.DeleteFunc(slices.Clone(r.Groups), func(g string) bool { return g == d.Name })
+	case sinktest.DriftInactive:
+		r.Inactive = d.Inactive
+	}
+	h.s.PutUser(r)
+	return nil
+}
+
+// TestDigestsKeyOrder lists digests after keys come, go, come back and
+// move between listings: each key once, in order.
+func TestDigestsKeyOrder(t *testing.T) {
+	ctx := t.Context()
+	s := memsink.New()
+	keys := func() []string {
+		var out []string
+		for d, err := range s.Digests(ctx) {
+			require.NoError(t, err)
+			out = append(out, d.Key)
+		}
+		return out
+	}
+	for _, k := range []string{"c", "a", "b"} {
+		require.NoError(t, s.Apply(ctx, create(k)))
+	}
+	assert.Equal(t, []string{"a", "b", "c"}, keys())
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "b"}}))
+	require.NoError(t, s.Apply(ctx, create("b")))
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "b"}}))
+	require.NoError(t, s.Apply(ctx, create("b")))
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.UpdateUser, User: usersync.Record{Key: "a2"}, OldKey: "c"}))
+	require.NoError(t, s.Apply(ctx, create("d")))
+	assert.Equal(t, []string{"a", "a2", "b", "d"}, keys())
+	require.NoError(t, s.Apply(ctx, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "a"}}))
+	assert.Equal(t, []string{"a2", "b", "d"}, keys())
+	assert.Equal(t, []string{"a2", "b", "d"}, keys())
 }

@@ -52,6 +52,16 @@
 // and Groups list what the store holds and stop on a canceled ctx; and that
 // Apply is safe from several goroutines.
 //
+// For a Sink that is a [usersync.DigestLister], the suite checks that
+// Digests lists every user in strictly increasing byte order of key (keys
+// that differ in case, non-ASCII ones, prefixes of others); that Known
+// digests equal [usersync.DigestUser] of the user Users lists; that after
+// every kind of change (Apply and ApplyBatch) the digests change exactly
+// for the users that changed; and that LookupUsers yields exactly the held
+// users asked for, in order. A Harness that is also a [Drifter] lets the
+// suite change users by hand and check that the digests and
+// [usersync.ListFingerprint] notice.
+//
 // A harness for a database-backed Sink opens a fresh database or schema per
 // harness (a file in t.TempDir, say), and implements PutUser, PutGroup and
 // State with plain queries on its tables.
@@ -96,7 +106,8 @@ type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
 
 // RunConformanceTests runs the conformance suite, each case as a subtest
 // with its own Harness from newHarness. Cases for BatchApplier and Lister
-// are skipped when the Sink does not implement them.
+// are skipped when the Sink does not implement them, and so are those for
+// DigestLister, and the drift case when the Harness is not a [Drifter].
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	t.Helper()
 	cases := []struct {
@@ -129,6 +140,10 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"List", testList},
 		{"ListCanceled", testListCanceled},
 		{"Concurrent", testConcurrent},
+		{"DigestsOrder", testDigestsOrder},
+		{"DigestsTrackChanges", testDigestsTrackChanges},
+		{"LookupUsers", testLookupUsers},
+		{"DigestsDrift", testDigestsDrift},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -48,7 +48,15 @@ func (s *Sink) ApplyBatch(ctx context.Context, cs []usersync.Change) []error {
 	attempt := func(apply func(context.Context, *txn, []usersync.Change, []error) error) error {
 		return s.inTx(ctx, func(tx *txn) error {
 			res := slices.Clone(valid)
+			// The drift triggers leave the library's writes alone: it
+			// writes the digests of the users it changes itself.
+			if err := s.d.markWrites(ctx, tx, s, true); err != nil {
+				return err
+			}
 			if err := apply(ctx, tx, cs, res); err != nil {
+				return err
+			}
+			if err := s.d.markWrites(ctx, tx, s, false); err != nil {
 				return err
 			}
 			copy(errs, res)
@@ -154,6 +162,7 @@ type touched struct {
 	key   string // now
 	dbKey string // as the database holds it
 	id    int64  // the database row's ID; 0 if there is none
+	rev   int64  // the row's revision, as loaded
 	was   state  // as the database holds it
 	now   state  // as the changes leave it
 	live  bool   // the user exists after the changes

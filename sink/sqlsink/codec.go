@@ -219,6 +219,10 @@ type row struct {
 	managed      bool
 	missingRuns  uint16
 	missingSince int64
+	// The digests of a new user, which an insert writes, and its first
+	// revision, random: see mix.
+	attrsDigest, groupsDigest usersync.Digest
+	rev                       int64
 }
 
 // encode makes the row of a user, splitting the attributes between their

@@ -16,6 +16,21 @@ type dialect interface {
 	jsonType() string     // the attributes column
 	blobType() string     // bytes
 	withoutRowID() string // a suffix for tables keyed by their primary key
+	// digestSchema returns the statements of the migration that adds the
+	// digest columns, their index and the drift triggers.
+	digestSchema(n *names) []string
+	// keyOrder ends an ORDER BY of the key column so that it sorts bytes.
+	keyOrder() string
+	// markWrites tells the drift triggers, for the rest of tx, that its
+	// writes are the library's (on), or no longer (off).
+	markWrites(ctx context.Context, tx *txn, s *Sink, on bool) error
+	// rawQuery runs query on a connection of the pool, in no transaction,
+	// and calls fn with its rows, read through the driver's own
+	// interface.
+	rawQuery(ctx context.Context, s *Sink, query string, args []any, fn func(rowSource) error) error
+	// beginRead is the statement that begins a read transaction on one
+	// snapshot.
+	beginRead() string
 
 	// prepare learns what the dialect needs from the schema, once.
 	prepare(ctx context.Context, db *sql.DB, n *names) error
@@ -87,6 +102,8 @@ type rowSource interface {
 	text(i int) (string, bool)
 	// str returns column i as a string the caller may keep; "" for NULL.
 	str(i int) string
+	// null reports whether column i is NULL.
+	null(i int) bool
 	int(i int) (int64, error)
 	bool(i int) (bool, error)
 	err() error
@@ -99,6 +116,7 @@ type rawRow [][]byte
 
 func (r rawRow) text(i int) (string, bool) { return view(r[i]), r[i] != nil }
 func (r rawRow) str(i int) string          { return string(r[i]) }
+func (r rawRow) null(i int) bool           { return r[i] == nil }
 func (r rawRow) int(i int) (int64, error)  { return parseInt(r[i]) }
 func (r rawRow) bool(i int) (bool, error)  { return parseBool(r[i]) }
 

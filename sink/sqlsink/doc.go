@@ -1,8 +1,8 @@
 // Package sqlsink is a [usersync.Sink] in SQL tables: SQLite
 // (modernc.org/sqlite, pure Go) as the embedded default, and PostgreSQL
 // (github.com/jackc/pgx/v5/stdlib) for production. A [Sink] is also a
-// [usersync.Lister] and a [usersync.BatchApplier], passes sink/sinktest on
-// both databases, and offers a [usersync.Store] in the same database
+// [usersync.Lister], a [usersync.DigestLister] and a
+// [usersync.BatchApplier], passes sink/sinktest on both databases, and offers a [usersync.Store] in the same database
 // ([Sink.Store]), a per-tenant sync lock ([Sink.Lock]) and an invitation
 // queue ([Sink.PendingInvites]).
 //
@@ -25,6 +25,13 @@
 //     hand, which the sync never lists nor touches), name;
 //   - memberships: user_id, group_id;
 //   - state (the Store), locks, invites and migrations.
+//
+// The users table also has four columns of the Sink's own, whatever
+// [Tables] says: usersync_attrs_digest, usersync_groups_digest,
+// usersync_rev and usersync_digest_rev (see Digests below), with an index
+// on (tenant, key) that covers them, and triggers on the users,
+// memberships and groups tables; on SQLite, a table named after the users
+// table with "_usersync_writes" appended, empty but while the Sink writes.
 //
 // [Tables] renames any of them and any column, so that a Sink can write to
 // a host's own tables, and maps attributes to columns of their own (an
@@ -52,14 +59,69 @@
 // groups the batch names (one query each), plays the changes on them in
 // memory with memsink's semantics, and writes the outcome with multi-row
 // statements: unnest()ed arrays on PostgreSQL, and COPY for batches with
-// many new users; prepared statements in one transaction on SQLite, where
-// a statement costs no round trip. Changes that fail the contract's checks
+// [DefaultCopyMin] new users or more; prepared statements in one
+// transaction on SQLite, where a statement costs no round trip, inserting
+// 64 rows a statement (crossing database/sql and the driver is what costs
+// most per row). Changes that fail the contract's checks
 // (an absent user, an absent group) fail alone before anything is written.
 // A change the database itself refuses, such as one breaking a constraint
 // of the host's, rolls the transaction back; the batch then runs again
 // change by change, each in a savepoint, so that only that change fails.
 // Every change is idempotent, so a sync killed in the middle is repaired by
 // the next one.
+//
+// A first load (a million creates) is a run of such batches. Larger
+// batches load faster: each is a transaction, a commit (an fsync) and, on
+// PostgreSQL, a dozen round trips, so batches of 5,000 creates load
+// markedly faster than batches of 500. On SQLite the pragmas are
+// sqlite.DSN's, none relaxed for loads: journal_mode=WAL and
+// synchronous=FULL, so that a load killed at any point (kill -9, or a
+// power loss) leaves every committed batch and nothing of the one in
+// flight, which the next sync applies again; no synchronous=OFF nor
+// journal_mode=OFF or MEMORY, which trade that for speed. (With WAL,
+// synchronous=NORMAL would be as safe against a killed process, but may
+// lose the last commits on a power loss, which the Store's promise of
+// durable writes rules out.)
+//
+// # Digests
+//
+// The Sink is a [usersync.DigestLister]: [Sink.Digests] lists every user's
+// key and digests, in byte order of key, from one index that covers them
+// (SQLite's BINARY collation; COLLATE "C" on PostgreSQL, whatever the
+// database's default), without decoding attributes nor reading
+// memberships; [Sink.LookupUsers] reads chosen users in full. A sync then
+// reads in full only the users that changed.
+//
+// The digests are those of [usersync.DigestUser]: the Sink computes them
+// from the full user whenever it writes one (it knows a new user whole; for
+// others it reads their memberships back once the batch has written them)
+// and stores them with usersync_digest_rev set to the row's usersync_rev.
+// A digest kept only by the library would miss a change made by hand (an
+// UPDATE of a title, a membership row deleted), so the revision is kept
+// where the data lives: triggers move usersync_rev on every UPDATE of a
+// users column the Sink reads (key, attributes, flags, missing marker),
+// on every INSERT, UPDATE or DELETE of a membership, and on a change of a
+// group's external ID or tenant, or its deletion, for its members. A row
+// inserted by hand gets a random revision and no digests. Digests lists
+// a user whose two revisions differ as not Known, with digests made of the
+// revision, so that every change by hand also changes
+// [usersync.ListFingerprint]; the Reconciler reads such a user in full,
+// and if it differs from the feed, the change that repairs it writes its
+// digests again. [Sink.RefreshDigests] digests the users left unknown (a
+// change by hand that the feed agrees with).
+//
+// The triggers leave the Sink's own writes alone, which write their
+// digests themselves, so that a load pays for no trigger's work, only its
+// WHEN test: on PostgreSQL,
+// the Sink's write transactions set usersync.writes, which the triggers'
+// WHEN clause tests; on SQLite, whose triggers cannot see a setting of the
+// connection, they hold a row in the writes table, deleted before they
+// commit, so that no other connection ever sees it. The revision the Sink
+// records is the one it read, under the write lock, so that a change by
+// hand that slips in between still reads as one. Migration 3 adds the
+// columns, index and triggers and digests the users there are; a host
+// that applies [Migrations] itself calls [Sink.RefreshDigests] after it,
+// for each tenant.
 //
 // # Concurrency
 //

@@ -66,3 +66,43 @@ func Example() {
 	// E1001 {name="Ann Berg" email="ann@example.com"} [nurses] true
 	// true nightly sync
 }
+
+// Digests lists each user's key and digests in key order, without decoding
+// them; a user changed by hand, behind the library's back, is listed as
+// not Known until a sync writes it again.
+func ExampleSink_Digests() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "sqlsink-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sqlite.Open(filepath.Join(dir, "users.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	sink, err := sqlsink.New(ctx, db, sqlsink.SQLite, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, key := range []string{"b", "B", "a"} {
+		r := usersync.Record{Key: key, Attrs: usersync.NewAttrs("title", "Nurse")}
+		if err := sink.Apply(ctx, usersync.Change{Kind: usersync.CreateUser, User: r}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE usersync_users SET attrs = '{"title":"Surgeon"}' WHERE key = 'a'`); err != nil {
+		log.Fatal(err)
+	}
+	for d, err := range sink.Digests(ctx) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(d.Key, d.Known)
+	}
+	// Output:
+	// B true
+	// a false
+	// b true
+}

@@ -275,3 +275,33 @@ func seedOther(t testing.TB, h *harness) {
 	r := usersync.Record{Key: "E1001", Attrs: usersync.NewAttrs("name", "Other Ann"), Groups: []string{"nurses", "ward-3"}, Managed: true}
 	require.NoError(t, h.PutUser(ctx, r))
 }
+
+// Drift changes a user with plain SQL, as someone at a SQL prompt would:
+// the drift triggers must notice.
+func (h *harness) Drift(ctx context.Context, d sinktest.Drift) error {
+	db := h.tdb.db
+	var err error
+	switch d.Kind {
+	case sinktest.DriftAttr:
+		var js string
+		if err := db.QueryRowContext(ctx, h.q(`SELECT attrs FROM `+h.t("users")+` WHERE tenant = ? AND key = ?`), h.tenant, d.Key).Scan(&js); err != nil {
+			return err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal([]byte(js), &m); err != nil {
+			return err
+		}
+		m[d.Name] = d.Value
+		b, _ := json.Marshal(m)
+		_, err = db.ExecContext(ctx, h.q(`UPDATE `+h.t("users")+` SET attrs = ? WHERE tenant = ? AND key = ?`), string(b), h.tenant, d.Key)
+	case sinktest.DriftLeave:
+		_, err = db.ExecContext(ctx, h.q(`DELETE FROM `+h.t("memberships")+`
+WHERE user_id = (SELECT id FROM `+h.t("users")+` WHERE tenant = ? AND key = ?)
+AND group_id = (SELECT id FROM `+h.t("groups")+` WHERE tenant = ? AND ext_id = ?)`), h.tenant, d.Key, h.tenant, d.Name)
+	case sinktest.DriftInactive:
+		_, err = db.ExecContext(ctx, h.q(`UPDATE `+h.t("users")+` SET inactive = ? WHERE tenant = ? AND key = ?`), d.Inactive, h.tenant, d.Key)
+	default:
+		err = fmt.Errorf("unknown drift %v", d.Kind)
+	}
+	return err
+}

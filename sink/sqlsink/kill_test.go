@@ -168,5 +168,6 @@ func TestKillMidApply(t *testing.T) {
 		plan, err := reconcile.New(nil).Reconcile(ctx, killFeed(), h.s)
 		require.NoError(t, err)
 		assert.Empty(t, plan.Changes, "a third sync has nothing to do")
+		requireDigestsKnown(t, h.s)
 	})
 }

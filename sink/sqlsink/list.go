@@ -50,8 +50,9 @@ func (s *Sink) Users(ctx context.Context) iter.Seq2[usersync.Record, error] {
 
 // A listed user is a Record and its row ID.
 type listed struct {
-	id int64
-	r  usersync.Record
+	id  int64
+	rev int64 // the revision, where the reader asked for it
+	r   usersync.Record
 }
 
 // listUsers lists the users of snap with their memberships. It returns
@@ -101,7 +102,7 @@ func (s *Sink) readBatch(dec *decoder, users rowSource, batch []listed) ([]liste
 		if err != nil {
 			return nil, err
 		}
-		batch = append(batch, listed{id, r})
+		batch = append(batch, listed{id: id, r: r})
 	}
 	return batch, users.err()
 }

@@ -94,28 +94,28 @@ func (d *pgDialect) prepare(ctx context.Context, db *sql.DB, n *names) error {
 		switch c {
 		case n.uInactive, n.uManaged:
 			elem = "boolean"
-		case n.uMissingRuns, n.uMissingSince:
+		case n.uMissingRuns, n.uMissingSince, n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev:
 			elem = "bigint"
 		}
 		if i > 0 { // the tenant is one value for all rows
 			params = append(params, fmt.Sprintf("?::%s[]", elem))
 			values = append(values, fmt.Sprintf("v.c%d::%s", i, typ))
 		}
-		if i > 1 { // an update sets neither tenant nor key
+		if i > 1 && i < len(cols)-digestColumns { // an update sets neither tenant nor key, nor the digests
 			set = append(set, fmt.Sprintf("%s = v.c%d::%s", c, i, typ))
 		}
 	}
-	colNames := func(from int) string {
+	colNamesTo := func(from, to int) string {
 		var s []string
-		for i := from; i < len(cols); i++ {
+		for i := from; i < to; i++ {
 			s = append(s, fmt.Sprintf("c%d", i))
 		}
 		return strings.Join(s, ", ")
 	}
 	d.insertUser = d.bind(fmt.Sprintf("INSERT INTO %s (%s) SELECT ?, %s FROM unnest(%s) AS v(%s) RETURNING %s, %s",
-		n.users, strings.Join(cols, ", "), strings.Join(values, ", "), strings.Join(params, ", "), colNames(1), n.uID, n.uKey))
+		n.users, strings.Join(cols, ", "), strings.Join(values, ", "), strings.Join(params, ", "), colNamesTo(1, len(cols)), n.uID, n.uKey))
 	d.updateUser = d.bind(fmt.Sprintf("UPDATE %s AS u SET %s FROM unnest(?::bigint[], %s) AS v(id, %s) WHERE u.%s = v.id",
-		n.users, strings.Join(set, ", "), strings.Join(params[1:], ", "), colNames(2), n.uID))
+		n.users, strings.Join(set, ", "), strings.Join(params[1:len(params)-digestColumns], ", "), colNamesTo(2, len(cols)-digestColumns), n.uID))
 	d.userIDs = d.bind(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? AND %s = ANY(?)", n.uID, n.uKey, n.users, n.uTenant, n.uKey))
 	d.addMember = d.bind(fmt.Sprintf("INSERT INTO %s (%s, %s) SELECT * FROM unnest(?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING",
 		n.members, n.mUser, n.mGroup))
@@ -165,6 +165,10 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	managed := make([]bool, len(rows))
 	runs := make([]int64, len(rows))
 	since := make([]int64, len(rows))
+	var attrsDigest, groupsDigest, revs []int64
+	if withKey { // an insert: the digests too
+		attrsDigest, groupsDigest, revs = make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+	}
 	var cols [][]*string
 	if len(rows) > 0 {
 		cols = make([][]*string, len(rows[0].cols))
@@ -175,6 +179,9 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	for i, r := range rows {
 		keys[i], attrs[i], inactive[i], managed[i] = r.key, r.attrs, r.inactive, r.managed
 		runs[i], since[i] = int64(r.missingRuns), r.missingSince
+		if withKey {
+			attrsDigest[i], groupsDigest[i], revs[i] = int64(r.attrsDigest), int64(r.groupsDigest), r.rev
+		}
 		for j, c := range r.cols {
 			cols[j][i] = c
 		}
@@ -189,7 +196,11 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	for _, c := range cols {
 		out = append(out, c)
 	}
-	return append(out, inactive, managed, runs, since)
+	out = append(out, inactive, managed, runs, since)
+	if withKey {
+		out = append(out, attrsDigest, groupsDigest, revs, revs)
+	}
+	return out
 }
 
 func (d *pgDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows []row) (map[string]int64, error) {
@@ -488,6 +499,107 @@ func (d *pgDialect) unlock(ctx context.Context, s *Sink, l *Lock) error {
 	}
 	if !ok {
 		return ErrLockLost
+	}
+	return err
+}
+
+// pgHand is the condition of the drift triggers: the write is not the
+// library's, which sets usersync.writes for its write transactions.
+const pgHand = `WHEN (current_setting('usersync.writes', true) IS DISTINCT FROM 'on')`
+
+// digestSchema adds the digest columns, an index that covers a listing of
+// them in byte order of key (COLLATE "C", whatever the database's default
+// collation), and the drift triggers, whose functions take the names of
+// the tables and columns they touch as arguments. The revision of a user
+// inserted by hand is random, so that one deleted and inserted again
+// lists other digests; the Sink always writes it. Inserts stay AFTER
+// triggers, or none, so that COPY still inserts rows many at a time.
+func (*pgDialect) digestSchema(n *names) []string {
+	lit := func(s string) string { return "'" + s + "'" }
+	return []string{
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s BIGINT, ADD COLUMN %s BIGINT, ADD COLUMN %s BIGINT NOT NULL DEFAULT 0, ADD COLUMN %s BIGINT`,
+			n.users, n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev),
+		fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s SET DEFAULT floor(random() * 9007199254740992)::bigint`, n.users, n.uRev),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, %s COLLATE "C") INCLUDE (%s, %s, %s, %s)`, indexName(n.usersRaw, "digests"), n.users,
+			n.uTenant, n.uKey, n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev),
+		`CREATE OR REPLACE FUNCTION usersync_user_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  NEW.usersync_rev := OLD.usersync_rev + 1;
+  RETURN NEW;
+END
+$f$`,
+		// Arguments: the users table, its ID column, the memberships'
+		// user column.
+		`CREATE OR REPLACE FUNCTION usersync_member_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+  ids bigint[];
+BEGIN
+  IF TG_OP <> 'INSERT' THEN ids := ids || (to_jsonb(OLD) ->> TG_ARGV[2])::bigint; END IF;
+  IF TG_OP <> 'DELETE' THEN ids := ids || (to_jsonb(NEW) ->> TG_ARGV[2])::bigint; END IF;
+  EXECUTE format('UPDATE %s SET usersync_rev = usersync_rev + 1 WHERE %I = ANY($1)', TG_ARGV[0], TG_ARGV[1]) USING ids;
+  RETURN NULL;
+END
+$f$`,
+		// Arguments: the users table, its ID column, the memberships
+		// table, its user and group columns, the groups' ID column.
+		`CREATE OR REPLACE FUNCTION usersync_group_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  EXECUTE format('UPDATE %s SET usersync_rev = usersync_rev + 1 WHERE %I IN (SELECT %I FROM %s WHERE %I = $1)',
+    TG_ARGV[0], TG_ARGV[1], TG_ARGV[3], TG_ARGV[2], TG_ARGV[4]) USING (to_jsonb(OLD) ->> TG_ARGV[5])::bigint;
+  RETURN NULL;
+END
+$f$`,
+		fmt.Sprintf(`CREATE TRIGGER usersync_changed BEFORE UPDATE OF %s ON %s FOR EACH ROW %s EXECUTE FUNCTION usersync_user_changed()`,
+			strings.Join(n.dataColumns(), ", "), n.users, pgHand),
+		fmt.Sprintf(`CREATE TRIGGER usersync_changed AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s EXECUTE FUNCTION usersync_member_changed(%s, %s, %s)`,
+			n.members, pgHand, lit(n.users), lit(unquote(n.uID)), lit(unquote(n.mUser))),
+		fmt.Sprintf(`CREATE TRIGGER usersync_changed AFTER UPDATE OF %s, %s OR DELETE ON %s FOR EACH ROW %s EXECUTE FUNCTION usersync_group_changed(%s, %s, %s, %s, %s, %s)`,
+			n.gExtID, n.gTenant, n.groups, pgHand, lit(n.users), lit(unquote(n.uID)), lit(n.members), lit(unquote(n.mUser)), lit(unquote(n.mGroup)), lit(unquote(n.gID))),
+	}
+}
+
+func (*pgDialect) keyOrder() string  { return ` COLLATE "C"` }
+func (*pgDialect) beginRead() string { return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }
+
+// markWrites sets usersync.writes for the transaction only: it ends with
+// it, so there is nothing to undo.
+func (*pgDialect) markWrites(ctx context.Context, tx *txn, _ *Sink, on bool) error {
+	if !on {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT set_config('usersync.writes', 'on', true)")
+	return err
+}
+
+func (*pgDialect) rawQuery(ctx context.Context, s *Sink, query string, args []any, fn func(rowSource) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var fnErr error
+	err = conn.Raw(func(dc any) error {
+		c, err := pgxConn(dc)
+		if err != nil {
+			return err
+		}
+		rows, err := pgxQuerier{c}.query(ctx, query, args...)
+		if err != nil {
+			fnErr = err
+		} else {
+			fnErr = fn(rows)
+			rows.close()
+		}
+		if c.IsClosed() {
+			return driver.ErrBadConn // not back to the pool
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if errors.Is(err, driver.ErrBadConn) {
+		return nil
 	}
 	return err
 }

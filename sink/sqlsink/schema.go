@@ -96,6 +96,12 @@ type names struct {
 	uMissingRuns, uMissingSince                     string
 	gID, gTenant, gExtID, gName                     string
 	mUser, mGroup                                   string
+	// The digest columns of the users table, which the Sink owns: see
+	// the package doc's "Digests" section.
+	uAttrsDigest, uGroupsDigest, uRev, uDigestRev string
+	// writes is the SQLite table that holds a row while a Sink writes, so
+	// that the drift triggers know the write is the library's.
+	writes string
 	// attrCols lists the attributes with columns of their own, sorted by
 	// attribute name, with their quoted columns.
 	attrCols []attrCol
@@ -129,6 +135,9 @@ func (t Tables) resolve() (*names, error) {
 	n.gID, n.gTenant, n.gExtID, n.gName = v.name(g.ID, "id"), v.name(g.Tenant, "tenant"), v.name(g.ExtID, "ext_id"), v.name(g.Name, "name")
 	m := t.Memberships
 	n.mUser, n.mGroup = v.name(m.User, "user_id"), v.name(m.Group, "group_id")
+	n.uAttrsDigest, n.uGroupsDigest = `"usersync_attrs_digest"`, `"usersync_groups_digest"`
+	n.uRev, n.uDigestRev = `"usersync_rev"`, `"usersync_digest_rev"`
+	n.writes = derivedName(n.usersRaw, "_usersync_writes")
 
 	for _, a := range slices.Sorted(maps.Keys(u.Columns)) {
 		if a == "" {
@@ -277,7 +286,30 @@ func migrations(d dialect, n *names) []Migration {
   PRIMARY KEY ("tenant", "key")
 )%s`, n.invites, d.withoutRowID()),
 		},
+	}, {
+		Version:     3,
+		Description: "digests of users, kept by the library and invalidated by triggers on changes made by hand",
+		Statements:  d.digestSchema(n),
 	}}
+}
+
+// dataColumns lists the users columns whose change by hand changes a user
+// as the Sink lists it: the drift triggers watch them.
+func (n *names) dataColumns() []string {
+	cols := []string{n.uTenant, n.uKey}
+	if n.uAttrs != "" {
+		cols = append(cols, n.uAttrs)
+	}
+	for _, c := range n.attrCols {
+		cols = append(cols, c.col)
+	}
+	return append(cols, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince)
+}
+
+// derivedName returns the quoted name of an object beside the table named
+// raw, in its schema: raw with suffix appended.
+func derivedName(raw, suffix string) string {
+	return `"` + strings.ReplaceAll(raw, ".", `"."`) + suffix + `"`
 }
 
 // indexName names an index of the table named raw: the table's own name

@@ -13,7 +13,9 @@ import (
 // single-row statements inside one transaction, which is what SQLite does
 // fastest.
 type sqliteDialect struct {
-	insertUser, updateUser, addMember, removeMember string
+	updateUser, removeMember string
+	// insertUsers1 and addMembers1 return multi-row INSERTs of n rows.
+	insertUsers1, addMembers1 func(rows int) string
 }
 
 func (*sqliteDialect) idType() string       { return "INTEGER PRIMARY KEY" }
@@ -53,13 +55,17 @@ func (*sqliteDialect) retryable(err error) bool {
 
 func (d *sqliteDialect) prepare(_ context.Context, _ *sql.DB, n *names) error {
 	cols := n.writeColumns()
-	d.insertUser = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", n.users, strings.Join(cols, ", "), placeholders(len(cols)))
 	set := make([]string, 0, len(cols)-2)
-	for _, c := range cols[2:] { // not tenant and key
+	for _, c := range cols[2 : len(cols)-digestColumns] { // not tenant and key, nor the digests
 		set = append(set, c+" = ?")
 	}
 	d.updateUser = fmt.Sprintf("UPDATE %s SET %s WHERE %s = ?", n.users, strings.Join(set, ", "), n.uID)
-	d.addMember = fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (?, ?) ON CONFLICT DO NOTHING", n.members, n.mUser, n.mGroup)
+	d.insertUsers1 = func(rows int) string {
+		return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES %s", n.users, n.uID, strings.Join(cols, ", "), rowsOf(rows, len(cols)+1))
+	}
+	d.addMembers1 = func(rows int) string {
+		return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES %s ON CONFLICT DO NOTHING", n.members, n.mUser, n.mGroup, rowsOf(rows, 2))
+	}
 	d.removeMember = fmt.Sprintf("DELETE FROM %s WHERE %s = ? AND %s = ?", n.members, n.mUser, n.mGroup)
 	return nil
 }
@@ -72,35 +78,158 @@ func (*sqliteDialect) columnTypes(ctx context.Context, db *sql.DB, table string)
 	return scanTypes(rows)
 }
 
+// insertRows is how many rows one multi-row INSERT writes: SQLite steps
+// one statement for all of them, and database/sql and the driver are
+// crossed once, which is what costs most per row.
+const insertRows = 64
+
+// insertUsers inserts rows, insertRows at a time, with IDs it assigns
+// itself following the largest there is: the write transaction excludes
+// every other writer, and the IDs need not come back one by one.
 func (d *sqliteDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows []row) (map[string]int64, error) {
-	stmt, err := tx.PrepareContext(ctx, d.insertUser)
-	if err != nil {
+	var last int64
+	if err := tx.QueryRowContext(ctx, fmt.Sprintf("SELECT COALESCE(MAX(%s), 0) FROM %s", s.n.uID, s.n.users)).Scan(&last); err != nil {
 		return nil, err
 	}
-	defer stmt.Close()
 	ids := make(map[string]int64, len(rows))
-	for i := range rows {
-		res, err := stmt.ExecContext(ctx, s.n.rowArgs(s.tenant, &rows[i])...)
-		if err != nil {
-			return nil, err
+	err := multiInsert(ctx, tx, d.insertUsers1, len(rows), len(s.n.writeColumns())+1, func(i int, args []any) []any {
+		ids[rows[i].key] = last + int64(i) + 1
+		return append(append(args, last+int64(i)+1), s.n.rowArgs(s.tenant, &rows[i])...)
+	})
+	return ids, err
+}
+
+// multiInsert runs an INSERT of n rows of width values each, insertRows
+// rows per statement, which stmt returns for a number of rows: one
+// prepared statement for every full chunk. args appends row i's values.
+func multiInsert(ctx context.Context, tx *txn, stmt func(rows int) string, n, width int, args func(i int, args []any) []any) error {
+	buf := make([]any, 0, insertRows*width)
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
 		}
-		if ids[rows[i].key], err = res.LastInsertId(); err != nil {
-			return nil, err
+	}()
+	for from := 0; from < n; from += insertRows {
+		k := min(insertRows, n-from)
+		buf = buf[:0]
+		for i := from; i < from+k; i++ {
+			buf = args(i, buf)
+		}
+		if k < insertRows {
+			if _, err := tx.ExecContext(ctx, stmt(k), buf...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, stmt(insertRows)); err != nil {
+				return err
+			}
+		}
+		if _, err := full.ExecContext(ctx, buf...); err != nil {
+			return err
 		}
 	}
-	return ids, nil
+	return nil
+}
+
+// rowsOf returns n rows of width placeholders, for a multi-row VALUES.
+func rowsOf(n, width int) string {
+	row := "(" + placeholders(width) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 func (d *sqliteDialect) updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error {
 	return execEach(ctx, tx, d.updateUser, len(rows), func(i int) []any {
-		return append(s.n.rowArgs(s.tenant, &rows[i])[2:], ids[i])
+		args := s.n.rowArgs(s.tenant, &rows[i])
+		return append(args[2:len(args)-digestColumns], ids[i])
 	})
 }
 
 func (d *sqliteDialect) addMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership, _ bool) error {
-	return execEach(ctx, tx, d.addMember, len(ms), func(i int) []any { return []any{ms[i].user, ms[i].group} })
+	return multiInsert(ctx, tx, d.addMembers1, len(ms), 2, func(i int, args []any) []any {
+		return append(args, ms[i].user, ms[i].group)
+	})
 }
 
 func (d *sqliteDialect) removeMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership) error {
 	return execEach(ctx, tx, d.removeMember, len(ms), func(i int) []any { return []any{ms[i].user, ms[i].group} })
+}
+
+// digestSchema adds the digest columns, an index that covers a listing of
+// them in key order (SQLite's BINARY collation compares bytes), and the
+// drift triggers. A trigger does nothing while the writes table holds a
+// row, which only a Sink's own write transaction inserts, and deletes
+// before it commits: no other connection ever sees it.
+func (*sqliteDialect) digestSchema(n *names) []string {
+	t := func(suffix string) string { return derivedName(n.usersRaw, "_usersync_"+suffix) }
+	hand := fmt.Sprintf("WHEN NOT EXISTS (SELECT 1 FROM %s)", n.writes)
+	bump := func(id string) string {
+		return fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s = %s;", n.users, n.uRev, n.uRev, n.uID, id)
+	}
+	return []string{
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, n.users, n.uAttrsDigest),
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, n.users, n.uGroupsDigest),
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0`, n.users, n.uRev),
+		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s INTEGER`, n.users, n.uDigestRev),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, %s, %s, %s, %s, %s)`, indexName(n.usersRaw, "digests"), n.users,
+			n.uTenant, n.uKey, n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s ("writing" INTEGER NOT NULL PRIMARY KEY)`, n.writes),
+		// A user inserted by hand gets a random revision, so that one
+		// deleted and inserted again lists other digests.
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER INSERT ON %s %s BEGIN UPDATE %s SET %s = random() WHERE %s = NEW.%s; END`,
+			t("inserted"), n.users, hand, n.users, n.uRev, n.uID, n.uID),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER UPDATE OF %s ON %s %s BEGIN %s END`,
+			t("updated"), strings.Join(n.dataColumns(), ", "), n.users, hand, bump("NEW."+n.uID)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER INSERT ON %s %s BEGIN %s END`,
+			t("member_added"), n.members, hand, bump("NEW."+n.mUser)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER DELETE ON %s %s BEGIN %s END`,
+			t("member_removed"), n.members, hand, bump("OLD."+n.mUser)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER UPDATE ON %s %s BEGIN %s %s END`,
+			t("member_changed"), n.members, hand, bump("OLD."+n.mUser), bump("NEW."+n.mUser)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER UPDATE OF %s, %s ON %s %s BEGIN %s END`,
+			t("group_changed"), n.gExtID, n.gTenant, n.groups, hand, bumpGroup(n, "OLD."+n.gID)),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %s AFTER DELETE ON %s %s BEGIN %s END`,
+			t("group_removed"), n.groups, hand, bumpGroup(n, "OLD."+n.gID)),
+	}
+}
+
+// bumpGroup bumps the revisions of the members of a group.
+func bumpGroup(n *names, id string) string {
+	return fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s IN (SELECT %s FROM %s WHERE %s = %s);",
+		n.users, n.uRev, n.uRev, n.uID, n.mUser, n.members, n.mGroup, id)
+}
+
+func (*sqliteDialect) keyOrder() string  { return "" }
+func (*sqliteDialect) beginRead() string { return "BEGIN" }
+
+func (*sqliteDialect) markWrites(ctx context.Context, tx *txn, s *Sink, on bool) error {
+	q := "DELETE FROM " + s.n.writes
+	if on {
+		q = "INSERT OR IGNORE INTO " + s.n.writes + ` ("writing") VALUES (1)`
+	}
+	_, err := tx.ExecContext(ctx, q)
+	return err
+}
+
+func (*sqliteDialect) rawQuery(ctx context.Context, s *Sink, query string, args []any, fn func(rowSource) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, err := driverConn(dc)
+		if err != nil {
+			return err
+		}
+		rows, err := driverQuerier{c}.rows(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.close()
+		return fn(rows)
+	})
 }

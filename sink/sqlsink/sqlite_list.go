@@ -338,6 +338,8 @@ func (r *driverRows) str(i int) string {
 	return strings.Clone(v)
 }
 
+func (r *driverRows) null(i int) bool { return r.vals[i] == nil }
+
 func (r *driverRows) int(i int) (int64, error) {
 	if v, ok := r.vals[i].(int64); ok {
 		return v, nil

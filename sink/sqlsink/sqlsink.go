@@ -19,6 +19,10 @@ var (
 	_ usersync.BatchApplier = (*Sink)(nil)
 )
 
+// digestVersion is the schema version that adds the digests, whose
+// migration also computes them for the users there are.
+const digestVersion = 3
+
 // A Dialect is the SQL flavor of the database behind a Sink.
 type Dialect uint8
 
@@ -62,8 +66,9 @@ const (
 	// that.
 	DefaultLockLease = time.Minute
 	// DefaultCopyMin is how many new users a batch needs before PostgreSQL
-	// loads them with COPY instead of an INSERT.
-	DefaultCopyMin = 1000
+	// loads them with COPY instead of an INSERT: low enough that a batch
+	// of usersync.DefaultBatchSize creates takes COPY.
+	DefaultCopyMin = 200
 )
 
 // Options configure a Sink. The zero value, like a nil *Options, is the
@@ -207,6 +212,11 @@ func (s *Sink) migrate(ctx context.Context) error {
 					return fmt.Errorf("version %d: %w", m.Version, err)
 				}
 			}
+			if m.Version == digestVersion {
+				if err := s.refreshAll(ctx, tx); err != nil {
+					return fmt.Errorf("version %d: digesting the users: %w", m.Version, err)
+				}
+			}
 			_, err := tx.ExecContext(ctx, s.d.bind("INSERT INTO "+s.n.migrations+" (version, description, applied_at) VALUES (?, ?, ?)"),
 				m.Version, m.Description, s.now().UnixMilli())
 			if err != nil {
@@ -222,7 +232,8 @@ func (s *Sink) migrate(ctx context.Context) error {
 // middle of a sync.
 func (s *Sink) checkSchema(ctx context.Context) error {
 	n := s.n
-	userCols := []string{n.uID, n.uTenant, n.uKey, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince}
+	userCols := []string{n.uID, n.uTenant, n.uKey, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince,
+		n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev}
 	if n.uAttrs != "" {
 		userCols = append(userCols, n.uAttrs)
 	}

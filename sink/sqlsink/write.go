@@ -78,8 +78,8 @@ func (s *Sink) loadUsers(ctx context.Context, tx *txn, b *batch) error {
 	dec := newDecoder(n)
 	return chunks(s.d, keys, 1, func(keys []string) error {
 		cond, args := in(s.d, n.uKey, keys)
-		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? AND %s ORDER BY %s%s",
-			n.uID, s.userColumns(), n.users, n.uTenant, cond, n.uKey, s.d.forUpdate())
+		q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s = ? AND %s ORDER BY %s%s",
+			n.uID, n.uRev, s.userColumns(), n.users, n.uTenant, cond, n.uKey, s.d.forUpdate())
 		rows, err := tx.QueryContext(ctx, s.d.bind(q), append([]any{s.tenant}, args...)...)
 		if err != nil {
 			return err
@@ -94,13 +94,17 @@ func (s *Sink) loadUsers(ctx context.Context, tx *txn, b *batch) error {
 			if err != nil {
 				return err
 			}
-			r, err := s.decodeUser(dec, src, 1)
+			rev, err := src.int(1)
+			if err != nil {
+				return err
+			}
+			r, err := s.decodeUser(dec, src, 2)
 			if err != nil {
 				return err
 			}
 			st := state{attrs: r.Attrs, inactive: r.Inactive, managed: r.Managed, missingRuns: r.MissingRuns, missingSince: r.MissingSince}
 			u := b.users[r.Key]
-			u.id, u.was, u.now, u.live = id, st, st, true
+			u.id, u.rev, u.was, u.now, u.live = id, rev, st, st, true
 		}
 		return src.err()
 	})
@@ -165,6 +169,9 @@ func (s *Sink) write(ctx context.Context, tx *txn, b *batch) error {
 	if err := s.writeMembers(ctx, tx, b, users, fresh); err != nil {
 		return err
 	}
+	if err := s.writeDigests(ctx, tx, users, fresh); err != nil {
+		return err
+	}
 	return s.writeInvites(ctx, tx, b.invites)
 }
 
@@ -192,6 +199,7 @@ func (s *Sink) writeUsers(ctx context.Context, tx *txn, users []*touched) (map[*
 	var drop, updIDs []int64
 	var upd, ins []row
 	var inserted, rekeyed []*touched
+	var dg usersync.Digester
 	for _, u := range users {
 		if u.drop {
 			drop = append(drop, u.id)
@@ -199,7 +207,9 @@ func (s *Sink) writeUsers(ctx context.Context, tx *txn, users []*touched) (map[*
 		switch {
 		case !u.live:
 		case u.id == 0 || u.drop:
-			ins, inserted = append(ins, s.n.encode(u.key, &u.now)), append(inserted, u)
+			r := s.n.encode(u.key, &u.now)
+			insertDigests(&dg, u, &r)
+			ins, inserted = append(ins, r), append(inserted, u)
 		default:
 			if u.key != u.dbKey {
 				rekeyed = append(rekeyed, u)
@@ -338,10 +348,17 @@ func (n *names) rowArgs(tenant string, r *row) []any {
 			args = append(args, *c)
 		}
 	}
-	return append(args, r.inactive, r.managed, int64(r.missingRuns), r.missingSince)
+	return append(args, r.inactive, r.managed, int64(r.missingRuns), r.missingSince,
+		int64(r.attrsDigest), int64(r.groupsDigest), r.rev, r.rev)
 }
 
-// writeColumns lists the users columns a write sets.
+// digestColumns is how many columns end writeColumns' list for the digests
+// of an inserted user, which an update does not write.
+const digestColumns = 4
+
+// writeColumns lists the users columns an insert sets: the data, then
+// the digests and revisions (the last digestColumns), which an update
+// leaves to writeDigests.
 func (n *names) writeColumns() []string {
 	cols := []string{n.uTenant, n.uKey}
 	if n.uAttrs != "" {
@@ -350,7 +367,8 @@ func (n *names) writeColumns() []string {
 	for _, c := range n.attrCols {
 		cols = append(cols, c.col)
 	}
-	return append(cols, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince)
+	return append(cols, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince,
+		n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev)
 }
 
 // execEach runs one prepared statement n times, with the arguments of each.

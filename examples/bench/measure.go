@@ -45,9 +45,13 @@ type comparison struct {
 type sideResult struct {
 	side
 	times [][]time.Duration // per step, per round
+	cpu   []time.Duration   // per round: this process's and its children's
 	rss   []bench.RSS       // per round, for the measured side
 	heap  []uint64          // per round, for the measured side
 }
+
+// medianCPU returns the median CPU time of a round.
+func (r *sideResult) medianCPU() time.Duration { return bench.Median(r.cpu) }
 
 // step returns the median time of step i.
 func (r *sideResult) step(i int) time.Duration { return bench.Median(r.times[i]) }
@@ -124,7 +128,7 @@ func (c *comparison) run(ctx context.Context, out io.Writer) ([]*sideResult, err
 	}
 	for _, r := range res {
 		lo, hi := r.spread()
-		fmt.Fprintf(out, "median   %-34s %s  (rounds %.3fs to %.3fs)", r.name, fmtSteps(r, -1), lo.Seconds(), hi.Seconds())
+		fmt.Fprintf(out, "median   %-34s %s  (rounds %.3fs to %.3fs), cpu %.3fs", r.name, fmtSteps(r, -1), lo.Seconds(), hi.Seconds(), r.medianCPU().Seconds())
 		if r.measured {
 			p := r.peakRSS()
 			fmt.Fprintf(out, "  peak RSS %s, peak heap %s", mibs(p.Peak), mibs(r.peakHeap()))
@@ -141,15 +145,19 @@ func (c *comparison) run(ctx context.Context, out io.Writer) ([]*sideResult, err
 func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) error {
 	var rss bench.RSS
 	var heap uint64
+	var cpu time.Duration
 	for i, st := range r.steps {
 		stopRSS := bench.StartRSS()
 		var stopHeap func() uint64
 		if r.measured {
 			stopHeap = bench.WatchHeap()
 		}
+		cpu0, _ := bench.CPUTime()
 		start := time.Now()
 		err := st.run(ctx)
 		d := time.Since(start)
+		cpu1, _ := bench.CPUTime()
+		cpu += cpu1 - cpu0
 		if r.measured {
 			heap = max(heap, stopHeap())
 			x := stopRSS()
@@ -163,7 +171,8 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 		r.times[i] = append(r.times[i], d)
 	}
 	runtime.GC()
-	fmt.Fprintf(out, "round %-2d %-34s %s", round+1, r.name, fmtSteps(r, round))
+	r.cpu = append(r.cpu, cpu)
+	fmt.Fprintf(out, "round %-2d %-34s %s  cpu %.3fs", round+1, r.name, fmtSteps(r, round), cpu.Seconds())
 	if r.measured {
 		r.rss, r.heap = append(r.rss, rss), append(r.heap, heap)
 		fmt.Fprintf(out, "  RSS %s (%s at start), heap %s", mibs(rss.Peak), mibs(rss.Start), mibs(heap))

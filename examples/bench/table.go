@@ -16,7 +16,10 @@ type row struct {
 	// floorNote names the floor, or says what the sync did when it has none.
 	floorNote string
 	target    string
-	skipped   string // why the row was not measured
+	// cpu says the CPU times of both sides compare: they are spent in this
+	// process and the programs it runs, not in a database server.
+	cpu     bool
+	skipped string // why the row was not measured
 }
 
 func (b *benchmark) add(r row) { b.rows = append(b.rows, r) }
@@ -56,6 +59,10 @@ func (b *benchmark) table(loadEnd, loadStart string) {
 				floor = fmt.Sprintf("%.3f s = %s", f.total().Seconds(), strings.Join(parts, " + "))
 			}
 			ratio = fmt.Sprintf("%.2f×", r.ratio())
+			if f := r.floors[0]; r.cpu && f.medianCPU() > 0 {
+				ratio += fmt.Sprintf(" (CPU %.3f s / %.3f s = %.2f×)", r.sync.medianCPU().Seconds(), f.medianCPU().Seconds(),
+					r.sync.medianCPU().Seconds()/f.medianCPU().Seconds())
+			}
 			for _, f := range r.floors[1:] {
 				floor += fmt.Sprintf("; %s %.3f s", f.name, f.total().Seconds())
 				ratio += fmt.Sprintf(" (%.2f× %s)", r.sync.total().Seconds()/f.total().Seconds(), f.name)

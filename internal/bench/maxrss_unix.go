@@ -5,6 +5,7 @@ package bench
 import (
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // maxRSS returns getrusage's peak resident set of the process, in bytes.
@@ -18,4 +19,18 @@ func maxRSS() (uint64, bool) {
 		n <<= 10 // kilobytes everywhere but on Apple's systems
 	}
 	return n, true
+}
+
+// CPUTime returns the CPU time, user and system, that this process and
+// the children it waited for have used.
+func CPUTime() (time.Duration, bool) {
+	var self, children syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) != nil || syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children) != nil {
+		return 0, false
+	}
+	var ns int64
+	for _, ru := range []*syscall.Rusage{&self, &children} {
+		ns += ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	return time.Duration(ns), true
 }

@@ -32,7 +32,10 @@
 // The sync's memory is the peak resident set the OS reports for this
 // process during the sync alone (on Linux, VmHWM reset before each round
 // through /proc/self/clear_refs, after a garbage collection that returned
-// freed memory to the OS), and the Go heap's peak beside it. The command
+// freed memory to the OS), and the Go heap's peak beside it. Beside each
+// time is the CPU time the side used in this process and the tools it ran:
+// on a busy machine it moves less than the clock (a database server's CPU
+// is not counted, so PostgreSQL's rows give no CPU ratio). The command
 // ends with a table of every figure, its floor, their ratio and the
 // target of issue 15, and the load average before and after: figures
 // taken on a busy machine are slower, but their ratios hold better, since

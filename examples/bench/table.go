@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -35,7 +36,8 @@ func (r *row) ratio() float64 {
 // table prints every row as a Markdown table, ready for the README.
 func (b *benchmark) table(loadEnd, loadStart string) {
 	out := b.out
-	fmt.Fprintf(out, "\n== summary: %s users, %d rounds, medians; peak RSS of the sync alone, as the OS reports it\n\n", count(b.c.users), b.c.rounds)
+	fmt.Fprintf(out, "\n== summary: %s users, %.3g%% changed, %d rounds, medians; peak RSS of the sync alone, as the OS reports it; %s, GOMAXPROCS %d\n\n",
+		count(b.c.users), b.c.changed*100, b.c.rounds, runtime.Version(), runtime.GOMAXPROCS(0))
 	fmt.Fprintln(out, "| what | sync (median) | peak RSS (Go heap) | floor (median) | ratio | target |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|")
 	for _, r := range b.rows {

@@ -73,6 +73,7 @@ type config struct {
 	sinks     string
 	dir       string
 	firstLoad bool
+	loadRuns  int
 	again     bool
 	bomb      bool
 	dsn       string
@@ -88,6 +89,7 @@ func main() {
 	flag.StringVar(&c.sinks, "sinks", "sqlite,postgres,memsink", "Sinks to measure the nightly sync on, comma-separated")
 	flag.StringVar(&c.dir, "dir", "", "folder for generated files, kept and reused by the next run (default: a temporary folder, removed after)")
 	flag.BoolVar(&c.firstLoad, "first-load", true, "measure the first load into an empty database")
+	flag.IntVar(&c.loadRuns, "first-load-rounds", 0, "rounds of the first load; 0 means -rounds")
 	flag.BoolVar(&c.again, "again", true, "measure the same file delivered again")
 	flag.BoolVar(&c.bomb, "bomb", true, "measure a PGP decompression bomb")
 	flag.StringVar(&c.dsn, "dsn", os.Getenv("USERSYNC_TEST_POSTGRES_DSN"), "PostgreSQL DSN (pgx; its role must be able to create databases); empty: PostgreSQL is skipped")
@@ -115,8 +117,11 @@ type benchmark struct {
 }
 
 func run(ctx context.Context, out io.Writer, c config) error {
-	if c.rounds < 1 || c.users < 100 {
-		return fmt.Errorf("need -rounds >= 1 and -users >= 100")
+	if c.rounds < 1 || c.users < 100 || c.loadRuns < 0 {
+		return fmt.Errorf("need -rounds >= 1, -first-load-rounds >= 0 and -users >= 100")
+	}
+	if c.loadRuns == 0 {
+		c.loadRuns = c.rounds
 	}
 	load := loadAvg()
 	fmt.Fprintf(out, "usersync bench: %d users, %.3g%% changed, %d rounds; %s %s/%s, GOMAXPROCS %d, %d CPUs; load average %s\n",

@@ -163,7 +163,7 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 	script := createTable("users") + ";\n.import --csv --skip 1 " + quoteDot(b.s.Yesterday) + " users\n"
 	c := &comparison{
 		title:  fmt.Sprintf("first load of %d users into an empty SQLite database", b.c.users),
-		rounds: b.c.rounds,
+		rounds: b.c.loadRuns,
 		setup: func(ctx context.Context, _ int) (err error) {
 			removeDB(path)
 			removeDB(imported)
@@ -211,7 +211,7 @@ func (b *benchmark) firstLoadPostgres(ctx context.Context, t *pgTarget) error {
 	var sink *sqlsink.Sink
 	c := &comparison{
 		title:  fmt.Sprintf("first load of %d users into an empty PostgreSQL database", b.c.users),
-		rounds: b.c.rounds,
+		rounds: b.c.loadRuns,
 		setup: func(ctx context.Context, _ int) (err error) {
 			if err := t.recreate(ctx, t.loadDB, ""); err != nil {
 				return err

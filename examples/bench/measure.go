@@ -25,6 +25,10 @@ type side struct {
 	name     string
 	measured bool
 	steps    []step
+	// repeat runs a floor this many times a round (0 means once): a floor
+	// a fraction of a second long suffers most from a busy machine's
+	// scheduling, and the median of more samples moves less.
+	repeat int
 }
 
 // A comparison runs its sides in the same rounds, alternating their order
@@ -44,8 +48,8 @@ type comparison struct {
 // sideResult is what a side measured over every round.
 type sideResult struct {
 	side
-	times [][]time.Duration // per step, per round
-	cpu   []time.Duration   // per round: this process's and its children's
+	times [][]time.Duration // per step, per run (repeat runs a round)
+	cpu   []time.Duration   // per run: this process's and its children's
 	rss   []bench.RSS       // per round, for the measured side
 	heap  []uint64          // per round, for the measured side
 }
@@ -65,12 +69,12 @@ func (r *sideResult) total() time.Duration {
 	return t
 }
 
-// spread returns the fastest and slowest round's total.
+// spread returns the fastest and slowest run's total.
 func (r *sideResult) spread() (lo, hi time.Duration) {
-	for round := range r.times[0] {
+	for run := range r.times[0] {
 		var t time.Duration
 		for i := range r.steps {
-			t += r.times[i][round]
+			t += r.times[i][run]
 		}
 		if lo == 0 || t < lo {
 			lo = t
@@ -116,8 +120,10 @@ func (c *comparison) run(ctx context.Context, out io.Writer) ([]*sideResult, err
 			slices.Reverse(order)
 		}
 		for _, i := range order {
-			if err := res[i].runRound(ctx, out, round); err != nil {
-				return nil, fmt.Errorf("%s: %w", c.title, err)
+			for range max(res[i].repeat, 1) {
+				if err := res[i].runRound(ctx, out, round); err != nil {
+					return nil, fmt.Errorf("%s: %w", c.title, err)
+				}
 			}
 		}
 		if c.teardown != nil {
@@ -128,7 +134,7 @@ func (c *comparison) run(ctx context.Context, out io.Writer) ([]*sideResult, err
 	}
 	for _, r := range res {
 		lo, hi := r.spread()
-		fmt.Fprintf(out, "median   %-34s %s  (rounds %.3fs to %.3fs), cpu %.3fs", r.name, fmtSteps(r, -1), lo.Seconds(), hi.Seconds(), r.medianCPU().Seconds())
+		fmt.Fprintf(out, "median   %-34s %s  (%d runs, %.3fs to %.3fs), cpu %.3fs", r.name, fmtSteps(r, -1), len(r.cpu), lo.Seconds(), hi.Seconds(), r.medianCPU().Seconds())
 		if r.measured {
 			p := r.peakRSS()
 			fmt.Fprintf(out, "  peak RSS %s, peak heap %s", mibs(p.Peak), mibs(r.peakHeap()))
@@ -172,7 +178,7 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 	}
 	runtime.GC()
 	r.cpu = append(r.cpu, cpu)
-	fmt.Fprintf(out, "round %-2d %-34s %s  cpu %.3fs", round+1, r.name, fmtSteps(r, round), cpu.Seconds())
+	fmt.Fprintf(out, "round %-2d %-34s %s  cpu %.3fs", round+1, r.name, fmtSteps(r, len(r.cpu)-1), cpu.Seconds())
 	if r.measured {
 		r.rss, r.heap = append(r.rss, rss), append(r.heap, heap)
 		fmt.Fprintf(out, "  RSS %s (%s at start), heap %s", mibs(rss.Peak), mibs(rss.Start), mibs(heap))
@@ -181,15 +187,15 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 	return nil
 }
 
-// fmtSteps shows a side's time in round (or, for -1, its medians): each
+// fmtSteps shows a side's time in its last run (or, for -1, its medians): each
 // step's, and their sum when there are several.
-func fmtSteps(r *sideResult, round int) string {
+func fmtSteps(r *sideResult, run int) string {
 	var parts []string
 	var sum time.Duration
 	for i, st := range r.steps {
 		d := r.step(i)
-		if round >= 0 {
-			d = r.times[i][round]
+		if run >= 0 {
+			d = r.times[i][run]
 		}
 		sum += d
 		if len(r.steps) > 1 {

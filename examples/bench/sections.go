@@ -109,7 +109,7 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 	if b.c.profile != "" && t.name() == "SQLite" {
 		sync = profiled(b.c.profile, sync)
 	}
-	floor := side{name: "floor", steps: []step{b.csvPass(b.s.Today, b.c.users+1)}}
+	floor := side{name: "floor", repeat: 3, steps: []step{b.csvPass(b.s.Today, b.c.users+1)}}
 	if scan := t.keyScan(); scan != nil {
 		floor.steps = append(floor.steps, step{"key scan", func(ctx context.Context) error {
 			n, err := scan(ctx)
@@ -280,11 +280,11 @@ func (b *benchmark) sameFileAgain(ctx context.Context, t *sqliteTarget) error {
 	}}
 	sides := []side{
 		{name: "sync SQLite, file applied", measured: true, steps: []step{again}},
-		{name: "sha256 in-process", steps: []step{{"sha256", func(context.Context) error { return hashFile(b.s.Today) }}}},
+		{name: "sha256 in-process", repeat: 3, steps: []step{{"sha256", func(context.Context) error { return hashFile(b.s.Today) }}}},
 	}
 	tool, err := exec.LookPath("sha256sum")
 	if err == nil {
-		sides = append(sides, side{name: "sha256sum", steps: []step{{"sha256sum", func(ctx context.Context) error {
+		sides = append(sides, side{name: "sha256sum", repeat: 3, steps: []step{{"sha256sum", func(ctx context.Context) error {
 			return runTool(ctx, "", tool, b.s.Today)
 		}}}})
 	} else {

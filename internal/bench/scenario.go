@@ -1,18 +1,22 @@
 // Package bench is the end-to-end sync scenario behind the bench command
 // (examples/bench) and the root package's Go benchmark, so both measure the
 // same thing: yesterday's directory of N users in the Sink, and today's file
-// with 1% of users updated, 0.5% new and 0.5% gone. It also holds what the
+// with 1% of users updated, 0.5% new and 0.5% gone (2% changed; see
+// [PrepareOptions] for another fraction). It also measures a step's peak
+// resident memory as the OS counts it (see [StartRSS]). It also holds what the
 // side-by-side bench commands (examples/ftpbench, sftpbench, dropboxbench)
 // share: a Comparison of contenders run in turn, their medians and ratio.
 package bench
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
@@ -27,43 +31,94 @@ import (
 // FirstName and LastName; TimeStamp is ignored, being export metadata.
 var Schema = csvmap.Cosafe()
 
-// The day-to-day change of the scenario.
+// The day-to-day change of the scenario, by default: 2% of the users
+// changed.
 const (
 	UpdatedFraction  = 0.01
 	TurnoverFraction = 0.005 // new users, and as many gone
 	seed             = 20261121
 )
 
-// A Scenario is two generated files in a folder: yesterday's, to seed the
-// Sink, and today's, in the drop folder the Pipeline reads.
+// A Scenario is two generated files, each alone in its folder: yesterday's,
+// to seed the Sink, and today's, in the drop folder the Pipeline reads. Both
+// are UTF-8 with commas, which the sqlite3 and psql tools import too.
 type Scenario struct {
 	Users     int
-	Yesterday string // path of yesterday's file
+	Yesterday string // path of yesterday's file, the only file in its folder
 	Today     string // path of today's file, the only file in the drop folder
 	drop      string
+	turnover  int
 }
 
-// Prepare writes the scenario's files for users users into dir.
+// PrepareOptions changes what [PrepareWith] writes. A nil *PrepareOptions
+// gives the defaults.
+type PrepareOptions struct {
+	// Changed is the fraction of users that changed since yesterday: half
+	// of them updated, a quarter new and a quarter gone. 0 means 0.02.
+	Changed float64
+	// Reuse keeps files an earlier PrepareWith wrote into the same folder
+	// with the same users and options, instead of writing them again.
+	Reuse bool
+}
+
+// Prepare writes the scenario's files for users users into dir, with the
+// default 2% changed.
 func Prepare(dir string, users int) (*Scenario, error) {
+	return PrepareWith(dir, users, nil)
+}
+
+// PrepareWith writes the scenario's files for users users into dir, as
+// opts says.
+func PrepareWith(dir string, users int, opts *PrepareOptions) (*Scenario, error) {
+	var o PrepareOptions
+	if opts != nil {
+		o = *opts
+	}
+	updated, turnover := UpdatedFraction, TurnoverFraction
+	if o.Changed > 0 {
+		updated, turnover = o.Changed/2, o.Changed/4
+	}
 	s := &Scenario{
 		Users:     users,
-		Yesterday: filepath.Join(dir, "yesterday.csv"),
+		Yesterday: filepath.Join(dir, "yesterday", "users.csv"),
 		drop:      filepath.Join(dir, "drop"),
+		turnover:  int(float64(users) * turnover),
 	}
 	s.Today = filepath.Join(s.drop, "users.csv")
-	turnover := int(float64(users) * TurnoverFraction)
-	if err := os.MkdirAll(s.drop, 0o700); err != nil {
-		return nil, err
+	for _, d := range []string{s.drop, filepath.Dir(s.Yesterday)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
+	// The stamp names what the files hold; it is written last, so that
+	// files half written by an interrupted run are not reused.
+	stamp := filepath.Join(dir, "scenario")
+	want := "users " + strconv.Itoa(users) + " updated " + strconv.FormatFloat(updated, 'g', -1, 64) +
+		" turnover " + strconv.FormatFloat(turnover, 'g', -1, 64) + " seed " + strconv.Itoa(seed) + "\n"
+	if o.Reuse {
+		if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
+			return s, nil
+		}
+	}
+	os.Remove(stamp)
 	if err := writeFile(s.Yesterday, gen.Config{Rows: users, Seed: seed, SkipEvery: -1}); err != nil {
 		return nil, err
 	}
-	today := gen.Config{Rows: users, First: turnover, Seed: seed, SkipEvery: -1, Vary: UpdatedFraction, VarySeed: 1}
+	today := gen.Config{Rows: users, First: s.turnover, Seed: seed, SkipEvery: -1, Vary: updated, VarySeed: 1}
 	if err := writeFile(s.Today, today); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(stamp, []byte(want), 0o600); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+// DropDir returns the folder that holds today's file alone.
+func (s *Scenario) DropDir() string { return s.drop }
+
+// YesterdayDir returns the folder that holds yesterday's file alone.
+func (s *Scenario) YesterdayDir() string { return filepath.Dir(s.Yesterday) }
 
 func writeFile(path string, c gen.Config) error {
 	f, err := os.Create(path)
@@ -128,38 +183,41 @@ func (s *Scenario) Sync(ctx context.Context, sink usersync.Sink) (*usersync.Resu
 	return p.Run(ctx)
 }
 
-// PlainCSV is the baseline: one encoding/csv pass over today's file that
-// touches every field and keeps nothing. It returns the number of records.
+// PlainCSV is the baseline: one encoding/csv pass over today's file
+// through a 64 KiB bufio.Reader, reading every record and keeping none. It
+// returns the number of records, the header's included.
 func (s *Scenario) PlainCSV() (int, error) {
-	f, err := os.Open(s.Today)
+	return PlainCSV(s.Today)
+}
+
+// PlainCSV reads every record of the CSV file at path with encoding/csv
+// through a 64 KiB bufio.Reader, keeping none, and returns how many.
+func PlainCSV(path string) (int, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
 	r.ReuseRecord = true
-	n, width := 0, 0
+	n := 0
 	for {
-		rec, err := r.Read()
+		_, err := r.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return n, err
 		}
-		for _, field := range rec {
-			width += len(field)
-		}
 		n++
 	}
-	if width == 0 {
-		return n, fmt.Errorf("bench: %s holds no data", s.Today)
+	if n < 2 {
+		return n, fmt.Errorf("bench: %s holds no data", path)
 	}
 	return n, nil
 }
 
 // Expect returns the counts the scenario's sync must apply, to check a run.
 func (s *Scenario) Expect() (created, gone int) {
-	t := int(float64(s.Users) * TurnoverFraction)
-	return t, t
+	return s.turnover, s.turnover
 }

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+
+	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/internal/bench"
+	"github.com/usersync/usersync/internal/gen"
+	"github.com/usersync/usersync/reconcile"
+	"github.com/usersync/usersync/sink/sqlsink"
+	"github.com/usersync/usersync/source"
+	"github.com/usersync/usersync/source/dirsource"
+)
+
+// pipeline returns the stock Pipeline a host builds: csvmap's Cosafe
+// preset and the default Reconciler, but for the absolute cap of the
+// remove guard (500 users), which a directory of this size raises: the
+// 0.5% gone is well within the guard's default 10%.
+func (b *benchmark) pipeline(src usersync.Source, sink usersync.Sink) (*usersync.Pipeline, error) {
+	m, err := csvmap.New(bench.Schema, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &usersync.Pipeline{
+		Source:     src,
+		Mapper:     m,
+		Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}}),
+		Sink:       sink,
+	}, nil
+}
+
+// syncFolder runs the Pipeline on the files of dir into sink; with a
+// store, the folder is read through source.Pickup, which remembers the
+// content applied in store, as a host's nightly job does.
+func (b *benchmark) syncFolder(ctx context.Context, dir string, sink usersync.Sink, store usersync.Store, dec usersync.Decryptor) (*usersync.Result, error) {
+	ds, err := dirsource.New(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	var src usersync.Source = ds
+	if store != nil {
+		if src, err = source.Pickup(ds, &source.PickupOptions{MinAge: -1, Store: store, Logger: b.log}); err != nil {
+			return nil, err
+		}
+	}
+	p, err := b.pipeline(src, sink)
+	if err != nil {
+		return nil, err
+	}
+	p.Decryptor = dec
+	return p.Run(ctx)
+}
+
+// firstLoad syncs yesterday's file into an empty sink.
+func (b *benchmark) firstLoad(ctx context.Context, sink usersync.Sink) error {
+	res, err := b.syncFolder(ctx, b.s.YesterdayDir(), sink, nil, nil)
+	if err != nil {
+		return err
+	}
+	if res.Status != usersync.Succeeded || res.Applied.Created != b.c.users {
+		return fmt.Errorf("first load: %s, applied %+v, want %d created", res.Status, res.Applied, b.c.users)
+	}
+	return nil
+}
+
+// nightlySync syncs today's file into a sink holding yesterday's users.
+func (b *benchmark) nightlySync(ctx context.Context, sink usersync.Sink, store usersync.Store) error {
+	res, err := b.syncFolder(ctx, b.s.DropDir(), sink, store, nil)
+	if err != nil {
+		return err
+	}
+	created, gone := b.s.Expect()
+	c := res.Applied
+	if res.Status != usersync.Succeeded || c.Created != created || c.Deactivated != gone || c.Updated == 0 {
+		return fmt.Errorf("unexpected outcome: %s, applied %+v, want %d created and %d deactivated", res.Status, c, created, gone)
+	}
+	return nil
+}
+
+// csvPass is floor (a): encoding/csv over today's file.
+func (b *benchmark) csvPass(path string, want int) step {
+	return step{"csv pass", func(context.Context) error {
+		n, err := bench.PlainCSV(path)
+		if err == nil && n != want {
+			err = fmt.Errorf("read %d records, want %d", n, want)
+		}
+		return err
+	}}
+}
+
+// nightly measures the nightly sync into t against its floor.
+func (b *benchmark) nightly(ctx context.Context, t target) error {
+	var sink usersync.Sink
+	var store usersync.Store
+	sync := step{"sync", func(ctx context.Context) error { return b.nightlySync(ctx, sink, store) }}
+	if b.c.profile != "" && t.name() == "SQLite" {
+		sync = profiled(b.c.profile, sync)
+	}
+	floor := side{name: "floor", repeat: 3, steps: []step{b.csvPass(b.s.Today, b.c.users+1)}}
+	if scan := t.keyScan(); scan != nil {
+		floor.steps = append(floor.steps, step{"key scan", func(ctx context.Context) error {
+			n, err := scan(ctx)
+			if err == nil && n < b.c.users-b.c.users/10 {
+				err = fmt.Errorf("scanned %d keys, want about %d", n, b.c.users)
+			}
+			return err
+		}})
+	}
+	c := &comparison{
+		title:  fmt.Sprintf("nightly sync into %s: today's file, %.3g%% changed, onto yesterday's %d users", t.name(), b.c.changed*100, b.c.users),
+		rounds: b.c.rounds,
+		setup: func(ctx context.Context, _ int) (err error) {
+			sink, store, err = t.fresh(ctx)
+			return err
+		},
+		teardown: func(context.Context, int) error { sink, store = nil, nil; return t.closeRound() },
+		sides:    []side{{name: "sync " + t.name(), measured: true, steps: []step{sync}}, floor},
+	}
+	res, err := c.run(ctx, b.out)
+	if err != nil {
+		return err
+	}
+	target := "≤ 3× floor, RSS ≤ 256 MiB"
+	floorNote := "csv pass + key scan"
+	switch t.name() {
+	case "PostgreSQL":
+		target = "≤ 3× floor"
+	case "memsink":
+		target = "-"
+		floorNote = "csv pass (no database); RSS holds the sink's users"
+	}
+	b.add(row{id: "nightly-" + strings.ToLower(t.name()), what: fmt.Sprintf("nightly, %s users, %.3g%% changed, %s", count(b.c.users), b.c.changed*100, t.name()),
+		sync: res[0], floors: res[1:], floorNote: floorNote, target: target, cpu: t.name() != "PostgreSQL"})
+	return nil
+}
+
+// firstLoadSQLite measures yesterday's file synced into an empty SQLite
+// database against the sqlite3 tool's .import of the same file into a
+// table of its columns, in a database of its own.
+func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error {
+	const what = "first load into SQLite"
+	tool, err := exec.LookPath("sqlite3")
+	if err != nil {
+		b.skip(what, "sqlite3 not installed, skipped")
+		return nil
+	}
+	path, imported := filepath.Join(t.dir, "load.db"), filepath.Join(t.dir, "import.db")
+	var db *sql.DB
+	var sink *sqlsink.Sink
+	script := createTable("users") + ";\n.import --csv --skip 1 " + quoteDot(b.s.Yesterday) + " users\n"
+	c := &comparison{
+		title:  fmt.Sprintf("first load of %d users into an empty SQLite database", b.c.users),
+		rounds: b.c.loadRuns,
+		setup: func(ctx context.Context, _ int) (err error) {
+			removeDB(path)
+			removeDB(imported)
+			db, sink, err = openSQLite(ctx, path)
+			return err
+		},
+		teardown: func(ctx context.Context, round int) error {
+			err := db.Close()
+			if round == 0 && err == nil {
+				err = checkCount(ctx, imported, b.c.users)
+			}
+			removeDB(path)
+			removeDB(imported)
+			return err
+		},
+		sides: []side{
+			{name: "sync SQLite", measured: true, steps: []step{{"sync", func(ctx context.Context) error { return b.firstLoad(ctx, sink) }}}},
+			{name: "sqlite3 .import", steps: []step{{".import", func(ctx context.Context) error {
+				return runTool(ctx, script, tool, "-bail", imported)
+			}}}},
+		},
+	}
+	res, err := c.run(ctx, b.out)
+	if err != nil {
+		return err
+	}
+	b.add(row{id: "firstload-sqlite", what: fmt.Sprintf("first load, %s users, SQLite", count(b.c.users)), sync: res[0], floors: res[1:],
+		floorNote: "sqlite3 .import", target: "≤ 5× .import, RSS ≤ 512 MiB", cpu: true})
+	return nil
+}
+
+// firstLoadPostgres measures yesterday's file synced into an empty
+// PostgreSQL database against psql's \copy of the same file into a table
+// of its columns, in the same database.
+func (b *benchmark) firstLoadPostgres(ctx context.Context, t *pgTarget) error {
+	const what = "first load into PostgreSQL"
+	tool, err := exec.LookPath("psql")
+	if err != nil {
+		b.skip(what, "psql not installed, skipped")
+		return nil
+	}
+	conn, env := psqlConn(withDatabase(t.dsn, t.loadDB))
+	script := `\copy bench_import FROM ` + quoteSQL(b.s.Yesterday) + ` WITH (FORMAT csv, HEADER true)` + "\n"
+	var db *sql.DB
+	var sink *sqlsink.Sink
+	c := &comparison{
+		title:  fmt.Sprintf("first load of %d users into an empty PostgreSQL database", b.c.users),
+		rounds: b.c.loadRuns,
+		setup: func(ctx context.Context, _ int) (err error) {
+			if err := t.recreate(ctx, t.loadDB, ""); err != nil {
+				return err
+			}
+			if db, sink, err = t.open(ctx, t.loadDB); err != nil {
+				return err
+			}
+			_, err = db.ExecContext(ctx, createTable("bench_import"))
+			return err
+		},
+		teardown: func(ctx context.Context, round int) error {
+			var n int
+			err := db.QueryRowContext(ctx, `SELECT count(*) FROM bench_import`).Scan(&n)
+			if err == nil && n != b.c.users {
+				err = fmt.Errorf("psql imported %d rows, want %d", n, b.c.users)
+			}
+			return errors.Join(err, db.Close(), t.drop(ctx, t.loadDB))
+		},
+		sides: []side{
+			{name: "sync PostgreSQL", measured: true, steps: []step{{"sync", func(ctx context.Context) error { return b.firstLoad(ctx, sink) }}}},
+			{name: `psql \copy`, steps: []step{{`\copy`, func(ctx context.Context) error {
+				cmd := exec.CommandContext(ctx, tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conn, "-f", "-")
+				cmd.Env = append(os.Environ(), env...)
+				cmd.Stdin = strings.NewReader(script)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					return fmt.Errorf("psql: %w: %s", err, out)
+				}
+				return nil
+			}}}},
+		},
+	}
+	res, err := c.run(ctx, b.out)
+	if err != nil {
+		return err
+	}
+	b.add(row{id: "firstload-postgresql", what: fmt.Sprintf("first load, %s users, PostgreSQL", count(b.c.users)), sync: res[0], floors: res[1:],
+		floorNote: `psql \copy`, target: "≤ 1.5× \\copy, RSS ≤ 512 MiB"})
+	return nil
+}
+
+// sameFileAgain measures a second sync of today's file, once applied,
+// against hashing the file.
+func (b *benchmark) sameFileAgain(ctx context.Context, t *sqliteTarget) error {
+	path, err := t.copySeed("again.db")
+	if err != nil {
+		return err
+	}
+	defer removeDB(path)
+	db, sink, err := openSQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := b.nightlySync(ctx, sink, sink.Store()); err != nil {
+		return fmt.Errorf("applying today's file: %w", err)
+	}
+	again := step{"sync", func(ctx context.Context) error {
+		res, err := b.syncFolder(ctx, b.s.DropDir(), sink, sink.Store(), nil)
+		if err != nil {
+			return err
+		}
+		if res.Status != usersync.NothingToDo || len(res.Files) != 1 || !res.Files[0].AlreadyApplied {
+			return fmt.Errorf("the file again: %s, files %+v", res.Status, res.Files)
+		}
+		return nil
+	}}
+	sides := []side{
+		{name: "sync SQLite, file applied", measured: true, steps: []step{again}},
+		{name: "sha256 in-process", repeat: 3, steps: []step{{"sha256", func(context.Context) error { return hashFile(b.s.Today) }}}},
+	}
+	tool, err := exec.LookPath("sha256sum")
+	if err == nil {
+		sides = append(sides, side{name: "sha256sum", repeat: 3, steps: []step{{"sha256sum", func(ctx context.Context) error {
+			return runTool(ctx, "", tool, b.s.Today)
+		}}}})
+	} else {
+		fmt.Fprintln(b.out, "sha256sum not installed: the floor is crypto/sha256 in this process alone")
+	}
+	c := &comparison{title: "the same file again, into SQLite", rounds: b.c.rounds, sides: sides}
+	res, err := c.run(ctx, b.out)
+	if err != nil {
+		return err
+	}
+	floors, note := res[1:], "sha256 in-process"
+	if len(res) == 3 {
+		floors, note = []*sideResult{res[2], res[1]}, "sha256sum (and crypto/sha256 in-process)"
+	}
+	b.add(row{id: "again-sqlite", what: fmt.Sprintf("same file again, %s users, SQLite", count(b.c.users)), sync: res[0], floors: floors,
+		floorNote: note, target: "≤ 1.5× sha256sum, RSS ≤ 64 MiB", cpu: true})
+	return nil
+}
+
+// hashFile is crypto/sha256 over the file with a 64 KiB buffer.
+func hashFile(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	h.Sum(nil)
+	return nil
+}
+
+// runTool runs a program with stdin, failing with its output.
+func runTool(ctx context.Context, stdin, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var out strings.Builder
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w: %s", filepath.Base(name), err, out.String())
+	}
+	if out.Len() > 0 {
+		return fmt.Errorf("%s: %s", filepath.Base(name), out.String())
+	}
+	return nil
+}
+
+// createTable returns the statement that creates a table of the generated
+// files' columns, all text.
+func createTable(name string) string {
+	cols := gen.Columns()
+	for i, c := range cols {
+		cols[i] = `"` + c + `" TEXT`
+	}
+	return `CREATE TABLE "` + name + `" (` + strings.Join(cols, ", ") + `)`
+}
+
+// checkCount checks that the sqlite3 tool imported want rows.
+func checkCount(ctx context.Context, path string, want int) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return err
+	}
+	if n != want {
+		return fmt.Errorf("sqlite3 imported %d rows, want %d", n, want)
+	}
+	return nil
+}
+
+// quoteDot quotes a file name for a sqlite3 dot-command.
+func quoteDot(p string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(p, `\`, `\\`), `"`, `\"`) + `"`
+}
+
+// quoteSQL quotes a string literal for SQL.
+func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// psqlConn returns a connection string for psql without the password, and
+// the environment that gives it, so that it does not show in the process
+// list.
+func psqlConn(dsn string) (conn string, env []string) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn, nil
+	}
+	if pw, ok := u.User.Password(); ok {
+		env = append(env, "PGPASSWORD="+pw)
+		u.User = url.User(u.User.Username())
+	}
+	return u.String(), env
+}
+
+// profiled writes a CPU profile of st's first run to path.
+func profiled(path string, st step) step {
+	done := false
+	return step{st.name, func(ctx context.Context) error {
+		if done {
+			return st.run(ctx)
+		}
+		done = true
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+		return st.run(ctx)
+	}}
+}
+
+// count writes a number of users as the issue does: 1M, 5M, 20k.
+func count(n int) string {
+	switch {
+	case n >= 1_000_000 && n%100_000 == 0:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + "M"
+	case n >= 1000 && n%100 == 0:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e3), ".0") + "k"
+	}
+	return fmt.Sprint(n)
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/decrypt/pgpdecrypt"
 	"github.com/usersync/usersync/source"
@@ -75,11 +77,31 @@ func joinDetail(parts ...string) string {
 // key, the login, the folder and the expected file; the decryption keys and
 // whether the file decrypts; whether its header line maps; the directory's
 // database; the SMTP server.
-func cmdCheck(ctx context.Context, a *app, args []string) int {
-	fs := a.flagSet("check")
-	if code, ok := a.setUp(fs, args); !ok {
-		return code
-	}
+func checkCommand(a *app) *cobra.Command {
+	return a.do(&cobra.Command{
+		Use:   "check",
+		Short: "Check the setup step by step, changing nothing",
+		Long: `check checks the setup step by step, as an administrator's "Check connection"
+button does, and changes nothing: the connection, the host key or certificate,
+the login, the folder and the file waiting there; the decryption keys and
+whether the file decrypts; whether its header line maps and its first row is
+accepted; the user database; the SMTP server; the schedule.
+
+Each step passes, warns (it passed, with something to fix) or fails. The exit
+code is 0 when no step failed, 5 when one did.`,
+		Example: `  usersync -c acme.yaml check
+  usersync -c acme.yaml check --json   # for monitoring: one JSON document`,
+		Args: noArgs,
+	}, func(ctx context.Context, _ []string) int {
+		if err := a.load(); err != nil {
+			return a.fail(err)
+		}
+		return a.check(ctx)
+	})
+}
+
+// check runs the checks and prints them.
+func (a *app) check(ctx context.Context) int {
 	var cs checks
 	cs.add("config", usersync.CheckResult{Name: a.configPath, Detail: a.describeConfig()})
 	picker, done := a.checkSource(ctx, &cs)

@@ -50,6 +50,8 @@
 //	5  check: check found a problem
 //	6  stale: the plan to apply no longer matches the files or the directory; plan again
 //	7  busy: another sync of the same directory is running; try again later
+//	8  rejected: the sync applied every change, but rows of the file were
+//	   rejected (the output lists them); those people wait for a fixed file
 package main
 
 import (

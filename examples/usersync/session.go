@@ -231,7 +231,7 @@ func readPlan(p string) (*usersync.Plan, error) {
 // finish prints the outcome of a run, as text or JSON, and returns the exit
 // code.
 func (a *app) finish(s *session, res *usersync.Result, planFile string, err error) int {
-	code := statusCode(res.Status, err)
+	code := resultCode(res, err)
 	sum := s.summary(res)
 	switch {
 	case a.json:

@@ -161,3 +161,26 @@ func TestExampleConfigChecks(t *testing.T) {
 	assert.Contains(t, stdout.String(), "header line of users.csv")
 	assert.NoFileExists(t, "usersync.db")
 }
+
+// TestShortSecretRefused: a secret shorter than 8 characters is refused
+// when the config loads, with the file, the line and the key, and is never
+// printed in any form; ordinary words that hold it are left alone.
+func TestShortSecretRefused(t *testing.T) {
+	f, srv := sftpFixture(t)
+	put(t, srv, "users.csv", users(1, 2))
+	f.env["SFTP_PASSWORD"] = "first"
+	for _, args := range [][]string{{"check"}, {"run"}, {"run", "--json"}} {
+		r := f.run(args...)
+		require.Equal(t, exitUsage, r.code, r)
+		assert.Contains(t, r.stderr, "usersync.yaml:7: source.sftp.password_env: the secret in environment variable SFTP_PASSWORD has 5 characters, fewer than 8")
+		assert.NotContains(t, r.stdout+r.stderr, "[REDACTED]", "nothing to redact: the secret was never used")
+		assert.Zero(t, srv.PasswordAttempts(), "a refused secret is never sent")
+	}
+
+	// A long secret is redacted where it stands, and nowhere else.
+	f.env["SFTP_PASSWORD"] = "exist-first-run"
+	r := f.run("check")
+	require.Equal(t, exitCheck, r.code, r)
+	assert.Contains(t, r.stdout, "does not exist yet: the first run creates it", "ordinary text is never altered")
+	assert.NotContains(t, r.stdout+r.stderr, "exist-first-run")
+}

@@ -5,9 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"strings"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"

@@ -125,9 +125,9 @@ func (a *app) describeConfig() string {
 	if c.Decrypt != nil {
 		parts = append(parts, "PGP decryption")
 	}
-	sink := "SQLite directory"
+	sink := "SQLite user database"
 	if c.Sink.Postgres != nil {
-		sink = "PostgreSQL directory"
+		sink = "PostgreSQL user database"
 	}
 	parts = append(parts, sink, c.Policy.Describe())
 	if c.Reports.Email != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -64,9 +65,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		if a.cmd != "" {
 			hint = "usersync " + a.cmd + " --help"
 		}
+		if long := singleDashLong(cmd, args); long != "" {
+			return a.fail(usagef(fmt.Errorf("%w; did you mean -%s? (%s shows the usage)", err, long, hint)))
+		}
 		return a.fail(usagef(fmt.Errorf("%w (%s shows the usage)", err, hint)))
 	}
 	return a.code
+}
+
+// singleDashLong returns the first of args that names a long flag of cmd
+// with one dash, as Go's flag package allows ("-version" for "--version"),
+// or "".
+func singleDashLong(cmd *cobra.Command, args []string) string {
+	if cmd == nil {
+		return ""
+	}
+	for _, arg := range args {
+		if arg == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
+		if strings.HasPrefix(arg, "-") && !strings.HasPrefix(arg, "--") && len(name) > 1 && cmd.Flags().Lookup(name) != nil {
+			return "-" + name
+		}
+	}
+	return ""
 }
 
 // rootCommand returns the command line: the global flags, which may come

@@ -35,8 +35,8 @@ const exitCodes = `Exit codes:
   3  held: a safety guard held the plan; nothing was applied, the plan was saved for approval
   4  partial: some changes failed, the others were applied
   5  check: check found a problem
-  6  stale: the plan to apply no longer matches the files or the directory; plan again
-  7  busy: another sync of the same directory is running; try again later
+  6  stale: the plan to apply no longer matches the files or the database; plan again
+  7  busy: another sync of the same database is running; try again later
   8  rejected: the sync applied every change, but rows of the file were rejected
      (the output lists them, by file and line); those people wait for a fixed file
 `

@@ -93,6 +93,9 @@ type FileError struct {
 func (e *FileError) Error() string {
 	reason := errString(e.Err)
 	if e.File == "" {
+		if strings.HasPrefix(reason, e.Op+" ") || strings.HasPrefix(reason, e.Op+": ") {
+			return reason // "list /upload: ...", from an fs.PathError
+		}
 		return e.Op + ": " + reason
 	}
 	prefix := e.Op + " " + e.File + ": "

@@ -28,6 +28,7 @@ func TestFileErrorNamesTheFileOnce(t *testing.T) {
 		{&usersync.FileError{Op: "map", File: "users.csv", Err: errors.New("missing required column Mail")},
 			"map users.csv: missing required column Mail"},
 		{&usersync.FileError{Op: "list", Err: broke}, "list: connection reset"},
+		{&usersync.FileError{Op: "list", Err: &fs.PathError{Op: "list", Path: "/nope", Err: fs.ErrNotExist}}, "list /nope: file does not exist"},
 	} {
 		assert.Equal(t, tc.want, tc.err.Error())
 	}

@@ -144,3 +144,27 @@ func TestCheckRejectedFirstRow(t *testing.T) {
 	assert.Equal(t, "fail", res)
 	assert.Contains(t, msg, "no row of the first 2 maps")
 }
+
+// TestMissingFolderNamedOnce: a folder that is not there is named once, in
+// check and in a run's error, over SFTP and FTP.
+func TestMissingFolderNamedOnce(t *testing.T) {
+	f, srv := sftpFixture(t)
+	put(t, srv, "users.csv", users(1, 2))
+	f.source = strings.Replace(f.source, "folder: /", "folder: /nope", 1)
+	r := f.run("check")
+	assert.Contains(t, r.stdout, "FAIL  source      folder /nope: file does not exist")
+	r = f.run("run", "--json")
+	require.Equal(t, exitFailed, r.code, r)
+	assert.Equal(t, "list /nope: file does not exist", r.decode(t).Summary.Error)
+
+	g, fsrv := ftpFixture(t, nil)
+	require.NoError(t, fsrv.Put("users.csv", users(1, 2), time.Now().Add(-time.Hour)))
+	g.source = strings.Replace(g.source, "    ca_file", "    folder: /nope\n    ca_file", 1)
+	r = g.run("check")
+	assert.Contains(t, r.stdout, "FAIL  source      folder /nope: no such folder: file does not exist (550")
+	r = g.run("run", "--json")
+	require.Equal(t, exitFailed, r.code, r)
+	msg := r.decode(t).Summary.Error
+	assert.Contains(t, msg, "/nope: no such folder: file does not exist (550", "the URL names the folder")
+	assert.NotContains(t, msg, "folder /nope")
+}

@@ -319,10 +319,16 @@ func TestPostgresDSN(t *testing.T) {
 		assert.NotContains(t, err.Error(), "hunter2")
 	}
 
-	cfg, err = parse(t, pg("  postgres:\n    dsn_env: PG\n"), env("PG", "postgres://u:hunter2@db/app"))
+	cfg, err = parse(t, pg("  postgres:\n    dsn_env: PG\n"), env("PG", "postgres://u:hunter2-long@db/app"))
 	require.NoError(t, err)
-	assert.Contains(t, cfg.Secrets(), "postgres://u:hunter2@db/app")
-	assert.Contains(t, cfg.Secrets(), "hunter2", "the DSN's password alone is redacted too")
+	assert.Contains(t, cfg.Secrets(), "postgres://u:hunter2-long@db/app")
+	assert.Contains(t, cfg.Secrets(), "hunter2-long", "the DSN's password alone is redacted too")
+
+	// A password shorter than 8 characters is refused, and not shown.
+	_, err = parse(t, pg("  postgres:\n    dsn_env: PG\n"), env("PG", "postgres://u:hunter2@db/app"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ":8: sink.postgres: the password in the connection string (environment variable PG) has 7 characters, fewer than 8")
+	assert.NotContains(t, err.Error(), "hunter2")
 }
 
 func TestMapping(t *testing.T) {

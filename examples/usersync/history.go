@@ -57,6 +57,12 @@ func outcomeOf(s *report.Summary) (word string, code int) {
 	return word, exitFailed
 }
 
+// staleHeadline says "stale plan" where the headline at the start of s
+// says "failed", the Status a stale plan has.
+func staleHeadline(s string) string {
+	return strings.Replace(s, ": failed — ", ": stale plan — ", 1)
+}
+
 // entryOutput is a history entry in JSON: the entry as the history keeps
 // it, and how the run ended.
 type entryOutput struct {
@@ -200,8 +206,8 @@ func (a *app) listEntries(entries []history.Entry) {
 		s := e.Summary
 		word, code := outcomeOf(s)
 		headline := s.Headline
-		if word == "stale" { // the headline names the Status, failed
-			headline = strings.Replace(headline, ": failed — ", ": stale plan — ", 1) + "; plan again"
+		if word == "stale" {
+			headline = staleHeadline(headline) + "; plan again"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", e.ID, s.Started.Local().Format("2006-01-02 15:04:05"),
 			word, code, oneLine(a.redact(headline)))
@@ -223,7 +229,11 @@ func (a *app) showEntry(ctx context.Context, store history.Store, id string) int
 	if !a.quiet {
 		var b strings.Builder
 		_ = report.WriteText(&b, e.Summary)
-		fmt.Fprint(a.stdout, b.String())
+		text := b.String()
+		if word, _ := outcomeOf(e.Summary); word == "stale" {
+			text = staleHeadline(text)
+		}
+		fmt.Fprint(a.stdout, text)
 	}
 	return exitOK
 }

@@ -154,6 +154,12 @@ func TestHistoryTellsOutcomesApart(t *testing.T) {
 	assert.Regexp(t, `\sheld\s+3\s`, lines[3])
 	assert.Regexp(t, `\ssucceeded\s+0\s`, lines[4])
 
+	id := strings.Fields(lines[1])[0]
+	r = f.run("history", id)
+	require.Equal(t, exitOK, r.code, r)
+	assert.True(t, strings.HasPrefix(r.stdout, "usersync Acme: stale plan — nothing applied"), r.stdout)
+	assert.Contains(t, r.stdout, "the approved plan is out of date")
+
 	for word, want := range map[string]string{"stale": "stale", "failed": "failed", "held": "held", "succeeded": "succeeded"} {
 		r = f.run("history", "--status", word, "--json")
 		require.Equal(t, exitOK, r.code, r)

@@ -86,12 +86,31 @@ type FileError struct {
 	Err  error
 }
 
-// Error formats the error as "op file: reason".
+// Error formats the error as "op file: reason". The file is named once: a
+// reason that names it already, as an fs.PathError ("open users.csv: ...")
+// or a Source's own error ("users.csv: transfer broke ...") does, is not
+// prefixed with it again.
 func (e *FileError) Error() string {
+	reason := errString(e.Err)
 	if e.File == "" {
-		return e.Op + ": " + errString(e.Err)
+		if strings.HasPrefix(reason, e.Op+" ") || strings.HasPrefix(reason, e.Op+": ") {
+			return reason // "list /upload: ...", from an fs.PathError
+		}
+		return e.Op + ": " + reason
 	}
-	return e.Op + " " + e.File + ": " + errString(e.Err)
+	prefix := e.Op + " " + e.File + ": "
+	switch {
+	case strings.HasPrefix(reason, prefix):
+		return reason
+	case strings.HasPrefix(reason, e.File+": "):
+		reason = reason[len(e.File)+2:]
+	default:
+		// Another operation on the same file: "read users.csv: open: ...".
+		if op, rest, ok := strings.Cut(reason, " "+e.File+": "); ok && op != "" && !strings.ContainsAny(op, " :") {
+			reason = op + ": " + rest
+		}
+	}
+	return prefix + reason
 }
 
 // Unwrap returns the reason.

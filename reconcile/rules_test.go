@@ -519,8 +519,8 @@ func TestGuards_UpdatesAndCreates(t *testing.T) {
 			return feed, &state{}
 		}, "creations and adoptions"},
 		{"a create guard's percentage", reconcile.Policy{CreateGuard: reconcile.Guard{Percent: 10}}, func() ([]usersync.Record, *state) {
-			feed, cur := population(100, 0)
-			feed, _ = population(111, 0)
+			_, cur := population(100, 0)
+			feed, _ := population(111, 0)
 			return feed, cur
 		}, "creations and adoptions"},
 	} {

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultMaxListed is how many items of each list a [Summary] keeps when
@@ -94,31 +96,70 @@ const Redacted = "[REDACTED]"
 // "scheme://user:password@".
 var urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@`)
 
-// A redactor removes secrets from text.
+// A redactor removes secrets from text, as whole tokens: an occurrence of
+// a secret counts only where the text does not run on past it in letters
+// or digits, so that a password "exist" leaves "does not exist" alone
+// while "password=exist;" loses it. Replacing every substring instead
+// would turn "does not exist" into "does not e[REDACTED]ist" for a
+// password "x", and so give the password away. A secret that is an
+// ordinary word still takes that word out of every text: hosts should
+// refuse short secrets, as the usersync command does.
 type redactor struct {
-	r *strings.Replacer // nil when there are no secrets
+	secrets []string // longest first, so that one holding another goes whole
 }
 
 func newRedactor(secrets []string) redactor {
-	// Longer secrets first, so that one that contains another is replaced
-	// whole.
-	secrets = slices.SortedFunc(slices.Values(secrets), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	var pairs []string
+	var rd redactor
 	for _, s := range secrets {
-		if s != "" {
-			pairs = append(pairs, s, Redacted)
+		if s != "" && !slices.Contains(rd.secrets, s) {
+			rd.secrets = append(rd.secrets, s)
 		}
 	}
-	if len(pairs) == 0 {
-		return redactor{}
-	}
-	return redactor{strings.NewReplacer(pairs...)}
+	slices.SortStableFunc(rd.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	return rd
 }
+
+// replaceTokens replaces each occurrence of secret in s by Redacted, where
+// it is a whole token: not preceded by a letter or digit when the secret
+// starts with one, nor followed by one when it ends with one.
+func replaceTokens(s, secret string) string {
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, secret)
+		if i < 0 {
+			break
+		}
+		j := i + len(secret)
+		before, _ := utf8.DecodeLastRuneInString(rest[:i])
+		after, _ := utf8.DecodeRuneInString(rest[j:])
+		first, _ := utf8.DecodeRuneInString(secret)
+		last, _ := utf8.DecodeLastRuneInString(secret)
+		whole := !(i > 0 && wordRune(first) && wordRune(before)) && !(j < len(rest) && wordRune(last) && wordRune(after))
+		if !whole {
+			_, n := utf8.DecodeRuneInString(rest[i:])
+			b.WriteString(rest[:i+n])
+			rest = rest[i+n:]
+			continue
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(Redacted)
+		rest = rest[j:]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// wordRune reports whether r continues a token: a letter or a digit.
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // redact returns s without the secrets and without URL passwords.
 func (rd redactor) redact(s string) string {
-	if rd.r != nil {
-		s = rd.r.Replace(s)
+	for _, secret := range rd.secrets {
+		s = replaceTokens(s, secret)
 	}
 	if strings.Contains(s, "://") {
 		s = urlPassword.ReplaceAllString(s, "${1}:"+Redacted+"@")

@@ -14,6 +14,12 @@ import (
 // a config struct, are logged as redacted text when they hold a secret, and
 // unchanged otherwise.
 //
+// A secret is replaced where it stands as a whole token, never inside a
+// longer word: a password "x" leaves "does not exist" as it is. A secret
+// that is itself an ordinary word would still take that word out of every
+// message, and so show what it is: refuse short secrets (the usersync
+// command wants 8 characters or more).
+//
 // Wrap the handler of the logger given to [Slog], and of any logger the
 // host's sync code writes to, with the host's passwords, passphrases and
 // keys: the log-scrape tests of this module check that none gets through.

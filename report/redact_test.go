@@ -71,9 +71,10 @@ func TestRedactSecretsLevels(t *testing.T) {
 }
 
 // TestRedactOverlappingSecrets checks that a secret that contains another
-// is redacted whole.
+// is redacted whole (secrets are redacted as whole tokens: "abcdefgh"
+// holds neither).
 func TestRedactOverlappingSecrets(t *testing.T) {
 	var b bytes.Buffer
-	slog.New(report.RedactSecrets(slog.NewTextHandler(&b, nil), "abc", "abcdef")).Info("abcdefgh")
-	assert.Contains(t, b.String(), `msg=[REDACTED]gh`)
+	slog.New(report.RedactSecrets(slog.NewTextHandler(&b, nil), "abc", "abcdef")).Info("abcdef-gh abcdefgh")
+	assert.Contains(t, b.String(), `msg="[REDACTED]-gh abcdefgh"`)
 }

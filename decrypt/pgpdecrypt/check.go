@@ -29,7 +29,7 @@ func (d *Decryptor) Check(context.Context) []usersync.CheckResult {
 	if err != nil {
 		return []usersync.CheckResult{{Name: "PGP keys", Err: err}}
 	}
-	defer d.rings.Put(ring)
+	defer d.putRing(ring)
 	byFpr := make(map[string]*openpgp.Entity, len(ring))
 	for _, e := range ring {
 		byFpr[fingerprint(e)] = e

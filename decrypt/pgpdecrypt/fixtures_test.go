@@ -52,13 +52,12 @@ const (
 
 // A fixtureKey is a key gpg makes, and how it is exported.
 type fixtureKey struct {
-	name, uid  string
-	algo, sub  string // primary key algorithm; encryption subkey algorithm, if any
-	pass       string // "" leaves the key unprotected
-	expire     string // "never", or a period such as "30d"
-	faked      string // the time the key is made at
-	exports    map[string][]string
-	subkeyOnly bool
+	name, uid string
+	algo, sub string // primary key algorithm; encryption subkey algorithm, if any
+	pass      string // "" leaves the key unprotected
+	expire    string // "never", or a period such as "30d"
+	faked     string // the time the key is made at
+	exports   map[string][]string
 }
 
 var fixtureKeys = []fixtureKey{

@@ -86,7 +86,7 @@ type Decryptor struct {
 	// are reused through rings, as reading one takes about 10 ms for an
 	// RSA key.
 	ring  []byte
-	rings sync.Pool // of openpgp.EntityList
+	rings sync.Pool // of *openpgp.EntityList
 
 	allowUnencrypted bool
 	maxExpansion     int64
@@ -129,7 +129,7 @@ func New(keys []*Key, opts *Options) (*Decryptor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgpdecrypt: the keys do not read back: %w", err)
 	}
-	d.rings.Put(ring)
+	d.putRing(ring)
 	return d, nil
 }
 
@@ -174,11 +174,15 @@ func (d *Decryptor) addKeys() error {
 // keyring returns a copy of the keys and signers for the caller alone,
 // who hands it back to d.rings when done.
 func (d *Decryptor) keyring() (openpgp.EntityList, error) {
-	if ring, ok := d.rings.Get().(openpgp.EntityList); ok {
-		return ring, nil
+	if ring, ok := d.rings.Get().(*openpgp.EntityList); ok {
+		return *ring, nil
 	}
 	return openpgp.ReadKeyRing(bytes.NewReader(d.ring))
 }
+
+// putRing hands a keyring keyring returned back to d.rings. The pool holds
+// pointers: a slice put as it is would be copied to the heap each time.
+func (d *Decryptor) putRing(ring openpgp.EntityList) { d.rings.Put(&ring) }
 
 // Decrypt returns a reader of the plaintext of the OpenPGP message r holds,
 // armored or binary. It decrypts every file it is given: use it alone when
@@ -221,7 +225,7 @@ func (d *Decryptor) Decrypt(ctx context.Context, r io.Reader, f usersync.FileInf
 	}
 	md, limit, err := d.open(body, ring, f.Size)
 	if err != nil {
-		d.rings.Put(ring)
+		d.putRing(ring)
 		return nil, err
 	}
 	pr := &reader{ctx: ctx, d: d, ring: ring, md: md, limit: limit, fileSize: f.Size}

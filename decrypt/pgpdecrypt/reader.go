@@ -68,7 +68,7 @@ func (r *reader) Read(p []byte) (n int, err error) {
 func (r *reader) finish(err error) {
 	r.err = err
 	if r.ring != nil {
-		r.d.rings.Put(r.ring)
+		r.d.putRing(r.ring)
 	}
 	r.ring, r.md = nil, nil
 }

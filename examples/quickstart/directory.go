@@ -33,7 +33,7 @@ FROM usersync_users u WHERE u.tenant = 'acme' ORDER BY u.key`)
 		return err
 	}
 	defer rows.Close()
-	fmt.Fprintf(out, "\nThe directory now (SQLite table usersync_users):\n")
+	fmt.Fprintf(out, "\nAcme's users in the product's database now (table usersync_users):\n")
 	for rows.Next() {
 		var key, name, title, groups string
 		var inactive, managed bool

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,8 +27,8 @@ type dropBox struct {
 }
 
 // startDropBox starts the server with its host key and Acme's folder in
-// dir.
-func startDropBox(ctx context.Context, dir string) (*dropBox, error) {
+// dir; its audit log goes to log.
+func startDropBox(ctx context.Context, dir string, log *slog.Logger) (*dropBox, error) {
 	// Kept in a file, so that the key, and with it Acme's trust in the
 	// server, survives restarts.
 	hostKey, err := sftpserver.LoadOrCreateHostKey(filepath.Join(dir, "ssh_host_ed25519_key"))
@@ -55,8 +56,8 @@ func startDropBox(ctx context.Context, dir string) (*dropBox, error) {
 		// Called once a file is complete, before the client hears that its
 		// upload succeeded; it must not block, so it only hands it on.
 		OnUpload: func(u sftpserver.Upload) { b.uploads <- u },
-		// Logger, left nil, takes the audit log (logins, uploads, refusals)
-		// to slog.Default.
+		// The audit log: logins, uploads, refusals.
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err

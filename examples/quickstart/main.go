@@ -3,6 +3,7 @@
 //
 //	go run ./examples/quickstart         # everything is removed at the end
 //	go run ./examples/quickstart -keep   # keep the database, the emails and the drop box
+//	go run ./examples/quickstart -v      # and show the drop box's audit log
 //
 // The product runs an SFTP drop box (source/sftpserver, on 127.0.0.1 here)
 // and gives its customer, Acme, an account, the server's host key and a
@@ -24,7 +25,8 @@
 //
 // run below is the whole integration; dropbox.go starts the drop box,
 // customer.go plays Acme's part, and directory.go is the product's own
-// SQL. The drop box's audit log goes to stderr.
+// SQL. With -v, the drop box's audit log (logins, uploads) goes to stderr;
+// without, only its warnings do.
 package main
 
 import (
@@ -34,6 +36,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,18 +58,29 @@ import (
 
 func main() {
 	keep := flag.Bool("keep", false, "keep the SQLite database, the rendered emails and the drop box, in the folder printed at the end")
+	verbose := flag.Bool("v", false, "show the drop box's audit log (logins, uploads) on stderr")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := quickstart(ctx, os.Stdout, *keep); err != nil {
+	if err := quickstart(ctx, os.Stdout, auditLog(os.Stderr, *verbose), *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
+// auditLog returns the drop box's logger: its audit log with verbose, and
+// only its warnings otherwise, so that the story stays plain.
+func auditLog(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
 // quickstart runs the syncs in a new temporary folder, and removes it
-// unless keep is set.
-func quickstart(ctx context.Context, out io.Writer, keep bool) error {
+// unless keep is set. The drop box logs to log.
+func quickstart(ctx context.Context, out io.Writer, log *slog.Logger, keep bool) error {
 	dir, err := os.MkdirTemp("", "usersync-quickstart-")
 	if err != nil {
 		return err
@@ -74,7 +88,7 @@ func quickstart(ctx context.Context, out io.Writer, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	if err := run(ctx, out, dir); err != nil {
+	if err := run(ctx, out, log, dir); err != nil {
 		return err
 	}
 	if keep {
@@ -87,8 +101,9 @@ func quickstart(ctx context.Context, out io.Writer, keep bool) error {
 }
 
 // run syncs two nights of Acme's files into an SQLite database in dir,
-// writing the summaries to out and the emails to dir.
-func run(ctx context.Context, out io.Writer, dir string) error {
+// writing the summaries to out and the emails to dir; the drop box logs
+// to log.
+func run(ctx context.Context, out io.Writer, log *slog.Logger, dir string) error {
 	decryptor, acmeEncryptsTo, err := newDecryptor()
 	if err != nil {
 		return err
@@ -98,7 +113,7 @@ func run(ctx context.Context, out io.Writer, dir string) error {
 		return err
 	}
 	defer db.Close()
-	box, err := startDropBox(ctx, dir)
+	box, err := startDropBox(ctx, dir, log)
 	if err != nil {
 		return err
 	}
@@ -113,8 +128,9 @@ func run(ctx context.Context, out io.Writer, dir string) error {
 	}
 	defer p.Source.Close()
 
-	fmt.Fprintf(out, "Drop box   sftp://acme@%s, host key %s\n", box.addr, ssh.FingerprintSHA256(box.hostKey))
-	fmt.Fprintf(out, "Directory  %s\n", filepath.Join(dir, "users.db"))
+	fmt.Fprintf(out, "Acme uploads its nightly export to the product's SFTP drop box, sftp://acme@%s\n", box.addr)
+	fmt.Fprintf(out, "(host key %s), and the sync applies it to the product's users,\n", ssh.FingerprintSHA256(box.hostKey))
+	fmt.Fprintf(out, "kept in the SQLite database %s.\n", filepath.Join(dir, "users.db"))
 	for night, sample := range []string{"day1.csv", "day2.csv"} {
 		fmt.Fprintf(out, "\n=== Night %d: Acme's export (UTF-16LE, semicolons), PGP-encrypted, uploaded over SFTP\n\n", night+1)
 		if err := upload(box, sample, acmeEncryptsTo); err != nil {

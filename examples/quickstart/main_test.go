@@ -19,7 +19,7 @@ import (
 func TestQuickstart(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	require.NoError(t, run(t.Context(), &out, dir))
+	require.NoError(t, run(t.Context(), &out, auditLog(&out, false), dir))
 	s := out.String()
 	t.Log(s)
 
@@ -48,9 +48,27 @@ func TestQuickstartCleansUp(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var out bytes.Buffer
-	require.NoError(t, quickstart(context.Background(), &out, false))
+	require.NoError(t, quickstart(context.Background(), &out, auditLog(&out, false), false))
 	assert.Contains(t, out.String(), "Removed ")
 	left, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	assert.Empty(t, left)
+}
+
+// TestQuickstartTellsAPlainStory: the output is the story, with no log
+// lines in it unless -v asks for the drop box's audit log, and it calls the
+// product's users what they are, not a "Directory".
+func TestQuickstartTellsAPlainStory(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), &out, auditLog(&out, false), t.TempDir()))
+	s := out.String()
+	assert.NotContains(t, s, "level=INFO")
+	assert.NotContains(t, s, " INFO ")
+	assert.NotContains(t, s, "Directory")
+	assert.NotContains(t, s, "The directory")
+	assert.Contains(t, s, "the product's users")
+
+	out.Reset()
+	require.NoError(t, run(t.Context(), &out, auditLog(&out, true), t.TempDir()))
+	assert.Contains(t, out.String(), "level=INFO msg=\"sftpserver: upload\"", "-v shows the audit log")
 }

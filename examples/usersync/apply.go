@@ -5,31 +5,53 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/usersync/usersync"
 )
 
 // cmdApply applies a plan that plan wrote or that a held run saved,
 // exactly as it is, if neither the files nor the directory changed since.
 // With -n it only checks that, and shows the plan.
-func cmdApply(ctx context.Context, a *app, args []string) int {
-	fs := a.flagSet("apply")
-	check := fs.Bool("n", false, "check that the plan still applies, and show it; change nothing")
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return a.flagError(err)
-	}
-	if len(rest) != 1 {
-		return a.fail(usagef(errors.New("give the plan file to apply: usersync apply plan.json")))
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err)
-	}
-	plan, err := readPlan(rest[0])
+func applyCommand(a *app) *cobra.Command {
+	var check bool
+	c := a.do(&cobra.Command{
+		Use:   "apply [-n] FILE",
+		Short: "Apply a plan that plan wrote or a held run saved",
+		Long: `apply applies a plan that "plan -o FILE" wrote, or that a run saved when a safety
+guard held it, exactly as it is, and only if neither the files nor the user
+database changed since: otherwise it applies nothing and exits with code 6
+(plan again). With -n it only checks that, and shows the plan.`,
+		Example: `  usersync -c acme.yaml plan -o plan.json
+  usersync -c acme.yaml apply -n plan.json   # still applies? show it
+  usersync -c acme.yaml apply plan.json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef(errors.New("give the plan file to apply: usersync apply plan.json"))
+			}
+			return nil
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+	}, func(ctx context.Context, args []string) int {
+		if err := a.load(); err != nil {
+			return a.fail(err)
+		}
+		return a.apply(ctx, args[0], check)
+	})
+	c.Flags().BoolVarP(&check, "dry-run", "n", false, "check that the plan still applies, and show it; change nothing")
+	return c
+}
+
+// apply applies the plan in file, or with check only checks it.
+func (a *app) apply(ctx context.Context, file string, check bool) int {
+	plan, err := readPlan(file)
 	if err != nil {
 		return a.fail(usagef(err))
 	}
 	m := approval
-	if *check {
+	if check {
 		m = checkApproval
 	}
 	s, err := a.openSession(ctx, m)
@@ -47,10 +69,10 @@ func cmdApply(ctx context.Context, a *app, args []string) int {
 			a.redact(err.Error()), a.configPath)
 		return exitStale
 	}
-	if *check && res.Status == usersync.Planned && !a.json && !a.quiet {
+	if check && res.Status == usersync.Planned && !a.json && !a.quiet {
 		a.showPlan(plan, s.summary(res), fmt.Sprintf(
 			"The plan still applies: the files and the directory are as it found them. Apply it with: usersync -c %s apply %s",
-			a.configPath, rest[0]))
+			a.configPath, file))
 		return exitOK
 	}
 	return a.finish(s, res, "", err)

@@ -6,10 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/decrypt/pgpdecrypt"
+	"github.com/usersync/usersync/internal/checkstep"
+	"github.com/usersync/usersync/report/history"
 	"github.com/usersync/usersync/source"
 	"github.com/usersync/usersync/source/ftpsource"
 	"github.com/usersync/usersync/source/sftpsource"
@@ -75,11 +81,31 @@ func joinDetail(parts ...string) string {
 // key, the login, the folder and the expected file; the decryption keys and
 // whether the file decrypts; whether its header line maps; the directory's
 // database; the SMTP server.
-func cmdCheck(ctx context.Context, a *app, args []string) int {
-	fs := a.flagSet("check")
-	if code, ok := a.setUp(fs, args); !ok {
-		return code
-	}
+func checkCommand(a *app) *cobra.Command {
+	return a.do(&cobra.Command{
+		Use:   "check",
+		Short: "Check the setup step by step, changing nothing",
+		Long: `check checks the setup step by step, as an administrator's "Check connection"
+button does, and changes nothing: the connection, the host key or certificate,
+the login, the folder and the file waiting there; the decryption keys and
+whether the file decrypts; whether its header line maps and its first row is
+accepted; the user database; the SMTP server; the schedule.
+
+Each step passes, warns (it passed, with something to fix) or fails. The exit
+code is 0 when no step failed, 5 when one did.`,
+		Example: `  usersync -c acme.yaml check
+  usersync -c acme.yaml check --json   # for monitoring: one JSON document`,
+		Args: noArgs,
+	}, func(ctx context.Context, _ []string) int {
+		if err := a.load(); err != nil {
+			return a.fail(err)
+		}
+		return a.check(ctx)
+	})
+}
+
+// check runs the checks and prints them.
+func (a *app) check(ctx context.Context) int {
 	var cs checks
 	cs.add("config", usersync.CheckResult{Name: a.configPath, Detail: a.describeConfig()})
 	picker, done := a.checkSource(ctx, &cs)
@@ -99,9 +125,9 @@ func (a *app) describeConfig() string {
 	if c.Decrypt != nil {
 		parts = append(parts, "PGP decryption")
 	}
-	sink := "SQLite directory"
+	sink := "SQLite user database"
 	if c.Sink.Postgres != nil {
-		sink = "PostgreSQL directory"
+		sink = "PostgreSQL user database"
 	}
 	parts = append(parts, sink, c.Policy.Describe())
 	if c.Reports.Email != nil {
@@ -112,12 +138,13 @@ func (a *app) describeConfig() string {
 
 // checkSource checks the source and the expected file, and returns the
 // Picker for the file checks (nil if the source cannot be reached) and what
-// closes it.
+// closes it. A server is logged in to once: the steps of the check are
+// those of the connection the files are then read on.
 func (a *app) checkSource(ctx context.Context, cs *checks) (*source.Picker, func()) {
 	nop := func() {}
-	src, failed := a.openForCheck(ctx)
+	src, steps := a.openForCheck(ctx)
+	cs.add("source", steps...)
 	if src == nil {
-		cs.add("source", failed...)
 		cs.skip("source", "expected file", "the source could not be reached")
 		return nil, nop
 	}
@@ -127,45 +154,130 @@ func (a *app) checkSource(ctx context.Context, cs *checks) (*source.Picker, func
 		cs.add("source", usersync.CheckResult{Name: "pickup rules", Err: err})
 		return nil, nop
 	}
-	rs := picker.Check(ctx)
-	// The last result is the pickup state store's, which the check gave an
-	// empty one: the sink's step checks the real one.
-	cs.add("source", rs[:len(rs)-1]...)
+	a.checkExpected(ctx, cs, picker)
 	return picker, func() { picker.Close() }
 }
 
-// openForCheck opens the source without retrying, or returns the steps
-// that say why it cannot: for a server, connecting, its host key or
-// certificate, logging in, the folder.
+// openForCheck opens the source for check, without retrying, and returns
+// the steps that say how it went: for a server, connecting, its host key
+// or certificate, logging in, the folder. The Source is nil when a step
+// failed.
 func (a *app) openForCheck(ctx context.Context) (usersync.Source, []usersync.CheckResult) {
-	var src usersync.Source
-	var err error
-	var steps func() []usersync.CheckResult
 	switch s := &a.cfg.Source; {
 	case s.SFTP != nil:
 		cfg, opts := a.sftpConfig(false)
-		src, err = sftpsource.Dial(ctx, cfg, opts)
-		steps = func() []usersync.CheckResult { return sftpsource.CheckConfig(ctx, cfg, opts) }
-	case s.FTP != nil:
-		cfg, opts := a.ftpConfig(false)
-		src, err = ftpsource.Dial(ctx, cfg, opts)
-		steps = func() []usersync.CheckResult { return ftpsource.CheckConfig(ctx, cfg, opts) }
-	default:
-		src, err = a.transport(false)
-		steps = func() []usersync.CheckResult { return nil }
-	}
-	if err == nil {
-		return src, nil
-	}
-	rs := steps()
-	for _, r := range rs {
-		if r.Err != nil {
+		src, rs := sftpsource.DialCheck(ctx, cfg, opts)
+		if src == nil {
 			return nil, rs
 		}
+		return src, rs
+	case s.FTP != nil:
+		cfg, opts := a.ftpConfig(false)
+		src, rs := ftpsource.DialCheck(ctx, cfg, opts)
+		if src == nil {
+			return nil, rs
+		}
+		return src, rs
 	}
-	// Every step passed on a second try, or there are none: the failure
-	// to open still stands.
-	return nil, append(rs, usersync.CheckResult{Name: "open the " + a.cfg.Source.Kind() + " source", Err: err})
+	src, err := a.transport(false)
+	if err != nil {
+		return nil, []usersync.CheckResult{{Name: "folder " + string(a.cfg.Source.Local.Folder), Err: err}}
+	}
+	var rs []usersync.CheckResult
+	if ch, ok := src.(usersync.Checker); ok {
+		rs = ch.Check(ctx)
+	}
+	return src, rs
+}
+
+// checkExpected checks that a file is waiting. An empty folder passes when
+// the last run that applied a file is within the stale-feed limit (the
+// file was archived or deleted after it, as after any good night), and
+// fails when it is older, or when no run has applied one yet.
+func (a *app) checkExpected(ctx context.Context, cs *checks, picker *source.Picker) {
+	pattern := a.cfg.Source.Pattern
+	if pattern == "" {
+		pattern = "*"
+	}
+	r := usersync.CheckResult{Name: "expected file " + pattern}
+	ready, waiting, err := picker.Ready(ctx)
+	switch {
+	case err != nil:
+		r.Err = err
+	case len(ready)+len(waiting) > 0:
+		var parts []string
+		for _, f := range ready {
+			parts = append(parts, fmt.Sprintf("%s (%d bytes): ready", f.Name, f.Size))
+		}
+		for _, w := range waiting {
+			parts = append(parts, fmt.Sprintf("%s (%d bytes): waiting, %s", w.Name, w.Size, w.Reason))
+		}
+		r.Detail = strings.Join(parts, "; ")
+	default:
+		r = a.checkNoFile(ctx, r, time.Now())
+	}
+	cs.add("source", r)
+}
+
+// checkNoFile is the expected-file step when no file is waiting: it looks
+// up in the history when a run last applied a file.
+func (a *app) checkNoFile(ctx context.Context, r usersync.CheckResult, now time.Time) usersync.CheckResult {
+	last, file, err := a.lastApplied(ctx)
+	switch {
+	case err != nil:
+		r.Err = fmt.Errorf("no file waiting, and the history could not tell when a file was last applied: %w", err)
+	case last.IsZero():
+		r.Err = fmt.Errorf("no file waiting, and no run has applied one yet: %w", fs.ErrNotExist)
+	case !a.cfg.Reports.StaleOff && now.Sub(last) > a.staleWindow():
+		r.Err = fmt.Errorf("no file waiting; last applied %s (%s), %s ago: over the stale-feed limit of %s (reports.stale_after)",
+			last.Local().Format("2006-01-02 15:04 MST"), file, roundAge(now.Sub(last)), a.staleWindow())
+	default:
+		r.Detail = fmt.Sprintf("no file waiting; last applied %s (%s)", last.Local().Format("2006-01-02 15:04 MST"), file)
+	}
+	return r
+}
+
+// lastApplied returns when the last run that applied a new file started,
+// and the file, from the history; zero if there is none, or no history.
+func (a *app) lastApplied(ctx context.Context) (time.Time, string, error) {
+	if h := a.cfg.Reports.History; h != nil && h.Disabled {
+		return time.Time{}, "", nil
+	}
+	store, done, err := a.openHistory(ctx)
+	if err != nil || store == nil {
+		return time.Time{}, "", err
+	}
+	defer done()
+	entries, err := store.Query(ctx, history.Query{
+		Name: a.cfg.Name, Statuses: []usersync.Status{usersync.Succeeded, usersync.PartlyFailed},
+	})
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	for _, e := range entries { // newest first
+		for _, f := range e.Summary.Files {
+			if !f.AlreadyApplied {
+				at := e.Summary.Finished
+				if at.IsZero() {
+					at = e.Summary.Started
+				}
+				return at, f.Name, nil
+			}
+		}
+	}
+	return time.Time{}, "", nil
+}
+
+// roundAge rounds an age for a message: to the hour past a day, the minute
+// past an hour.
+func roundAge(d time.Duration) time.Duration {
+	switch {
+	case d > 24*time.Hour:
+		return d.Round(time.Hour)
+	case d > time.Hour:
+		return d.Round(time.Minute)
+	}
+	return d.Round(time.Second)
 }
 
 // checkDecryption checks each keyring, and returns the Decryptor for the
@@ -272,6 +384,14 @@ func (a *app) checkFile(ctx context.Context, cs *checks, picker *source.Picker, 
 	a.checkFirstRow(cs, rr, f.Name)
 }
 
+// sampleRows is how many rows check reads when the first is rejected, to
+// tell a bad row from a mapping that rejects every row.
+const sampleRows = 20
+
+// checkFirstRow maps the first row. A rejected first row is a warning when
+// one of the next few rows maps (that row will not sync; the others will),
+// and a failure when none does: the mapping is wrong, and a run would
+// reject every row.
 func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 	name := "first row of " + file
 	rec, err := rr.Read()
@@ -282,7 +402,25 @@ func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 	case errors.Is(err, io.EOF):
 		cs.add("mapping", usersync.CheckResult{Name: name, Err: fmt.Errorf("%s holds no row after its header: a run would fail: %w", file, usersync.ErrNoRecords)})
 	case errors.As(err, &re):
-		cs.warn("mapping", name, "", "rejected: "+re.Error())
+		rejected, mapped := 1, false
+		for rejected < sampleRows {
+			_, err := rr.Read()
+			if err == nil {
+				mapped = true
+				break
+			}
+			if !errors.As(err, new(*usersync.RowError)) {
+				break
+			}
+			rejected++
+		}
+		if !mapped {
+			cs.add("mapping", usersync.CheckResult{Name: name, Err: fmt.Errorf(
+				"rejected: %w; no row of the first %d maps: check the mapping, or the file: a run would apply none of them",
+				re, rejected)})
+			return
+		}
+		cs.warn("mapping", name, "", fmt.Sprintf("rejected: %s; a later row maps: a run applies the good rows and lists the rejected ones", re))
 	default:
 		cs.add("mapping", usersync.CheckResult{Name: name, Err: err})
 	}
@@ -299,26 +437,36 @@ func (a *app) printChecks(cs checks) int {
 		for _, s := range cs {
 			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail), Warning: a.redact(s.Warning)}
 			if s.Err != nil {
-				co.Error = a.redact(s.Err.Error())
+				co.Error = a.redact(checkstep.Under(s.Name, s.Err).Error())
 			}
 			o.Checks = append(o.Checks, co)
 		}
 		a.emit(o)
 		return code
 	}
+	warnings := 0
 	for _, s := range cs {
+		if s.result() == "warn" {
+			warnings++
+		}
 		if a.quiet && s.Err == nil {
 			continue
 		}
 		text := joinDetail(s.Detail, s.Warning)
 		if s.Err != nil {
-			text = s.Err.Error()
+			text = checkstep.Under(s.Name, s.Err).Error()
 		}
 		fmt.Fprintf(a.stdout, "%-4s  %-10s  %s: %s\n", strings.ToUpper(s.result()), s.part, oneLine(s.Name), oneLine(a.redact(text)))
 	}
-	if code != exitOK {
+	switch {
+	case code != exitOK:
 		fmt.Fprintf(a.stdout, "\nThe check failed: fix the steps marked FAIL, then check again.\n")
-	} else if !a.quiet {
+	case a.quiet:
+	case warnings == 1:
+		fmt.Fprintf(a.stdout, "\nEvery step passed, one with a warning: see the step marked WARN.\n")
+	case warnings > 1:
+		fmt.Fprintf(a.stdout, "\nEvery step passed, %d with warnings: see the steps marked WARN.\n", warnings)
+	default:
 		fmt.Fprintf(a.stdout, "\nEvery step passed.\n")
 	}
 	return code

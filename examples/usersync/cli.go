@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/usersync/usersync/examples/usersync/internal/config"
@@ -19,35 +19,6 @@ import (
 // names one.
 const defaultConfig = "usersync.yaml"
 
-const usage = `usersync keeps a product's users in sync with a customer's directory file.
-
-Usage:
-  usersync [-c FILE] [--json] [-q] [-v] <command> [arguments]
-
-Commands:
-  check              check the connection, credentials, host key, file, decryption
-                     key, header mapping, database and SMTP server, step by step
-  plan [-o FILE]     show what a sync would change, changing nothing; -o writes
-                     the plan for apply (- for stdout)
-  apply [-n] FILE    apply a plan from plan, or one a guard held, if nothing changed
-                     since; -n only checks that and shows the plan
-  run                sync once
-  watch [--now]      sync on the config's schedule until stopped (SIGINT, SIGTERM);
-                     --now syncs once at start too
-  history [-n N] [--status S] [ID]
-                     list the last runs, or show one
-
-Flags (before or after the command):
-  -c FILE   the config file (default $USERSYNC_CONFIG, or ./usersync.yaml)
-  --json    print one JSON document on stdout, for scripts (watch: one a run, a line each)
-  -q        print nothing but errors
-  -v        log what happens to stderr
-
-Secrets are never given on the command line: the config file names the
-environment variable (password_env) or file (password_file) holding each one.
-
-`
-
 // app is one invocation of the command: its streams, flags and config.
 type app struct {
 	stdout, stderr io.Writer
@@ -57,122 +28,140 @@ type app struct {
 	json       bool
 	quiet      bool
 	verbose    bool
-	cmd        string
+	cmd        string // the subcommand's name, for messages
+	code       int    // the exit code the subcommand returned
 
 	cfg     *config.Config
 	secrets []string
 	log     *slog.Logger
 }
 
-// A command is a subcommand: its name and what runs it with the arguments
-// after its name.
-type command struct {
-	name string
-	run  func(ctx context.Context, a *app, args []string) int
-}
-
-var commands = []command{
-	{"check", cmdCheck},
-	{"plan", cmdPlan},
-	{"apply", cmdApply},
-	{"run", cmdRun},
-	{"watch", cmdWatch},
-	{"history", cmdHistory},
+// commands are the subcommands, each made by its constructor from the
+// app it runs in. Adding a subcommand is adding its constructor here.
+var commands = []func(a *app) *cobra.Command{
+	checkCommand,
+	planCommand,
+	applyCommand,
+	runCommand,
+	watchCommand,
+	historyCommand,
+	versionCommand,
 }
 
 // run runs the command line args and returns the exit code. The streams and
 // the environment are given, so that tests run it as main does.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	a := &app{stdout: stdout, stderr: stderr, lookupEnv: lookupEnv}
-	if p, ok := lookupEnv("USERSYNC_CONFIG"); ok && p != "" {
-		a.configPath = p
-	} else {
-		a.configPath = defaultConfig
-	}
-	fs := a.flagSet("usersync")
-	if err := fs.Parse(args); err != nil {
-		return a.flagError(err)
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprint(stderr, usage+exitCodes)
-		return exitUsage
-	}
-	name := fs.Arg(0)
-	if name == "help" {
-		fmt.Fprint(stdout, usage+exitCodes)
-		return exitOK
-	}
-	for _, c := range commands {
-		if c.name == name {
-			a.cmd = name
-			return c.run(ctx, a, fs.Args()[1:])
-		}
-	}
-	a.cmd = "usersync"
-	return a.fail(usagef(fmt.Errorf("unknown command %q; the commands are check, plan, apply, run, watch and history", name)))
-}
-
-// flagSet returns a FlagSet with the global flags, which every command
-// takes too, so that they may come before or after its name.
-func (a *app) flagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&a.configPath, "c", a.configPath, "the config `file`")
-	fs.StringVar(&a.configPath, "config", a.configPath, "the config `file`")
-	fs.BoolVar(&a.json, "json", a.json, "print one JSON document on stdout")
-	fs.BoolVar(&a.quiet, "q", a.quiet, "print nothing but errors")
-	fs.BoolVar(&a.verbose, "v", a.verbose, "log what happens to stderr")
-	return fs
-}
-
-// parse parses a command's arguments, flags and positional arguments in
-// any order ("apply plan.json --json" as "apply --json plan.json"), and
-// returns the positional ones.
-func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		rest := fs.Args()
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		positional, args = append(positional, rest[0]), rest[1:]
-	}
-}
-
-// setUp does what a command that takes no arguments does first: parse its
-// flags and load the config. When the command cannot go on, or -h asked
-// for the usage, it returns false and the exit code.
-func (a *app) setUp(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	rest, err := a.parse(fs, args)
+	root := a.rootCommand()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
-		return a.flagError(err), false
+		// Only the command line can fail here: each subcommand reports
+		// its own errors and returns its exit code.
+		if cmd != nil && cmd != root {
+			a.cmd = cmd.Name()
+		}
+		hint := "usersync --help"
+		if a.cmd != "" {
+			hint = "usersync " + a.cmd + " --help"
+		}
+		if long := singleDashLong(cmd, args); long != "" {
+			return a.fail(usagef(fmt.Errorf("%w; did you mean -%s? (%s shows the usage)", err, long, hint)))
+		}
+		return a.fail(usagef(fmt.Errorf("%w (%s shows the usage)", err, hint)))
 	}
-	if len(rest) > 0 {
-		return a.fail(usagef(errUnexpected(rest))), false
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err), false
-	}
-	return exitOK, true
+	return a.code
 }
 
-// flagError reports a flag that did not parse, or prints the usage for -h.
-func (a *app) flagError(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(a.stdout, usage+exitCodes)
-		return exitOK
+// singleDashLong returns the first of args that names a long flag of cmd
+// with one dash, as Go's flag package allows ("-version" for "--version"),
+// or "".
+func singleDashLong(cmd *cobra.Command, args []string) string {
+	if cmd == nil {
+		return ""
 	}
-	return a.fail(usagef(err))
+	for _, arg := range args {
+		if arg == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
+		if strings.HasPrefix(arg, "-") && !strings.HasPrefix(arg, "--") && len(name) > 1 && cmd.Flags().Lookup(name) != nil {
+			return "-" + name
+		}
+	}
+	return ""
+}
+
+// rootCommand returns the command line: the global flags, which may come
+// before or after a subcommand's name, and the subcommands.
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "usersync",
+		Short: "Keep a product's users in sync with a customer's directory file",
+		Long: `usersync keeps a product's users in sync with a customer's directory, delivered
+as CSV files in a folder or on an SFTP or FTP(S) server, optionally
+PGP-encrypted, into an SQLite or PostgreSQL user database.
+
+Secrets are never given on the command line: the config file names the
+environment variable (password_env) or file (password_file) holding each one.
+usersync.example.yaml documents the config file.
+
+` + exitCodes,
+		Example: `  usersync -c acme.yaml check
+  usersync -c acme.yaml plan -o plan.json
+  usersync -c acme.yaml apply plan.json
+  usersync -c acme.yaml watch`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// With no subcommand: the usage, on stderr, exit code 2.
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(a.stderr)
+			a.code = exitUsage
+			return cmd.Help()
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetVersionTemplate("usersync {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef(err) })
+	f := root.PersistentFlags()
+	f.StringVarP(&a.configPath, "config", "c", "", "the config `file` (default $USERSYNC_CONFIG, or ./usersync.yaml)")
+	f.BoolVar(&a.json, "json", false, "print one JSON document on stdout, for scripts (watch: one a run, a line each)")
+	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
+	f.BoolVarP(&a.verbose, "verbose", "v", false, "log what happens to stderr")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { a.cmd = cmd.Name() }
+	for _, c := range commands {
+		root.AddCommand(c(a))
+	}
+	return root
+}
+
+// do sets c's RunE to run, whose int is the exit code, and returns c.
+func (a *app) do(c *cobra.Command, run func(ctx context.Context, args []string) int) *cobra.Command {
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		a.code = run(cmd.Context(), args)
+		return nil
+	}
+	return c
+}
+
+// noArgs is the Args of a command that takes no arguments.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef(errUnexpected(args))
+	}
+	return nil
 }
 
 // load reads the config file and sets up logging, redacting its secrets.
 func (a *app) load() error {
+	if a.configPath == "" {
+		a.configPath = defaultConfig
+		if p, ok := a.lookupEnv("USERSYNC_CONFIG"); ok && p != "" {
+			a.configPath = p
+		}
+	}
 	cfg, err := config.Load(a.configPath, &config.LoadOptions{LookupEnv: a.lookupEnv})
 	if err != nil {
 		if _, ok := err.(*os.PathError); ok { // the file itself, not one it names

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -151,13 +154,142 @@ func TestSFTPServerDownFailsTheRun(t *testing.T) {
 	assert.Contains(t, out.Summary.Error, "connection refused")
 }
 
-// TestExampleConfigChecks runs check against the documented example, as
-// its first lines suggest; check creates nothing, so it runs in place.
-func TestExampleConfigChecks(t *testing.T) {
+// TestExampleConfig runs the documented example as its first lines and the
+// README suggest, on a copy in a folder of its own: what a person tries
+// must never leave a file the tests trip on. check creates nothing; plan
+// creates the database in state/, which git ignores.
+func TestExampleConfig(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "usersync.example.yaml", filepath.Join(dir, "usersync.example.yaml"))
+	copyFile(t, "testdata/inbox/users.csv", filepath.Join(dir, "testdata/inbox/users.csv"))
+	copyFile(t, "state/.gitignore", filepath.Join(dir, "state/.gitignore"))
+	t.Chdir(dir)
+
 	var stdout, stderr bytes.Buffer
 	none := func(string) (string, bool) { return "", false }
 	code := run(context.Background(), []string{"-c", "usersync.example.yaml", "check"}, &stdout, &stderr, none)
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	assert.Contains(t, stdout.String(), "header line of users.csv")
-	assert.NoFileExists(t, "usersync.db")
+	assert.NoFileExists(t, "state/usersync.db", "check creates nothing")
+
+	stdout.Reset()
+	code = run(context.Background(), []string{"-c", "usersync.example.yaml", "plan", "-o", "state/plan.json"}, &stdout, &stderr, none)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.FileExists(t, "state/usersync.db", "the example's database goes in state/")
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"usersync.example.yaml", "testdata", "state"}, names, "nothing outside state/")
+	ignore, err := os.ReadFile("state/.gitignore")
+	require.NoError(t, err)
+	assert.Contains(t, string(ignore), "\n*\n", "git ignores what the example writes")
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Dir(to), 0o700))
+	require.NoError(t, os.WriteFile(to, data, 0o600))
+}
+
+// TestShortSecretRefused: a secret shorter than 8 characters is refused
+// when the config loads, with the file, the line and the key, and is never
+// printed in any form; ordinary words that hold it are left alone.
+func TestShortSecretRefused(t *testing.T) {
+	f, srv := sftpFixture(t)
+	put(t, srv, "users.csv", users(1, 2))
+	f.env["SFTP_PASSWORD"] = "first"
+	for _, args := range [][]string{{"check"}, {"run"}, {"run", "--json"}} {
+		r := f.run(args...)
+		require.Equal(t, exitUsage, r.code, r)
+		assert.Contains(t, r.stderr, "usersync.yaml:7: source.sftp.password_env: the secret in environment variable SFTP_PASSWORD has 5 characters, fewer than 8")
+		assert.NotContains(t, r.stdout+r.stderr, "[REDACTED]", "nothing to redact: the secret was never used")
+		assert.Zero(t, srv.PasswordAttempts(), "a refused secret is never sent")
+	}
+
+	// A long secret is redacted where it stands, and nowhere else.
+	f.env["SFTP_PASSWORD"] = "exist-first-run"
+	r := f.run("check")
+	require.Equal(t, exitCheck, r.code, r)
+	assert.Contains(t, r.stdout, "does not exist yet: the first run creates it", "ordinary text is never altered")
+	assert.NotContains(t, r.stdout+r.stderr, "exist-first-run")
+}
+
+// TestCommandLine: per-command help with examples, version from the build
+// information, shell completion, and usage errors said once, with the
+// command's name and where to look.
+func TestCommandLine(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	cli := func(args ...string) result {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, &stdout, &stderr, none)
+		return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	}
+	for _, c := range []struct{ cmd, says string }{
+		{"check", "checks the setup step by step"},
+		{"plan", "-o, --output file"},
+		{"apply", "-n, --dry-run"},
+		{"run", "syncs once"},
+		{"watch", "--now"},
+		{"history", "--status strings"},
+		{"version", "module version"},
+	} {
+		for _, args := range [][]string{{c.cmd, "--help"}, {"help", c.cmd}, {c.cmd, "-h"}} {
+			r := cli(args...)
+			require.Equal(t, exitOK, r.code, "%v: %s", args, r)
+			assert.Contains(t, r.stdout, c.says, "%v prints the command's own help", args)
+			assert.Contains(t, r.stdout, "Examples:\n  usersync", "%v", args)
+			assert.Contains(t, r.stdout, "-c, --config file", "%v: the global flags too", args)
+			assert.NotContains(t, r.stdout, "Available Commands:", "%v is not the global help", args)
+		}
+	}
+
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := cli(args...)
+		require.Equal(t, exitOK, r.code, r)
+		assert.Regexp(t, `^usersync \S+.* \(.*built with go1\.\d+`, r.stdout, "%v", args)
+	}
+	r := cli("version", "--json")
+	require.Equal(t, exitOK, r.code, r)
+	assert.Equal(t, version(), r.decode(t).Version)
+
+	r = cli("completion", "bash")
+	require.Equal(t, exitOK, r.code, r)
+	assert.Contains(t, r.stdout, "bash completion")
+	r = cli("__complete", "history", "--status", "")
+	require.Equal(t, exitOK, r.code, r)
+	assert.Contains(t, r.stdout, "stale\n")
+
+	// Usage errors: one prefix, naming the command, exit code 2.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "usersync: unknown flag: --bogus (usersync --help shows the usage)\n"},
+		{[]string{"run", "--bogus"}, "usersync run: unknown flag: --bogus (usersync run --help shows the usage)\n"},
+		{[]string{"plan", "extra"}, "usersync plan: unexpected argument \"extra\" (usersync plan --help shows the usage)\n"},
+		{[]string{"apply"}, "usersync apply: give the plan file to apply: usersync apply plan.json (usersync apply --help shows the usage)\n"},
+		{[]string{"history", "-n", "0"}, "usersync history: -n 0: give a number of runs, 1 or more\n"},
+	} {
+		r := cli(tc.args...)
+		assert.Equal(t, exitUsage, r.code, "%v: %s", tc.args, r)
+		assert.Equal(t, tc.want, r.stderr, "%v", tc.args)
+	}
+	r = cli("-version")
+	assert.Equal(t, exitUsage, r.code)
+	assert.NotContains(t, r.stderr, "usersync :")
+	assert.Contains(t, r.stderr, "did you mean --version?")
+}
+
+// TestDescribeBuild: the version says what the build information holds.
+func TestDescribeBuild(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-05T18:00:00Z"}, {Key: "vcs.modified", Value: "true"},
+	}}
+	assert.Equal(t, "v1.2.3 (commit 0123456789ab of 2026-12-05T18:00:00Z, with local changes, built with go1.26.8)", describeBuild(bi))
+	assert.Equal(t, "(devel)", describeBuild(&debug.BuildInfo{}))
 }

@@ -18,6 +18,13 @@ const (
 	exitCheck   = 5 // check found a problem
 	exitStale   = 6 // apply: the plan no longer matches the files or the directory
 	exitBusy    = 7 // another sync of the same directory is running
+	// exitRejected: the sync applied every change, but rows of the file
+	// were rejected (a bad email address, a missing ID): those people were
+	// not synced until the file is fixed. A code of its own, not 0, so
+	// that a scheduler or script that alerts on anything but 0 brings it
+	// to someone without parsing --json; not 4 (partial), which says the
+	// directory refused changes, a problem on this side.
+	exitRejected = 8
 )
 
 // exitCodes describes the codes for the usage text.
@@ -28,14 +35,21 @@ const exitCodes = `Exit codes:
   3  held: a safety guard held the plan; nothing was applied, the plan was saved for approval
   4  partial: some changes failed, the others were applied
   5  check: check found a problem
-  6  stale: the plan to apply no longer matches the files or the directory; plan again
-  7  busy: another sync of the same directory is running; try again later
+  6  stale: the plan to apply no longer matches the files or the database; plan again
+  7  busy: another sync of the same database is running; try again later
+  8  rejected: the sync applied every change, but rows of the file were rejected
+     (the output lists them, by file and line); those people wait for a fixed file
 `
 
-// statusCode maps the outcome of a run to an exit code.
-func statusCode(s usersync.Status, err error) int {
-	switch s {
-	case usersync.Succeeded, usersync.NothingToDo, usersync.Planned:
+// resultCode maps the outcome of a run to an exit code.
+func resultCode(res *usersync.Result, err error) int {
+	switch res.Status {
+	case usersync.Succeeded:
+		if res.RejectedTotal > 0 || len(res.Rejected) > 0 {
+			return exitRejected
+		}
+		return exitOK
+	case usersync.NothingToDo, usersync.Planned:
 		return exitOK
 	case usersync.Held:
 		return exitHeld

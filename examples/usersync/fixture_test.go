@@ -137,10 +137,13 @@ type jsonOutput struct {
 		Error   string `json:"error"`
 	} `json:"checks"`
 	Entries []struct {
-		ID      string          `json:"id"`
-		Summary *report.Summary `json:"summary"`
+		ID       string          `json:"id"`
+		Summary  *report.Summary `json:"summary"`
+		Outcome  string          `json:"outcome"`
+		ExitCode int             `json:"exit_code"`
 	} `json:"entries"`
 	Warnings []string `json:"warnings"`
+	Version  string   `json:"version"`
 }
 
 // decode decodes stdout as the one JSON document --json prints.

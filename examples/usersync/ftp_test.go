@@ -18,7 +18,14 @@ import (
 // (explicit TLS, session reuse required), trusted through a CA file.
 func ftpFixture(t *testing.T, opts *ftptest.Options) (*fixture, *ftptest.Server) {
 	f := newFixture(t)
-	srv := ftptest.NewServer(t, opts)
+	o := ftptest.Options{Password: "ftp-Passw0rd-1"} // 8 characters or more, as the command wants
+	if opts != nil {
+		o = *opts
+		if o.Password == "" {
+			o.Password = "ftp-Passw0rd-1"
+		}
+	}
+	srv := ftptest.NewServer(t, &o)
 	host, port, _ := strings.Cut(srv.Addr, ":")
 	require.NoError(t, os.WriteFile(filepath.Join(f.dir, "ftp-ca.pem"), srv.CertificatePEM, 0o600))
 	f.env["FTP_PASSWORD"] = srv.Password()

@@ -5,47 +5,127 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/report"
 	"github.com/usersync/usersync/report/history"
 )
 
-// statuses are the words history --status takes.
+// statusWords are the words history --status takes, as its help lists
+// them: how a run ended, as outcomeOf says it.
+var statusWords = []string{"succeeded", "nothing_to_do", "partly_failed", "held", "failed", "stale"}
+
+// statuses are the words history --status takes, with the Status each
+// selects in the history store; "stale" is a failed run that outcomeOf
+// tells apart.
 var statuses = map[string]usersync.Status{
 	"succeeded": usersync.Succeeded, "partly_failed": usersync.PartlyFailed, "partial": usersync.PartlyFailed,
 	"held": usersync.Held, "failed": usersync.Failed, "nothing_to_do": usersync.NothingToDo,
-	"planned": usersync.Planned,
+	"planned": usersync.Planned, "stale": usersync.Failed,
 }
 
-// cmdHistory lists the last runs, newest first, or shows one in full.
-func cmdHistory(ctx context.Context, a *app, args []string) int {
-	fs := a.flagSet("history")
-	n := fs.Int("n", 20, "show the last `N` runs")
-	var only []usersync.Status
-	fs.Func("status", "show only runs that ended so: succeeded, partly_failed, held, failed, nothing_to_do", func(s string) error {
-		for _, w := range strings.Split(s, ",") {
-			st, ok := statuses[strings.ReplaceAll(strings.ToLower(strings.TrimSpace(w)), " ", "_")]
-			if !ok {
-				return fmt.Errorf("unknown status %q", w)
-			}
-			only = append(only, st)
+// outcomeOf says how a run in the history ended, and the exit code the run
+// had: its status, except that an approved plan refused because the files
+// or the directory changed since (exit code 6) is "stale", not "failed",
+// and a run that applied but rejected rows keeps "succeeded" with exit
+// code 8. The summary keeps the error's text only: a StalePlanError's
+// always starts with usersync.ErrStalePlan's.
+func outcomeOf(s *report.Summary) (word string, code int) {
+	word = statusName(s.Status)
+	switch s.Status {
+	case usersync.Succeeded:
+		if s.Counts.Rejected > 0 {
+			return word, exitRejected
 		}
-		return nil
+		return word, exitOK
+	case usersync.NothingToDo, usersync.Planned:
+		return word, exitOK
+	case usersync.Held:
+		return word, exitHeld
+	case usersync.PartlyFailed:
+		return word, exitPartial
+	}
+	if strings.Contains(s.Error, usersync.ErrStalePlan.Error()) {
+		return "stale", exitStale
+	}
+	return word, exitFailed
+}
+
+// staleHeadline says "stale plan" where the headline at the start of s
+// says "failed", the Status a stale plan has.
+func staleHeadline(s string) string {
+	return strings.Replace(s, ": failed — ", ": stale plan — ", 1)
+}
+
+// entryOutput is a history entry in JSON: the entry as the history keeps
+// it, and how the run ended.
+type entryOutput struct {
+	history.Entry
+	Outcome  string `json:"outcome"`
+	ExitCode int    `json:"exit_code"`
+}
+
+func entriesOutput(entries []history.Entry) []entryOutput {
+	out := make([]entryOutput, len(entries))
+	for i, e := range entries {
+		out[i].Entry = e
+		out[i].Outcome, out[i].ExitCode = outcomeOf(e.Summary)
+	}
+	return out
+}
+
+// historyCommand lists the last runs, newest first, or shows one in full.
+func historyCommand(a *app) *cobra.Command {
+	var n int
+	var status []string
+	c := a.do(&cobra.Command{
+		Use:   "history [-n N] [--status S] [ID]",
+		Short: "List the last runs, or show one",
+		Long: `history lists the last runs of the config's feed, newest first, one a line, or
+shows one run in full, by the ID the list gives.`,
+		Example: `  usersync -c acme.yaml history
+  usersync -c acme.yaml history -n 5 --status failed,held
+  usersync -c acme.yaml history 20261205T001500.123Z-1a2b3c4d`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef(errUnexpected(args[1:]))
+			}
+			return nil
+		},
+	}, func(ctx context.Context, args []string) int {
+		if n < 1 {
+			return a.fail(usagef(fmt.Errorf("-n %d: give a number of runs, 1 or more", n)))
+		}
+		var only []string
+		for _, w := range status {
+			w = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(w)), " ", "_")
+			if _, ok := statuses[w]; !ok {
+				return a.fail(usagef(fmt.Errorf("--status: unknown status %q; the statuses are %s", w, strings.Join(statusWords, ", "))))
+			}
+			if w == "partial" {
+				w = "partly_failed"
+			}
+			only = append(only, w)
+		}
+		if err := a.load(); err != nil {
+			return a.fail(err)
+		}
+		return a.history(ctx, args, n, only)
 	})
-	rest, err := a.parse(fs, args)
-	if err != nil {
-		return a.flagError(err)
-	}
-	if len(rest) > 1 || *n < 1 {
-		return a.fail(usagef(errors.New("usage: usersync history [-n N] [--status S] [ID]")))
-	}
-	if err := a.load(); err != nil {
-		return a.fail(err)
-	}
+	c.Flags().IntVarP(&n, "limit", "n", 20, "show the last `N` runs")
+	c.Flags().StringSliceVar(&status, "status", nil, "show only runs that ended so: "+strings.Join(statusWords, ", "))
+	_ = c.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(statusWords, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+// history lists the runs, or shows the one args names.
+func (a *app) history(ctx context.Context, rest []string, n int, only []string) int {
 	store, done, err := a.openHistory(ctx)
 	if err != nil {
 		return a.fail(err)
@@ -56,12 +136,28 @@ func cmdHistory(ctx context.Context, a *app, args []string) int {
 	}
 	var entries []history.Entry
 	if store != nil {
-		if entries, err = store.Query(ctx, history.Query{Name: a.cfg.Name, Statuses: only, Limit: *n}); err != nil {
+		q := history.Query{Name: a.cfg.Name, Limit: n}
+		for _, w := range only {
+			q.Statuses = append(q.Statuses, statuses[w])
+		}
+		if slices.Contains(q.Statuses, usersync.Failed) {
+			q.Limit = 0 // failed and stale share the Status: count after telling them apart
+		}
+		if entries, err = store.Query(ctx, q); err != nil {
 			return a.fail(err)
+		}
+		if len(only) > 0 {
+			entries = slices.DeleteFunc(entries, func(e history.Entry) bool {
+				w, _ := outcomeOf(e.Summary)
+				return !slices.Contains(only, w)
+			})
+		}
+		if len(entries) > n {
+			entries = entries[:n]
 		}
 	}
 	if a.json {
-		a.emit(&output{ExitCode: exitOK, Entries: entries})
+		a.emit(&output{ExitCode: exitOK, Entries: entriesOutput(entries)})
 		return exitOK
 	}
 	a.listEntries(entries)
@@ -105,11 +201,16 @@ func (a *app) listEntries(entries []history.Entry) {
 		return
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tHEADLINE")
+	fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tEXIT\tHEADLINE")
 	for _, e := range entries {
 		s := e.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, s.Started.Local().Format("2006-01-02 15:04:05"),
-			statusName(s.Status), oneLine(s.Headline))
+		word, code := outcomeOf(s)
+		headline := s.Headline
+		if word == "stale" {
+			headline = staleHeadline(headline) + "; plan again"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", e.ID, s.Started.Local().Format("2006-01-02 15:04:05"),
+			word, code, oneLine(a.redact(headline)))
 	}
 	tw.Flush()
 }
@@ -121,13 +222,18 @@ func (a *app) showEntry(ctx context.Context, store history.Store, id string) int
 		return a.fail(err)
 	}
 	if a.json {
-		a.emit(&output{Status: statusName(e.Summary.Status), ExitCode: exitOK, Entries: []history.Entry{e}})
+		word, _ := outcomeOf(e.Summary)
+		a.emit(&output{Status: word, ExitCode: exitOK, Entries: entriesOutput([]history.Entry{e})})
 		return exitOK
 	}
 	if !a.quiet {
 		var b strings.Builder
 		_ = report.WriteText(&b, e.Summary)
-		fmt.Fprint(a.stdout, b.String())
+		text := b.String()
+		if word, _ := outcomeOf(e.Summary); word == "stale" {
+			text = staleHeadline(text)
+		}
+		fmt.Fprint(a.stdout, text)
 	}
 	return exitOK
 }

@@ -4,35 +4,56 @@
 // It is the usersync library driven by a YAML config file, for operations
 // people who would rather not write Go.
 //
+// Install it with
+//
+//	go install github.com/usersync/usersync/examples/usersync@latest
+//
+// or, from a checkout, go install ./examples/usersync. The first build
+// compiles the dependencies (SQLite, SSH, OpenPGP): a minute or more on a
+// fresh machine.
+//
 // Usage:
 //
 //	usersync [-c usersync.yaml] [--json] [-q] [-v] <command> [arguments]
 //
-// The commands:
+// The commands (usersync help COMMAND, or COMMAND --help, shows each with
+// examples):
 //
-//	check             check the setup step by step, each step pass or fail: the
-//	                  connection, the host key, the login, the folder, the file,
-//	                  the decryption key, the mapping of its header line, the
-//	                  directory's database and the SMTP server
-//	plan [-o FILE]    compute what a sync would change, change nothing, and show
-//	                  it as a diff; -o writes the plan, for apply (- for stdout)
-//	apply [-n] FILE   apply a plan that plan wrote or that a held run saved,
-//	                  exactly as it is, and only if neither the files nor the
-//	                  directory changed since; -n checks that and shows the plan
-//	run               sync once
-//	watch [--now]     sync on the schedule of the config file until stopped
-//	                  (SIGINT or SIGTERM: a run still planning is canceled, one
-//	                  that is applying finishes first); --now syncs at start too
+//	check                    check the setup step by step, each step pass, warn or
+//	                         fail: the connection, the host key, the login, the
+//	                         folder, the file waiting (or, after a good night,
+//	                         when one was last applied), the decryption key, the
+//	                         mapping of its header line and first row, the user
+//	                         database and the SMTP server; a server is logged in
+//	                         to once
+//	plan [-o FILE]           compute what a sync would change, change nothing, and
+//	                         show it as a diff; -o writes the plan, for apply
+//	                         (- for stdout)
+//	apply [-n] FILE          apply a plan that plan wrote or that a held run
+//	                         saved, exactly as it is, and only if neither the
+//	                         files nor the database changed since; -n
+//	                         (--dry-run) checks that and shows the plan
+//	run                      sync once
+//	watch [--now]            sync on the schedule of the config file until
+//	                         stopped (SIGINT or SIGTERM: a run still planning is
+//	                         canceled, one that is applying finishes first);
+//	                         --now syncs at start too
 //	history [-n N] [--status S] [ID]
-//	                  list the last runs, or show one
+//	                         list the last runs, or show one; each says how it
+//	                         ended (succeeded, nothing_to_do, partly_failed,
+//	                         held, failed, stale) and its exit code
+//	version                  the version, commit and Go version it was built from
+//	                         (also --version)
+//	completion SHELL         the shell completion script: bash, zsh, fish or
+//	                         powershell
 //
 // The flags, before or after the command:
 //
-//	-c FILE   the config file: $USERSYNC_CONFIG, or ./usersync.yaml
-//	--json    print one JSON document on stdout, for scripts; watch prints
-//	          one per run, each on a line of its own
-//	-q        print nothing but errors
-//	-v        log what happens to stderr
+//	-c, --config FILE   the config file: $USERSYNC_CONFIG, or ./usersync.yaml
+//	--json              print one JSON document on stdout, for scripts; watch
+//	                    prints one per run, each on a line of its own
+//	-q, --quiet         print nothing but errors
+//	-v, --verbose       log what happens to stderr
 //
 // usersync.example.yaml documents the config file. Secrets (passwords,
 // passphrases, a database DSN with a password) are never read from it, nor
@@ -49,7 +70,9 @@
 //	4  partial: some changes failed, the others were applied
 //	5  check: check found a problem
 //	6  stale: the plan to apply no longer matches the files or the directory; plan again
-//	7  busy: another sync of the same directory is running; try again later
+//	7  busy: another sync of the same database is running; try again later
+//	8  rejected: the sync applied every change, but rows of the file were
+//	   rejected (the output lists them); those people wait for a fixed file
 package main
 
 import (

@@ -9,7 +9,6 @@ import (
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/examples/usersync/internal/config"
 	"github.com/usersync/usersync/report"
-	"github.com/usersync/usersync/report/history"
 )
 
 // output is the one JSON document a command prints with --json. Its field
@@ -27,8 +26,10 @@ type output struct {
 	PlanFile string          `json:"plan_file,omitempty"`
 	Summary  *report.Summary `json:"summary,omitempty"`
 	Checks   []checkOutput   `json:"checks,omitempty"`
-	Entries  []history.Entry `json:"entries,omitempty"`
+	Entries  []entryOutput   `json:"entries,omitempty"`
 	Warnings []string        `json:"warnings,omitempty"`
+	// Version is what version prints.
+	Version string `json:"version,omitempty"`
 }
 
 // configError is one problem of a config file, in JSON.
@@ -71,9 +72,13 @@ func (a *app) emit(o *output) {
 func (a *app) fail(err error) int {
 	code := errorCode(err)
 	msg := a.redact(err.Error())
+	prefix := "usersync: "
+	if a.cmd != "" {
+		prefix = "usersync " + a.cmd + ": "
+	}
 	var lines []string
 	for _, l := range strings.Split(msg, "\n") {
-		lines = append(lines, fmt.Sprintf("usersync %s: %s", a.cmd, l))
+		lines = append(lines, prefix+l)
 	}
 	fmt.Fprintln(a.stderr, strings.Join(lines, "\n"))
 	if a.json {

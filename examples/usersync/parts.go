@@ -19,7 +19,6 @@ import (
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/decrypt"
 	"github.com/usersync/usersync/decrypt/pgpdecrypt"
-	"github.com/usersync/usersync/examples/usersync/internal/config"
 	"github.com/usersync/usersync/report"
 	"github.com/usersync/usersync/report/history"
 	"github.com/usersync/usersync/report/mailreport"
@@ -271,13 +270,4 @@ func (c closers) close() error {
 		errs = append(errs, c[i]())
 	}
 	return errors.Join(errs...)
-}
-
-// configName returns the config's name for messages: the feed's name, or
-// the file's.
-func configName(cfg *config.Config) string {
-	if cfg.Name != "" {
-		return cfg.Name
-	}
-	return filepath.Base(cfg.File)
 }

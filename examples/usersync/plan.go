@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/report"
@@ -13,12 +15,30 @@ import (
 
 // cmdPlan computes what a sync would change, changes nothing, and shows
 // the plan as a diff; -o writes it for apply.
-func cmdPlan(ctx context.Context, a *app, args []string) int {
-	fs := a.flagSet("plan")
-	out := fs.String("o", "", "write the plan to `file`, for apply (- for stdout)")
-	if code, ok := a.setUp(fs, args); !ok {
-		return code
-	}
+func planCommand(a *app) *cobra.Command {
+	var out string
+	c := a.do(&cobra.Command{
+		Use:   "plan [-o FILE]",
+		Short: "Show what a sync would change, changing nothing",
+		Long: `plan reads the files and the user database, computes what a sync would change,
+changes nothing, and shows the plan as a diff. With -o it writes the plan, for
+apply to apply exactly as it is (- writes it to stdout).`,
+		Example: `  usersync -c acme.yaml plan
+  usersync -c acme.yaml plan -o plan.json
+  usersync -c acme.yaml apply plan.json`,
+		Args: noArgs,
+	}, func(ctx context.Context, _ []string) int {
+		if err := a.load(); err != nil {
+			return a.fail(err)
+		}
+		return a.plan(ctx, out)
+	})
+	c.Flags().StringVarP(&out, "output", "o", "", "write the plan to `file`, for apply (- for stdout)")
+	return c
+}
+
+// plan runs plan, writing the plan to out unless it is "".
+func (a *app) plan(ctx context.Context, out string) int {
 	s, err := a.openSession(ctx, dryRun)
 	if err != nil {
 		return a.fail(err)
@@ -28,16 +48,16 @@ func cmdPlan(ctx context.Context, a *app, args []string) int {
 	if res == nil {
 		return a.fail(err)
 	}
-	code := statusCode(res.Status, err)
+	code := resultCode(res, err)
 	planFile := ""
-	if *out != "" && res.Plan != nil {
-		if *out == "-" {
+	if out != "" && res.Plan != nil {
+		if out == "-" {
 			return a.printPlan(res.Plan, code)
 		}
-		if werr := writePlan(*out, res.Plan); werr != nil {
+		if werr := writePlan(out, res.Plan); werr != nil {
 			return a.fail(werr)
 		}
-		planFile = *out
+		planFile = out
 	}
 	if a.json || a.quiet || res.Plan == nil {
 		return a.finish(s, res, planFile, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,4 +123,54 @@ func TestHistoryFile(t *testing.T) {
 	r := f.run("history", "--json")
 	require.Equal(t, exitOK, r.code, r)
 	assert.Len(t, r.decode(t).Entries, 1)
+}
+
+// TestHistoryTellsOutcomesApart: a stale plan (exit code 6), a held plan, a
+// failed run and a succeeded one are each listed as what they were, with
+// the exit code they had, and --status selects each.
+func TestHistoryTellsOutcomesApart(t *testing.T) {
+	f := newFixture(t)
+	f.deliver("users.csv", users(1, 60))
+	require.Equal(t, exitOK, f.run("run").code)
+
+	f.deliver("users.csv", users(1, 10)) // over the guard: held
+	require.Equal(t, exitHeld, f.run("run").code)
+
+	f.deliver("users.csv", []byte("UniqueID,Name\nEMP-000001,Ann\n")) // no Mail column: failed
+	require.Equal(t, exitFailed, f.run("run").code)
+
+	f.deliver("users.csv", users(1, 61))
+	planFile := filepath.Join(f.dir, "plan.json")
+	require.Equal(t, exitOK, f.run("plan", "-o", planFile).code)
+	f.deliver("users.csv", users(1, 62)) // the file changed since: stale
+	require.Equal(t, exitStale, f.run("apply", planFile).code)
+
+	r := f.run("history")
+	require.Equal(t, exitOK, r.code, r)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 5, r.stdout)
+	assert.Regexp(t, `\sstale\s+6\s+usersync Acme: stale plan — nothing applied; plan again`, lines[1])
+	assert.Regexp(t, `\sfailed\s+1\s`, lines[2])
+	assert.Regexp(t, `\sheld\s+3\s`, lines[3])
+	assert.Regexp(t, `\ssucceeded\s+0\s`, lines[4])
+
+	id := strings.Fields(lines[1])[0]
+	r = f.run("history", id)
+	require.Equal(t, exitOK, r.code, r)
+	assert.True(t, strings.HasPrefix(r.stdout, "usersync Acme: stale plan — nothing applied"), r.stdout)
+	assert.Contains(t, r.stdout, "the approved plan is out of date")
+
+	for word, want := range map[string]string{"stale": "stale", "failed": "failed", "held": "held", "succeeded": "succeeded"} {
+		r = f.run("history", "--status", word, "--json")
+		require.Equal(t, exitOK, r.code, r)
+		var out struct {
+			Entries []struct {
+				Outcome  string `json:"outcome"`
+				ExitCode int    `json:"exit_code"`
+			} `json:"entries"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &out), r.stdout)
+		require.Len(t, out.Entries, 1, "--status %s: %s", word, r.stdout)
+		assert.Equal(t, want, out.Entries[0].Outcome)
+	}
 }

@@ -69,9 +69,31 @@ func TestRunRejectedRowsAndQuiet(t *testing.T) {
 	data := string(users(1, 5)) + "EMP-000099,Bad Mail,not-an-email,Nurse,,Ward A\n"
 	f.deliver("users.csv", []byte(data))
 	r := f.run("run")
-	require.Equal(t, exitOK, r.code, "a rejected row does not fail the run:\n%s", r)
+	require.Equal(t, exitRejected, r.code, "the rows applied, and the exit code says a row was rejected:\n%s", r)
 	assert.Contains(t, r.stdout, "users.csv:7")
+	assert.Equal(t, 5, countUsersIn(t, filepath.Join(f.dir, "users.db"), ""), "the good rows applied")
 
+	// --json says the same, for scripts that read it.
+	f.deliver("users3.csv", users(200, 1))
+	r = f.run("run", "--json")
+	require.Equal(t, exitRejected, r.code, r)
+	out := r.decode(t)
+	assert.Equal(t, exitRejected, out.ExitCode)
+	assert.Equal(t, "succeeded", out.Status)
+
+	// -q prints the headline of a run that needs someone, on stderr.
+	f.deliver("users4.csv", users(300, 1))
+	r = f.run("-q", "run")
+	require.Equal(t, exitRejected, r.code, r)
+	assert.Empty(t, r.stdout)
+	assert.Contains(t, r.stderr, "rejected")
+
+	// A run with no new file applied nothing and rejected nothing: 0.
+	r = f.run("run")
+	require.Equal(t, exitOK, r.code, r)
+
+	// Once the file is fixed: exit code 0, and -q prints nothing.
+	f.deliver("users.csv", users(1, 5))
 	f.deliver("users2.csv", users(100, 1))
 	r = f.run("-q", "run")
 	require.Equal(t, exitOK, r.code, r)

@@ -64,11 +64,11 @@ func (a *app) openSession(ctx context.Context, m mode) (_ *session, err error) {
 	s.add(s.db.Close)
 	src, err := a.transport(true)
 	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+		return nil, err // "dirsource: ...": it names itself
 	}
 	s.add(src.Close)
 	if s.picker, err = a.pickup(src, s.sink.Store()); err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+		return nil, err // "source: pickup: ..."
 	}
 	s.p = usersync.Pipeline{
 		Source: s.picker, Sink: s.sink, Mapper: a.cfg.Mapper(),
@@ -231,7 +231,7 @@ func readPlan(p string) (*usersync.Plan, error) {
 // finish prints the outcome of a run, as text or JSON, and returns the exit
 // code.
 func (a *app) finish(s *session, res *usersync.Result, planFile string, err error) int {
-	code := statusCode(res.Status, err)
+	code := resultCode(res, err)
 	sum := s.summary(res)
 	switch {
 	case a.json:

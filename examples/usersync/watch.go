@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/report"
 )
@@ -19,12 +21,31 @@ const staleCheckEvery = time.Hour
 // SIGINT or SIGTERM. A run still reading or planning is then canceled,
 // having applied nothing; one applying its plan finishes, within
 // schedule.shutdown_timeout.
-func cmdWatch(ctx context.Context, a *app, args []string) int {
-	fs := a.flagSet("watch")
-	now := fs.Bool("now", false, "sync once at start too, then on the schedule")
-	if code, ok := a.setUp(fs, args); !ok {
-		return code
-	}
+func watchCommand(a *app) *cobra.Command {
+	var now bool
+	c := a.do(&cobra.Command{
+		Use:   "watch [--now]",
+		Short: "Sync on the config's schedule until stopped",
+		Long: `watch syncs on the schedule of the config file (every, daily, cron or on new
+files) until stopped with SIGINT or SIGTERM: a run still reading or planning is
+then canceled, having applied nothing; one applying its plan finishes first.
+It prints one line a run (--json: one JSON document a run, a line each) and
+logs what it does to stderr (-q: errors only).`,
+		Example: `  usersync -c acme.yaml watch
+  usersync -c acme.yaml watch --now   # sync at start too`,
+		Args: noArgs,
+	}, func(ctx context.Context, _ []string) int {
+		if err := a.load(); err != nil {
+			return a.fail(err)
+		}
+		return a.watch(ctx, now)
+	})
+	c.Flags().BoolVar(&now, "now", false, "sync once at start too, then on the schedule")
+	return c
+}
+
+// watch runs watch; now syncs once at the start.
+func (a *app) watch(ctx context.Context, now bool) int {
 	sc := a.cfg.Schedule
 	if sc == nil {
 		return a.fail(usagef(fmt.Errorf("%s has no schedule: section; give when to sync (every, daily, cron or on_new_file)", a.configPath)))
@@ -45,7 +66,7 @@ func cmdWatch(ctx context.Context, a *app, args []string) int {
 	if s.watch != nil {
 		go a.checkStale(ctx, s.watch)
 	}
-	if *now {
+	if now {
 		r.Trigger()
 	}
 	if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -99,7 +120,7 @@ func (a *app) ranOnce(s *session, res *usersync.Result, err error) {
 	s.last = nil
 	switch {
 	case a.json:
-		o := &output{Command: "watch", Status: statusName(res.Status), ExitCode: statusCode(res.Status, err),
+		o := &output{Command: "watch", Status: statusName(res.Status), ExitCode: resultCode(res, err),
 			PlanFile: planFile, Summary: sum}
 		if err != nil {
 			o.Error = a.redact(err.Error())
@@ -109,7 +130,7 @@ func (a *app) ranOnce(s *session, res *usersync.Result, err error) {
 			panic(merr) // a Summary always encodes
 		}
 		fmt.Fprintf(a.stdout, "%s\n", b)
-	case !a.quiet || statusCode(res.Status, err) != exitOK:
+	case !a.quiet || resultCode(res, err) != exitOK:
 		fmt.Fprintf(a.stdout, "%s %s\n", res.Finished.Format(time.RFC3339), oneLine(a.redact(sum.Headline)))
 	}
 	if planFile != "" && !a.json {

@@ -30,7 +30,7 @@ func Fill(results []usersync.CheckResult, stages []Stage, err error) {
 		case i > 0 && results[i-1].Err != nil:
 			r.Err = NotChecked(results[i-1])
 		default:
-			r.Err = err
+			r.Err = Under(r.Name, err)
 		}
 	}
 }
@@ -54,3 +54,37 @@ func Refused(names []string) string {
 	}
 	return "; names refused: " + strings.Join(quoted, ", ")
 }
+
+// Failed reports whether a step of results failed.
+func Failed(results []usersync.CheckResult) bool {
+	for _, r := range results {
+		if r.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Under returns err as the error of the step named name: the same error
+// (errors.Is and errors.As see through it), whose text leaves out name
+// when it starts with it, so that "connect to host:22" fails with
+// "connection refused", not "connect to host:22: connect to host:22:
+// connection refused". One layer names the thing: the step.
+func Under(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(err.Error(), name+": ")
+	if !ok || rest == "" {
+		return err
+	}
+	return &underError{err: err, text: rest}
+}
+
+type underError struct {
+	err  error
+	text string
+}
+
+func (e *underError) Error() string { return e.text }
+func (e *underError) Unwrap() error { return e.err }

@@ -106,6 +106,7 @@ type Server struct {
 
 	mu             sync.Mutex
 	logins         int
+	passwords      int // PASS commands checked, right or wrong
 	dataTLS        int // TLS data connections accepted
 	dataTLSResumed int // of which resumed the control session
 	done           chan struct{}
@@ -292,6 +293,14 @@ func (s *Server) Logins() int {
 	return s.logins
 }
 
+// PasswordAttempts returns how many passwords the server was sent so far,
+// right or wrong: how often a client tried to log in.
+func (s *Server) PasswordAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.passwords
+}
+
 // DataTLS returns how many TLS data connections completed a handshake, and
 // how many of them resumed their control connection's session.
 func (s *Server) DataTLS() (total, resumed int) {
@@ -335,10 +344,11 @@ type authCounter struct{ s *Server }
 
 func (a authCounter) CheckPasswd(_ *ftpserver.Context, user, pass string) (bool, error) {
 	ok := user == a.s.opts.User && pass == a.s.opts.Password
+	a.s.mu.Lock()
+	a.s.passwords++
 	if ok {
-		a.s.mu.Lock()
 		a.s.logins++
-		a.s.mu.Unlock()
 	}
+	a.s.mu.Unlock()
 	return ok, nil
 }

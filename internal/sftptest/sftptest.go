@@ -68,6 +68,7 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]bool
 	logins int
+	auths  int           // password and keyboard-interactive attempts, right or wrong
 	stall  chan struct{} // non-nil while stalled; closed by Resume
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -156,6 +157,7 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 	}
 	if s.opts.KeyboardInteractive {
 		cfg.KeyboardInteractiveCallback = func(c ssh.ConnMetadata, ask ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+			s.countAuth()
 			answers, err := ask(c.User(), "", []string{"Password: "}, []bool{false})
 			if err != nil {
 				return nil, err
@@ -167,6 +169,7 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 		}
 	} else {
 		cfg.PasswordCallback = func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			s.countAuth()
 			if c.User() == s.opts.User && string(pw) == s.opts.Password {
 				return nil, nil
 			}
@@ -190,6 +193,20 @@ func (s *Server) Logins() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.logins
+}
+
+// PasswordAttempts returns how many passwords the server was sent so far
+// (by password or keyboard-interactive authentication), right or wrong.
+func (s *Server) PasswordAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auths
+}
+
+func (s *Server) countAuth() {
+	s.mu.Lock()
+	s.auths++
+	s.mu.Unlock()
 }
 
 // Fingerprint returns the SHA256 fingerprint of the server's first host

@@ -74,14 +74,14 @@ func New(dir string, opts *Options) (*Source, error) {
 	// system; say it plainly.
 	info, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("dirsource: open folder: %w", err)
+		return nil, fmt.Errorf("dirsource: folder %s: %w", dir, osCause(err)) // not "open folder: stat DIR: ..."
 	}
 	if !info.IsDir() {
 		return nil, fmt.Errorf("dirsource: open folder %s: not a folder", dir)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("dirsource: open folder: %w", err)
+		return nil, fmt.Errorf("dirsource: folder %s: %w", dir, osCause(err))
 	}
 	return &Source{dir: dir, root: root, opts: *opts}, nil
 }

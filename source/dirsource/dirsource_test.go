@@ -134,3 +134,13 @@ func TestRemoveKeepsFolders(t *testing.T) {
 	assert.Error(t, src.Remove(t.Context(), "archive"))
 	assert.DirExists(t, filepath.Join(dir, "archive"))
 }
+
+// TestNewMissingFolderSaysItOnce: the folder is named once, and the error
+// is still fs.ErrNotExist.
+func TestNewMissingFolderSaysItOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	_, err := dirsource.New(dir, nil)
+	require.Error(t, err)
+	assert.Equal(t, "dirsource: folder "+dir+": no such file or directory", err.Error())
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/internal/checkstep"
@@ -25,6 +26,31 @@ func CheckConfig(ctx context.Context, cfg Config, opts *Options) []usersync.Chec
 	return s.Check(ctx)
 }
 
+// DialCheck checks cfg step by step as [CheckConfig] does, and when every
+// step passed returns a Source whose pool holds the very connection the
+// check made, for what comes next (listing the folder, reading a file's
+// header line): a "Check connection" button that goes on to show the
+// files logs in once, so that a wrong password is sent once and never
+// twice, towards a server that locks accounts out after a few failures.
+// The Source is nil when a step failed; otherwise the caller must Close
+// it.
+func DialCheck(ctx context.Context, cfg Config, opts *Options) (*Source, []usersync.CheckResult) {
+	s, err := newSource(cfg, opts)
+	if err != nil {
+		return nil, []usersync.CheckResult{{Name: "configuration", Err: err}}
+	}
+	results, c := s.check(ctx, true)
+	if c == nil {
+		s.Close()
+		return nil, results
+	}
+	s.mu.Lock()
+	c.idled = time.Now()
+	s.idle = append(s.idle, c)
+	s.mu.Unlock()
+	return s, results
+}
+
 // Check checks the setup step by step on a new connection, for an
 // administrator, each step its own result: connecting to the server, TLS
 // and the server's certificate, logging in, and the folder: changing to
@@ -33,6 +59,13 @@ func CheckConfig(ctx context.Context, cfg Config, opts *Options) []usersync.Chec
 // could not run because an earlier one failed says so. Check changes
 // nothing, and does not retry.
 func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
+	results, _ := s.check(ctx, false)
+	return results
+}
+
+// check is Check; with keep, it returns the connection it made when every
+// step passed, instead of closing it.
+func (s *Source) check(ctx context.Context, keep bool) ([]usersync.CheckResult, *conn) {
 	d := s.d
 	folder := usersync.CheckResult{Name: "folder " + s.where()}
 	if s.file != "" {
@@ -43,7 +76,7 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 	s.mu.Unlock()
 	if closed {
 		folder.Err = source.ErrClosed
-		return []usersync.CheckResult{folder}
+		return []usersync.CheckResult{folder}, nil
 	}
 	results := []usersync.CheckResult{
 		{Name: "connect to " + d.addr},
@@ -52,8 +85,13 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 		folder,
 	}
 	c, st, err := d.dialOnce(ctx)
+	kept := false
 	if c != nil {
-		defer c.quit()
+		defer func() {
+			if !kept {
+				c.quit()
+			}
+		}()
 	}
 	st.mu.Lock()
 	st.tls.mu.Lock()
@@ -77,7 +115,11 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 	default:
 		results[3].Err = err
 	}
-	return results
+	if c == nil || !keep || checkstep.Failed(results) {
+		return results, nil
+	}
+	kept = true
+	return results, c
 }
 
 // describeTLS says what protects the connection.

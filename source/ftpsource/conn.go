@@ -398,7 +398,8 @@ func (d *dialer) connect(ctx context.Context, c *conn, st *dialStage) error {
 	if d.folder != "" {
 		if err := fc.ChangeDir(d.folder); err != nil {
 			if code := replyCode(err); code >= 500 {
-				return fmt.Errorf("folder %s: %w (%w)", d.folder, fs.ErrNotExist, err)
+				// The caller names the folder: the check step, Dial's URL, List's PathError.
+				return fmt.Errorf("no such folder: %w (%w)", fs.ErrNotExist, err)
 			}
 			return err
 		}

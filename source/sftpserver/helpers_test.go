@@ -228,7 +228,6 @@ func sha256Hex(b []byte) string {
 type auditLog struct {
 	mu      sync.Mutex
 	records []auditRecord
-	attrs   []slog.Attr
 }
 
 type auditRecord struct {

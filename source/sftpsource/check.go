@@ -27,22 +27,55 @@ func CheckConfig(ctx context.Context, cfg Config, opts *Options) []usersync.Chec
 	return s.Check(ctx)
 }
 
+// DialCheck checks cfg step by step as [CheckConfig] does, and when every
+// step passed returns a Source over the very connection the check made,
+// for what comes next (listing the folder, reading a file's header line):
+// a "Check connection" button that goes on to show the files logs in once,
+// so that a wrong password is sent once and never twice, towards a server
+// that locks accounts out after a few failures. The Source is nil when a
+// step failed; otherwise the caller must Close it.
+func DialCheck(ctx context.Context, cfg Config, opts *Options) (*Source, []usersync.CheckResult) {
+	o := opts.withDefaults()
+	d, err := newDialer(cfg, o)
+	if err != nil {
+		return nil, []usersync.CheckResult{{Name: "configuration", Err: err}}
+	}
+	s := newSource(cfg.Folder, o)
+	s.dialer = d
+	results, c := s.check(ctx, true)
+	if c == nil {
+		s.Close()
+		return nil, results
+	}
+	s.mu.Lock()
+	s.cur = c
+	s.mu.Unlock()
+	return s, results
+}
+
 // Check checks the setup step by step on a new connection, for an
 // administrator, each step its own result: connecting to the server,
 // trusting its host key, logging in, and listing the folder (how many
 // files; names refused). A step that could not run because an earlier
 // one failed says so. Check changes nothing, and does not retry.
 func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
+	results, _ := s.check(ctx, false)
+	return results
+}
+
+// check is Check; with keep, it returns the connection it made when every
+// step passed, instead of closing it.
+func (s *Source) check(ctx context.Context, keep bool) ([]usersync.CheckResult, *conn) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	folder := usersync.CheckResult{Name: "folder " + s.folder}
 	if closed {
 		folder.Err = source.ErrClosed
-		return []usersync.CheckResult{folder}
+		return []usersync.CheckResult{folder}, nil
 	}
 	if s.dialer == nil {
-		return s.checkClient(ctx, folder)
+		return s.checkClient(ctx, folder), nil
 	}
 	d := s.dialer
 	results := []usersync.CheckResult{
@@ -52,8 +85,13 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 		folder,
 	}
 	c, st, err := d.dialOnce(ctx)
+	kept := false
 	if c != nil {
-		defer c.kill(errors.New("check done"))
+		defer func() {
+			if !kept {
+				c.kill(errors.New("check done"))
+			}
+		}()
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -71,10 +109,14 @@ func (s *Source) Check(ctx context.Context) []usersync.CheckResult {
 		if !st.login {
 			results[3].Err = checkstep.NotChecked(results[2])
 		}
-		return results
+		return results, nil
 	}
 	results[3] = s.checkFolder(ctx, c, results[3])
-	return results
+	if !keep || checkstep.Failed(results) {
+		return results, nil
+	}
+	kept = true
+	return results, c
 }
 
 // describe says how a trusted key was recognized.

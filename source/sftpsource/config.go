@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -50,9 +51,21 @@ type Config struct {
 	InsecureIgnoreHostKey bool
 }
 
-// String returns "sftp://user@addr/folder", without secrets.
+// String returns the URL of the folder, without secrets, as the SFTP URI
+// scheme writes it: "sftp://user@addr/srv/in" for the absolute folder
+// /srv/in, "sftp://user@addr/~/in" for in, relative to the login folder,
+// and "sftp://user@addr/~" for the login folder itself.
 func (c Config) String() string {
-	return fmt.Sprintf("sftp://%s@%s/%s", c.User, c.Addr, c.Folder)
+	folder := c.Folder
+	switch {
+	case strings.HasPrefix(folder, "/"):
+		folder = strings.TrimPrefix(folder, "/")
+	case folder == "" || folder == ".":
+		folder = "~"
+	default:
+		folder = "~/" + strings.TrimPrefix(folder, "./")
+	}
+	return fmt.Sprintf("sftp://%s@%s/%s", c.User, c.Addr, folder)
 }
 
 // GoString is String: a Config printed with %#v shows no secrets either.

@@ -297,6 +297,9 @@ func (d *dialer) connectErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Addr != nil {
+		return err // "dial tcp 10.0.0.5:22: connect: connection refused" names the address already
+	}
 	return fmt.Errorf("connect to %s: %w", d.addr, err)
 }
 

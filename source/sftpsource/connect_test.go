@@ -169,7 +169,12 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigHidesSecrets(t *testing.T) {
 	cfg := sftpsource.Config{Addr: "sftp.example.com", User: "acme", Folder: "in", Password: "hunter2", Passphrase: []byte("pp")}
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", &cfg)} {
-		assert.Equal(t, "sftp://acme@sftp.example.com/in", s)
+		assert.Equal(t, "sftp://acme@sftp.example.com/~/in", s)
+	}
+	// The folder once, as the URI scheme writes it: never "host//tmp".
+	for folder, want := range map[string]string{"/tmp/in": "sftp://acme@h:22/tmp/in", "/": "sftp://acme@h:22/",
+		"": "sftp://acme@h:22/~", ".": "sftp://acme@h:22/~", "./in": "sftp://acme@h:22/~/in"} {
+		assert.Equal(t, want, sftpsource.Config{Addr: "h:22", User: "acme", Folder: folder}.String(), "folder %q", folder)
 	}
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "cfg", cfg)

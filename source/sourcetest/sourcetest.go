@@ -325,7 +325,7 @@ func readToEnd(r io.Reader, want []byte) error {
 		return err
 	}
 	if n, err := r.Read(make([]byte, 10)); n != 0 || err != io.EOF {
-		return fmt.Errorf("Read at EOF = %d, %v; want 0, io.EOF", n, err)
+		return fmt.Errorf("a Read at EOF returned %d, %v; want 0, io.EOF", n, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/usersync/usersync/report/mailreport"
 	"github.com/usersync/usersync/source"
@@ -243,6 +244,12 @@ func (p *Postgres) check(c *checker) {
 	}
 	if !p.DSN.literal {
 		if pw := dsnPassword(p.DSN.Value()); pw != "" {
+			if k := utf8.RuneCountInString(pw); k < MinSecretLength {
+				c.errorf("sink.postgres", "the password in the connection string (%s) has %d characters, fewer than %d: "+
+					"a secret so short is easily guessed, and cannot be kept out of messages without garbling ordinary words; use a longer one",
+					p.DSN.from, k, MinSecretLength)
+				return
+			}
 			c.d.secrets = append(c.d.secrets, pw) // it may show alone, in a driver's message
 		}
 		return

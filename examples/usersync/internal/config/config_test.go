@@ -103,7 +103,7 @@ func TestWrongTypes(t *testing.T) {
   max_files: [1]
 mapping: {preset: cosafe}
 sink: {sqlite: {path: x.db}}
-`, env("PW", "pw"))
+`, env("PW", "pw-Secret-1"))
 	require.Error(t, err)
 	assert.Equal(t, []string{
 		`4: source.sftp.port: want a whole number, got "twenty-two"`,
@@ -213,7 +213,7 @@ func TestSecretGivenTwice(t *testing.T) {
     host_key_fingerprints: ["SHA256:abc"]
 mapping: {preset: cosafe}
 sink: {sqlite: {path: x.db}}
-`, env("A", "a"))
+`, env("A", "a-Secret-1"))
 	assert.ErrorContains(t, err, ":6: source.sftp.password_file: give only one of password_env and password_file")
 }
 
@@ -239,7 +239,7 @@ func TestSourceExactlyOne(t *testing.T) {
   sftp: {host: h, user: u, password_env: P, host_key_fingerprints: ["SHA256:a"]}
 mapping: {preset: cosafe}
 sink: {sqlite: {path: x.db}}
-`, env("P", "p"))
+`, env("P", "p-Secret-1"))
 	assert.ErrorContains(t, err, "source: give only one of local, sftp and ftp")
 }
 
@@ -319,10 +319,16 @@ func TestPostgresDSN(t *testing.T) {
 		assert.NotContains(t, err.Error(), "hunter2")
 	}
 
-	cfg, err = parse(t, pg("  postgres:\n    dsn_env: PG\n"), env("PG", "postgres://u:hunter2@db/app"))
+	cfg, err = parse(t, pg("  postgres:\n    dsn_env: PG\n"), env("PG", "postgres://u:hunter2-long@db/app"))
 	require.NoError(t, err)
-	assert.Contains(t, cfg.Secrets(), "postgres://u:hunter2@db/app")
-	assert.Contains(t, cfg.Secrets(), "hunter2", "the DSN's password alone is redacted too")
+	assert.Contains(t, cfg.Secrets(), "postgres://u:hunter2-long@db/app")
+	assert.Contains(t, cfg.Secrets(), "hunter2-long", "the DSN's password alone is redacted too")
+
+	// A password shorter than 8 characters is refused, and not shown.
+	_, err = parse(t, pg("  postgres:\n    dsn_env: PG\n"), env("PG", "postgres://u:hunter2@db/app"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ":8: sink.postgres: the password in the connection string (environment variable PG) has 7 characters, fewer than 8")
+	assert.NotContains(t, err.Error(), "hunter2")
 }
 
 func TestMapping(t *testing.T) {
@@ -351,7 +357,7 @@ func TestMapping(t *testing.T) {
 
 func TestMappingErrors(t *testing.T) {
 	_, err := parse(t, strings.Replace(base, "  preset: cosafe\n", "  preset: workday\n", 1), env())
-	assert.ErrorContains(t, err, `:6: mapping.preset: preset: want one of cosafe, opensense, got "workday"`)
+	assert.ErrorContains(t, err, `:6: mapping.preset: want one of cosafe, opensense, got "workday"`)
 
 	_, err = parse(t, strings.Replace(base, "  preset: cosafe\n", `  columns:
     - name: id
@@ -426,7 +432,7 @@ func TestEmail(t *testing.T) {
         on: [problems, plan_held]
       - address: boss@example.com
         on: held
-`, env("SMTP", "smtp-pw"))
+`, env("SMTP", "smtp-Secret-1"))
 	require.NoError(t, err)
 	e := cfg.Reports.Email
 	assert.Equal(t, mailreport.Recipient{Address: "hr@example.com"}, e.To[0].Recipient())
@@ -440,7 +446,7 @@ func TestEmail(t *testing.T) {
     username: u
     password_env: SMTP
     from: not an address
-`, env("SMTP", "x"))
+`, env("SMTP", "x-Secret-1"))
 	require.Error(t, err)
 	msg := err.Error()
 	assert.Contains(t, msg, "reports.email.from: want the sender's address")

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -403,6 +404,12 @@ func (d *decoder) resolve(name string) (Path, error) {
 	return Path(filepath.Clean(name)), nil
 }
 
+// MinSecretLength is the fewest characters a secret may have. The command
+// removes its secrets from everything it prints, as whole tokens; a short
+// one, such as "first", would also remove that word from "the first run",
+// and so both garble the text and give the secret away.
+const MinSecretLength = 8
+
 // maxSecretFile bounds a secret file: a password or a DSN, not a dump.
 const maxSecretFile = 64 << 10
 
@@ -440,6 +447,10 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path, from string) {
 		}
 	default:
 		s = Secret{value: n.Value, from: "the config file", literal: true}
+	}
+	if k := utf8.RuneCountInString(s.value); k < MinSecretLength && !s.literal {
+		d.errorf(n, path, "the secret in %s has %d characters, fewer than %d: a secret so short is easily guessed, "+
+			"and cannot be kept out of messages without garbling ordinary words; use a longer one", s.from, k, MinSecretLength)
 	}
 	d.secrets = append(d.secrets, s.value)
 	v.Set(reflect.ValueOf(s))

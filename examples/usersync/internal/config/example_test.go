@@ -32,7 +32,7 @@ policy:
 
 // Secrets come from the environment (or files), and never print.
 func ExampleSecret() {
-	env := map[string]string{"ACME_SFTP_PASSWORD": "hunter2"}
+	env := map[string]string{"ACME_SFTP_PASSWORD": "hunter2-Secret"}
 	cfg, err := config.Parse("usersync.yaml", []byte(`source:
   sftp:
     host: sftp.acme.example
@@ -47,7 +47,7 @@ sink: {sqlite: {path: users.db}}
 		return
 	}
 	fmt.Println(cfg.Source.SFTP.Password)
-	fmt.Println(cfg.Source.SFTP.Password.Value() == "hunter2")
+	fmt.Println(cfg.Source.SFTP.Password.Value() == "hunter2-Secret")
 	// Output:
 	// (secret from environment variable ACME_SFTP_PASSWORD)
 	// true

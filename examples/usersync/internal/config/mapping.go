@@ -103,7 +103,7 @@ func (s *SchemaSpec) schema() (csvmap.Schema, error) {
 	if s.Preset != "" {
 		preset, err := parseEnum(s.Preset, presets)
 		if err != nil {
-			return sc, fmt.Errorf("preset: %w", err)
+			return sc, err // the caller names the key: mapping.preset
 		}
 		sc = preset()
 	}

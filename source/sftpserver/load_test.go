@@ -79,6 +79,25 @@ func (s *syncer) onUpload(u sftpserver.Upload) {
 }
 
 // close waits for the queued syncs.
+// waitRuns waits until tenant id's syncs have run n times: a test that
+// uploads again only then knows which files each run saw.
+func (s *syncer) waitRuns(id string, n int) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.mu.Lock()
+		got := len(s.runs[id])
+		s.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("tenant %s: %d syncs ran, want %d", id, got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (s *syncer) close() {
 	s.mu.Lock()
 	for _, q := range s.queues {

@@ -55,8 +55,10 @@ func TestSourceWithPickup(t *testing.T) {
 	c := ts.client(t, acme)
 	day1 := []byte("id,email\n1,ann@example.com\n2,bob@example.com\n")
 	require.NoError(t, put(c, "users.csv", day1))
+	sy.waitRuns(acme.id, 1)
 	require.NoError(t, put(c, "notes.txt", []byte("not a users file"))) // announced; Pickup's pattern skips it
-	require.NoError(t, put(c, "users.csv", day1))                       // the same content again
+	sy.waitRuns(acme.id, 2)
+	require.NoError(t, put(c, "users.csv", day1)) // the same content again
 	sy.close()
 
 	runs := sy.runs[acme.id]

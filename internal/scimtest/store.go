@@ -281,6 +281,7 @@ func (s *store) delete(id, ifMatch string) error {
 		for gid := range s.srv.memberOf[id] {
 			g := s.srv.groups.items[gid].clone()
 			removeMembers(g, func(m map[string]any) bool { return m["value"] == id })
+			g.Version++
 			s.srv.groups.store(g)
 		}
 		delete(s.srv.memberOf, id)

@@ -121,9 +121,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		case resp.status == http.StatusTooManyRequests || resp.status == http.StatusServiceUnavailable:
 			retryAfter = parseRetryAfter(resp.header, time.Now())
 			err = c.httpError(method, path, resp)
-		case resp.status >= 500 && method == http.MethodPost:
+		case transient(resp.status) && method == http.MethodPost:
 			return nil, fmt.Errorf("%w: %w", errAmbiguous, c.httpError(method, path, resp))
-		case resp.status >= 500:
+		case transient(resp.status):
 			err = c.httpError(method, path, resp)
 		case resp.status >= 300:
 			return nil, c.httpError(method, path, resp)
@@ -149,6 +149,12 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		case <-t.C:
 		}
 	}
+}
+
+// transient reports whether a status may go away by itself: 500, 502 and
+// 504 (429 and 503 are handled before).
+func transient(status int) bool {
+	return status == http.StatusInternalServerError || status == http.StatusBadGateway || status == http.StatusGatewayTimeout
 }
 
 type rawResponse struct {

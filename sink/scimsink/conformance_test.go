@@ -18,3 +18,15 @@ func conformance(t *testing.T, srv *scimtest.Options, opts *scimsink.Options) {
 func TestConformance(t *testing.T) {
 	conformance(t, &scimtest.Options{ETags: true}, nil)
 }
+
+// TestConformanceBulk runs the suite with ApplyBatch through the Bulk
+// endpoint, in requests of at most 50 operations.
+func TestConformanceBulk(t *testing.T) {
+	conformance(t, &scimtest.Options{Bulk: true, MaxOperations: 50, ETags: true}, nil)
+}
+
+// TestConformancePut runs the suite against a server without PATCH: users
+// and groups are written with PUT, under If-Match.
+func TestConformancePut(t *testing.T) {
+	conformance(t, &scimtest.Options{NoPatch: true, ETags: true}, nil)
+}

@@ -192,7 +192,8 @@ func (s *Sink) discover(ctx context.Context) error {
 	}
 	s.cfg = config{
 		patch: boolean(spc.Patch.Supported, false), etag: boolean(spc.ETag.Supported, false),
-		bulk:   boolean(spc.Bulk.Supported, false) && !s.opts.NoBulk && !s.opts.MembersReplace,
+		bulk: boolean(spc.Bulk.Supported, false) && boolean(spc.Patch.Supported, false) &&
+			!s.opts.NoBulk && !s.opts.MembersReplace,
 		maxOps: spc.Bulk.MaxOperations, maxPayload: spc.Bulk.MaxPayloadSize,
 		cursor: boolean(spc.Pagination.Cursor, false), pageSize: spc.Filter.MaxResults,
 	}
@@ -719,7 +720,7 @@ func (s *Sink) member(ctx context.Context, u *userState, id string, m membership
 		return nil
 	}
 	path := "/Groups/" + url.PathEscape(m.gid)
-	if s.opts.MembersReplace {
+	if s.opts.MembersReplace || !s.cfg.patch {
 		return s.replaceMembers(ctx, m.gid, id, m.add)
 	}
 	_, err := s.c.do(ctx, http.MethodPatch, path, nil, patchBody([]any{s.memberOp(id, m.add)}), "")
@@ -742,8 +743,9 @@ func (s *Sink) memberOp(id string, add bool) any {
 }
 
 // replaceMembers reads a group's members and writes them back with id
-// added or removed, for servers whose "add" replaces members. Changes to
-// one group are serialised within the Sink.
+// added or removed, for servers whose "add" replaces members (with PATCH)
+// and servers without PATCH (with PUT, under If-Match when the server has
+// ETags). Changes to one group are serialised within the Sink.
 func (s *Sink) replaceMembers(ctx context.Context, gid, id string, add bool) error {
 	s.mu.Lock()
 	l := s.glocks[gid]
@@ -754,6 +756,17 @@ func (s *Sink) replaceMembers(ctx context.Context, gid, id string, add bool) err
 	s.mu.Unlock()
 	l.Lock()
 	defer l.Unlock()
+	for attempt := 0; ; attempt++ {
+		err := s.writeMembers(ctx, gid, id, add)
+		if err != nil && attempt < 4 && preconditionFailed(err) {
+			continue // the group changed since it was read
+		}
+		return err
+	}
+}
+
+// writeMembers is one read and write of replaceMembers.
+func (s *Sink) writeMembers(ctx context.Context, gid, id string, add bool) error {
 	path := "/Groups/" + url.PathEscape(gid)
 	resp, err := s.c.do(ctx, http.MethodGet, path, nil, nil, "")
 	if err != nil {
@@ -783,6 +796,12 @@ func (s *Sink) replaceMembers(ctx context.Context, gid, id string, add bool) err
 	}
 	if members == nil {
 		members = []any{}
+	}
+	if !s.cfg.patch {
+		r["members"] = members
+		delete(r, "meta")
+		_, err = s.c.do(ctx, http.MethodPut, path, nil, r, s.ifMatch(resp.etag))
+		return err
 	}
 	op := map[string]any{"op": "replace", "path": "members", "value": members}
 	_, err = s.c.do(ctx, http.MethodPatch, path, nil, patchBody([]any{op}), s.ifMatch(resp.etag))

@@ -59,6 +59,10 @@ type Options struct {
 	// that POST /oauth/token exchanges for Token.
 	Token                  string
 	ClientID, ClientSecret string
+	// NoUniqueness accepts users with the same userName or externalId, as
+	// some providers do: a client that sends a create twice makes two
+	// users. Fault tests use it to see that nothing is created twice.
+	NoUniqueness bool
 	// AddMembersReplaces is a quirk: a PATCH "add" of members replaces
 	// the group's members rather than adding to them.
 	AddMembersReplaces bool

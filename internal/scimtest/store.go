@@ -198,6 +198,9 @@ func takeExternalID(attrs map[string]any) string {
 // checkUnique fails if another resource has r's unique attribute or
 // externalId.
 func (s *store) checkUnique(r *Resource) error {
+	if s.srv.opts.NoUniqueness {
+		return nil
+	}
 	if id, ok := s.byExt[r.ExternalID]; ok && r.ExternalID != "" && id != r.ID {
 		return scimerrors.ScimErrorUniqueness
 	}
@@ -566,6 +569,9 @@ func (s *store) sorted() []*Resource {
 // for externalId and the unique attribute compared with eq (alone or
 // joined by or); ok is false if the filter has another form.
 func (s *store) candidates(e filter.Expression) (out []*Resource, ok bool) {
+	if s.srv.opts.NoUniqueness {
+		return nil, false // the indexes hold one resource per value
+	}
 	switch e := e.(type) {
 	case *filter.AttributeExpression:
 		v, isStr := e.CompareValue.(string)

@@ -151,14 +151,17 @@ const lookupChunk = 50
 func (s *Sink) lookup(ctx context.Context, keys []string) (map[string]*userState, error) {
 	found := map[string]*userState{}
 	byFilter := func(attr string, keys []string) error {
-		for chunk := range slices.Chunk(keys, lookupChunk) {
+		for chunk := range slices.Chunk(keys, max(1, min(lookupChunk, s.cfg.pageSize))) {
 			var f []string
 			for _, k := range chunk {
 				f = append(f, attr+" eq "+escape(k))
 			}
-			rs, err := s.query(ctx, "/Users", strings.Join(f, " or "), 2*len(chunk))
-			if err != nil {
-				return err
+			var rs []resource
+			for page, err := range s.pages(ctx, "/Users", url.Values{"filter": {strings.Join(f, " or ")}}) {
+				if err != nil {
+					return err
+				}
+				rs = append(rs, page...)
 			}
 			for _, r := range rs {
 				ext, _ := r["externalId"].(string)

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,10 @@ type Options struct {
 	NoSyncExtension bool
 	// PageSize caps the resources of one page (default 100).
 	PageSize int
+	// Cursor offers cursor pagination (RFC 9865) besides startIndex: a
+	// GET of Users or Groups with a cursor parameter answers with
+	// nextCursor while more pages follow.
+	Cursor bool
 	// Token, if set, is the bearer token every request must carry.
 	// ClientID and ClientSecret, if set, are the client credentials
 	// that POST /oauth/token exchanges for Token.
@@ -216,6 +221,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.bulks.Add(1)
 		s.bulk(w, r)
 		return
+	case s.opts.Cursor && r.Method == http.MethodGet && r.URL.Query().Has("cursor"):
+		s.cursorPage(w, r)
+		return
 	case r.Method == http.MethodPatch && s.opts.NoPatch:
 		writeError(w, scimerrors.ScimError{Status: 501, Detail: "PATCH is not supported"})
 		return
@@ -255,9 +263,50 @@ func (s *Server) config(w http.ResponseWriter) {
 		"changePassword": map[string]any{"supported": false},
 		"sort":           map[string]any{"supported": false},
 		"etag":           map[string]any{"supported": s.opts.ETags},
+		"pagination":     map[string]any{"cursor": s.opts.Cursor, "index": true},
 		"authenticationSchemes": []any{map[string]any{"type": "oauthbearertoken", "name": "OAuth Bearer Token",
 			"description": "Authentication with a bearer token"}},
 	})
+}
+
+// cursorPage serves a page by cursor: the cursor is the page's startIndex,
+// and nextCursor the next one's while resources remain.
+func (s *Server) cursorPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	start := 1
+	if c := q.Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "c"))
+		if err != nil || n < 1 {
+			writeError(w, scimerrors.ScimError{Status: 400, ScimType: "invalidCursor", Detail: "no such cursor"})
+			return
+		}
+		start = n
+	}
+	q.Del("cursor")
+	q.Set("startIndex", strconv.Itoa(start))
+	sub := r.Clone(r.Context())
+	sub.URL.RawQuery = q.Encode()
+	rec := httptest.NewRecorder()
+	s.scim.ServeHTTP(rec, sub)
+	var body map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return
+	}
+	total, _ := body["totalResults"].(float64)
+	n := len(slicesOf(body["Resources"]))
+	delete(body, "startIndex")
+	if next := start + n; n > 0 && next <= int(total) {
+		body["nextCursor"] = "c" + strconv.Itoa(next)
+	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func slicesOf(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 type bulkOp struct {

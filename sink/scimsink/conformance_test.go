@@ -30,3 +30,9 @@ func TestConformanceBulk(t *testing.T) {
 func TestConformancePut(t *testing.T) {
 	conformance(t, &scimtest.Options{NoPatch: true, ETags: true}, nil)
 }
+
+// TestConformanceCursor runs the suite against a server that offers cursor
+// pagination, in pages of 7.
+func TestConformanceCursor(t *testing.T) {
+	conformance(t, &scimtest.Options{Cursor: true, PageSize: 7}, nil)
+}

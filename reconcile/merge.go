@@ -72,7 +72,7 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 // mergeDigests walks the feed and the digests side by side.
 func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister) (*merge, error) {
 	m := &merge{}
-	next, stop := iter.Pull2(current.Digests(ctx))
+	next, stop := prefetch(ctx, current.Digests)
 	defer stop()
 	sink, err, more := pullDigest(next)
 	if err != nil {
@@ -186,6 +186,64 @@ func (pl *planner) inSync(dg *usersync.Digester, d *usersync.Record, s *usersync
 	want.Managed, want.MissingRuns, want.MissingSince = true, 0, 0
 	w := dg.Digest(&want)
 	return w.Attrs == s.Attrs && (d.Groups == nil || w.Groups == s.Groups)
+}
+
+// prefetchBatch is how many digests the listing hands over at a time.
+const prefetchBatch = 1024
+
+// prefetch lists the digests in a goroutine of their own, a few batches
+// ahead of next, so that the Sink's listing (a database query, typically)
+// and the merge run on two cores rather than taking turns. stop ends the
+// listing and waits for its goroutine.
+func prefetch(ctx context.Context, list func(context.Context) iter.Seq2[usersync.UserDigest, error]) (next func() (usersync.UserDigest, error, bool), stop func()) {
+	type batch struct {
+		ds  []usersync.UserDigest
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ch := make(chan batch, 4)
+	go func() {
+		defer close(ch)
+		b := make([]usersync.UserDigest, 0, prefetchBatch)
+		for d, err := range list(ctx) {
+			if err != nil {
+				ch <- batch{b, err}
+				return
+			}
+			if b = append(b, d); len(b) == prefetchBatch {
+				select {
+				case ch <- batch{ds: b}:
+				case <-ctx.Done():
+					return
+				}
+				b = make([]usersync.UserDigest, 0, prefetchBatch)
+			}
+		}
+		if len(b) > 0 {
+			ch <- batch{ds: b}
+		}
+	}()
+	var cur batch
+	next = func() (usersync.UserDigest, error, bool) {
+		for len(cur.ds) == 0 {
+			if cur.err != nil {
+				return usersync.UserDigest{}, cur.err, false
+			}
+			var ok bool
+			if cur, ok = <-ch; !ok {
+				return usersync.UserDigest{}, nil, false
+			}
+		}
+		d := cur.ds[0]
+		cur.ds = cur.ds[1:]
+		return d, nil, true
+	}
+	stop = func() {
+		cancel()
+		for range ch { // until the goroutine is done with the listing
+		}
+	}
+	return next, stop
 }
 
 // pullDigest pulls the next digest; more is false at the end.

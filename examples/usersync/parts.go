@@ -197,7 +197,11 @@ func (a *app) decryptor() (usersync.Decryptor, error) {
 // summaryOptions are the options of every summary the command makes.
 func (a *app) summaryOptions() *report.Options {
 	r := &a.cfg.Reports
-	return &report.Options{Name: a.cfg.Name, MaxListed: r.MaxListed, Label: r.Label, Secrets: a.secrets}
+	return &report.Options{Name: a.cfg.Name, MaxListed: r.MaxListed, Label: r.Label, Secrets: a.secrets,
+		// watch saves a held plan as held-TIME-FINGERPRINT.json in
+		// plans_dir; apply applies it if nothing changed since.
+		ApproveCommand: fmt.Sprintf("usersync -c %s apply %s (the newest held plan)",
+			a.configPath, filepath.Join(string(a.cfg.PlansDir), "held-*.json"))}
 }
 
 // mailer returns the config's Mailer, or nil when no email is configured.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/report"
+	"github.com/usersync/usersync/report/metrics"
 )
 
 // staleCheckEvery is how often watch asks whether the feed went stale, for
@@ -23,8 +24,9 @@ const staleCheckEvery = time.Hour
 // schedule.shutdown_timeout.
 func watchCommand(a *app) *cobra.Command {
 	var now bool
+	var metricsAddr string
 	c := a.do(&cobra.Command{
-		Use:   "watch [--now]",
+		Use:   "watch [--now] [--metrics-addr ADDR]",
 		Short: "Sync on the config's schedule until stopped",
 		Long: `watch syncs on the schedule of the config file (every, daily, cron or on new
 files) until stopped with SIGINT or SIGTERM: a run still reading or planning is
@@ -32,20 +34,23 @@ then canceled, having applied nothing; one applying its plan finishes first.
 It prints one line a run (--json: one JSON document a run, a line each) and
 logs what it does to stderr (-q: errors only).`,
 		Example: `  usersync -c acme.yaml watch
-  usersync -c acme.yaml watch --now   # sync at start too`,
+  usersync -c acme.yaml watch --now   # sync at start too
+  usersync -c acme.yaml watch --metrics-addr 127.0.0.1:9090   # /metrics and /healthz`,
 		Args: noArgs,
 	}, func(ctx context.Context, _ []string) int {
 		if err := a.load(); err != nil {
 			return a.fail(err)
 		}
-		return a.watch(ctx, now)
+		return a.watch(ctx, now, metricsAddr)
 	})
 	c.Flags().BoolVar(&now, "now", false, "sync once at start too, then on the schedule")
+	c.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics and a /healthz that fails on a stale feed at this address, such as 127.0.0.1:9090")
 	return c
 }
 
-// watch runs watch; now syncs once at the start.
-func (a *app) watch(ctx context.Context, now bool) int {
+// watch runs watch; now syncs once at the start; metricsAddr, if set, is
+// where /metrics and /healthz are served.
+func (a *app) watch(ctx context.Context, now bool, metricsAddr string) int {
 	sc := a.cfg.Schedule
 	if sc == nil {
 		return a.fail(usagef(fmt.Errorf("%s has no schedule: section; give when to sync (every, daily, cron or on_new_file)", a.configPath)))
@@ -55,6 +60,15 @@ func (a *app) watch(ctx context.Context, now bool) int {
 		return a.fail(err)
 	}
 	defer s.close()
+	if metricsAddr != "" {
+		m, srv, err := metrics.Start(ctx, metricsAddr, &metrics.Options{StaleAfter: a.staleWindow()})
+		if err != nil {
+			return a.fail(usagef(fmt.Errorf("--metrics-addr: %w", err)))
+		}
+		defer srv.Close()
+		s.p.Reporter = report.Multi(s.p.Reporter, m.Reporter("", a.cfg.Name))
+		a.log.Info("usersync: serving metrics", "addr", "http://"+srv.Addr()+"/metrics", "health", "http://"+srv.Addr()+"/healthz")
+	}
 
 	r, err := a.runner(s)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -214,4 +216,56 @@ func tryCount(dbPath string) int {
 		return -1
 	}
 	return n
+}
+
+// TestWatchServesMetrics runs watch with --metrics-addr: once a file is
+// synced, /metrics counts the run and /healthz passes.
+func TestWatchServesMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.schedule = "schedule:\n  on_new_file: true\n  poll: 1s\n"
+	cfgPath := f.path()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-c", cfgPath, "watch", "--json", "--metrics-addr", "127.0.0.1:0"}, &stdout, &stderr, f.lookupEnv)
+	}()
+	var base string
+	waitFor(t, "the metrics address in the log", func() bool {
+		_, rest, ok := strings.Cut(stderr.String(), "http://")
+		if !ok {
+			return false
+		}
+		addr, _, ok := strings.Cut(rest, "/metrics")
+		base = "http://" + addr
+		return ok
+	})
+	f.deliver("users.csv", users(1, 3))
+	waitFor(t, "the first file's run", func() bool { return strings.Count(stdout.String(), "\n") >= 1 })
+
+	body := httpGet(t, base+"/metrics", http.StatusOK)
+	assert.Contains(t, body, `usersync_runs_total{feed=`)
+	assert.Contains(t, body, `status="succeeded"`)
+	httpGet(t, base+"/healthz", http.StatusOK)
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, exitOK, code, "stderr:\n%s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("watch did not stop when its ctx was canceled")
+	}
+}
+
+func httpGet(t *testing.T, url string, want int) string {
+	t.Helper()
+	res, err := http.Get(url)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, want, res.StatusCode, "%s: %s", url, b)
+	return string(b)
 }

@@ -28,6 +28,10 @@ func (h *harness) MakeSink(ctx context.Context) (usersync.Sink, error) {
 
 func (h *harness) Close() {}
 
+// FoldsCase says the server compares userName, which a key is, without
+// regard to case (RFC 7643: userName is not caseExact).
+func (h *harness) FoldsCase() bool { return true }
+
 // mapped are the default mapping's attributes the suite uses: usersync
 // name → SCIM attribute, and the type of a multi-valued one's element.
 var mapped = map[string][2]string{

@@ -1,0 +1,69 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/usersync/usersync/fleet"
+	"github.com/usersync/usersync/sink/sqlsink/sqlite"
+)
+
+// TestSQLiteNights runs 1,000 simulated tenants through two nights on one
+// process with the embedded SQLite driver.
+func TestSQLiteNights(t *testing.T) {
+	const tenants = 1000
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "fleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	rec := &memRecorder{}
+	sim := &simulation{
+		tenants: tenants,
+		nights:  nights{base: time.Now().Add(time.Second).Truncate(time.Second), day: 15 * time.Second},
+		spread:  2 * time.Second,
+		work:    2 * time.Millisecond,
+		rec:     rec,
+		worker:  "sqlite",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := fleet.NewSQLite(ctx, db, sim, &fleet.Options{
+		MaxWorkers:   20,
+		PollInterval: 50 * time.Millisecond,
+		Jitter:       500 * time.Millisecond,
+		Backoff:      func(int) time.Duration { return 100 * time.Millisecond },
+		RunTimeout:   5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	for night := range 2 {
+		start := time.Now()
+		waitFor(t, sim.nights.day+10*time.Second, fmt.Sprintf("night %d", night), func() (bool, string) {
+			n := rec.done(night)
+			return n == tenants, fmt.Sprintf("%d of %d tenants done", n, tenants)
+		})
+		t.Logf("night %d: %d tenants done in %v after the night began", night, tenants, time.Since(start))
+		time.Sleep(300 * time.Millisecond) // let stray duplicate runs show
+		checkNight(t, rec.all(), tenants, night, time.Time{})
+	}
+	st, err := f.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != tenants {
+		t.Fatalf("Status: %d tenants, want %d", len(st), tenants)
+	}
+	t.Logf("status of %s: %+v", st[7].ID, st[7])
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -409,13 +409,15 @@ func (f *Fleet) refresh(ctx context.Context) error {
 }
 
 // reschedule replaces a tenant's waiting scheduled job, computed from its
-// old settings, with p. A job running or retrying is left alone: its end
-// schedules the next run from the new settings.
+// old settings, with p. A job running, retrying or triggered is left
+// alone: its end schedules the next run from the new settings.
 func (f *Fleet) reschedule(ctx context.Context, job *rivertype.JobRow, p river.InsertManyParams) {
-	if job.State != rivertype.JobStateScheduled {
-		return
-	}
 	args := p.Args.(SyncArgs)
+	var old SyncArgs
+	if err := unmarshalArgs(job.EncodedArgs, &old); err != nil || job.State != rivertype.JobStateScheduled ||
+		old.Reason != ReasonScheduled || old.Version == args.Version {
+		return // another worker scheduled it from the same settings, or it is not a scheduled run
+	}
 	if err := f.eng.jobDelete(ctx, job.ID); err != nil {
 		f.log.WarnContext(ctx, "fleet: rescheduling a changed tenant", "tenant", args.Tenant, "err", err)
 		return

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -86,20 +85,23 @@ func (e *riverEngine[TTx, TDriver]) finish(ctx context.Context, job *river.Job[S
 			_ = e.rollback(ctx, tx)
 		}
 	}()
-	triggered, err := e.queryInt(ctx, tx, sqlTriggered, rec.tenant)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("fleet: reading triggers: %w", err)
-	}
 	if _, err := river.JobCompleteTx[TDriver](ctx, tx, job); err != nil {
 		return fmt.Errorf("fleet: completing the job: %w", err)
+	}
+	// Recording the run returns the triggers that came during it.
+	triggered, err := e.queryInt(ctx, tx, sqlRecord, rec.args()...)
+	if err != nil {
+		return fmt.Errorf("fleet: recording the run: %w", err)
 	}
 	if p := next(triggered > 0); p != nil {
 		if _, err := e.client.InsertTx(ctx, tx, p.Args, p.InsertOpts); err != nil {
 			return fmt.Errorf("fleet: scheduling the next run: %w", err)
 		}
 	}
-	if err := e.exec(ctx, tx, sqlRecord, rec.args(triggered)...); err != nil {
-		return fmt.Errorf("fleet: recording the run: %w", err)
+	if triggered > 0 {
+		if err := e.exec(ctx, tx, sqlServed, rec.tenant, triggered); err != nil {
+			return fmt.Errorf("fleet: recording the triggers served: %w", err)
+		}
 	}
 	return e.commit(ctx, tx)
 }
@@ -141,10 +143,15 @@ func newPostgresEngine(pool *pgxpool.Pool, cfg *river.Config, queue string) (*ri
 		return nil, err
 	}
 	return &riverEngine[pgx.Tx, *riverpgxv5.Driver]{
-		client:   client,
-		queue:    queue,
-		db:       stdlib.OpenDBFromPool(pool),
-		begin:    func(ctx context.Context) (pgx.Tx, error) { return pool.Begin(ctx) },
+		client: client,
+		queue:  queue,
+		db:     stdlib.OpenDBFromPool(pool),
+		// A run's end is committed without waiting for the disk: if the
+		// server crashes before it is flushed, the job is still running
+		// after the crash, is rescued and runs again, which converges.
+		begin: func(ctx context.Context) (pgx.Tx, error) {
+			return pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit TO OFF"})
+		},
 		commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
 		exec: func(ctx context.Context, tx pgx.Tx, q string, args ...any) error {

@@ -390,10 +390,8 @@ func (f *Fleet) refresh(ctx context.Context) error {
 			}
 		}
 	}
-	for _, t := range changed {
-		if _, err := db.ExecContext(ctx, sqlVersion, t.ID, t.Version); err != nil {
-			return fmt.Errorf("fleet: recording tenant %s's version: %w", t.ID, err)
-		}
+	if err := recordVersions(ctx, db, changed); err != nil {
+		return fmt.Errorf("fleet: recording the tenants' versions: %w", err)
 	}
 	for id := range known {
 		if _, err := db.ExecContext(ctx, sqlForget, id); err != nil {

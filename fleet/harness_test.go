@@ -49,9 +49,10 @@ type simulation struct {
 
 // A recorder keeps the start and end of every run, and its outcome.
 type recorder interface {
-	start(ctx context.Context, tenant string, night int, worker string) (int64, error)
+	// start records a run's start, and returns its ID and how many runs
+	// of the tenant failed for a transient reason that night before.
+	start(ctx context.Context, tenant string, night int, worker string) (id int64, transient int, err error)
 	end(ctx context.Context, id int64, outcome string) error
-	transientRuns(ctx context.Context, tenant string, night int) (int, error)
 }
 
 // A runRow is one recorded run.
@@ -104,19 +105,13 @@ func (s *simulation) sync(ctx context.Context, i int) (*usersync.Result, error) 
 	ctx = context.WithoutCancel(ctx) // the recording is the test's, not the sync's
 	id := tenantID(i)
 	night := s.nights.night(time.Now())
-	row, err := s.rec.start(ctx, id, night, s.worker)
+	row, transient, err := s.rec.start(ctx, id, night, s.worker)
 	if err != nil {
 		return nil, err
 	}
 	outcome := kindOf(i)
-	if outcome == outcomeTransient {
-		n, err := s.rec.transientRuns(ctx, id, night)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			outcome = outcomeOK // failed once tonight already
-		}
+	if outcome == outcomeTransient && transient > 0 {
+		outcome = outcomeOK // failed once tonight already
 	}
 	time.Sleep(s.work)
 	if err := s.rec.end(ctx, row, outcome); err != nil {
@@ -140,21 +135,7 @@ type memRecorder struct {
 	rows []runRow
 }
 
-func (m *memRecorder) start(_ context.Context, tenant string, night int, worker string) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rows = append(m.rows, runRow{tenant: tenant, night: night, worker: worker, start: time.Now()})
-	return int64(len(m.rows) - 1), nil
-}
-
-func (m *memRecorder) end(_ context.Context, id int64, outcome string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rows[id].end, m.rows[id].outcome = time.Now(), outcome
-	return nil
-}
-
-func (m *memRecorder) transientRuns(_ context.Context, tenant string, night int) (int, error) {
+func (m *memRecorder) start(_ context.Context, tenant string, night int, worker string) (int64, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -163,7 +144,15 @@ func (m *memRecorder) transientRuns(_ context.Context, tenant string, night int)
 			n++
 		}
 	}
-	return n, nil
+	m.rows = append(m.rows, runRow{tenant: tenant, night: night, worker: worker, start: time.Now()})
+	return int64(len(m.rows) - 1), n, nil
+}
+
+func (m *memRecorder) end(_ context.Context, id int64, outcome string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rows[id].end, m.rows[id].outcome = time.Now(), outcome
+	return nil
 }
 
 func (m *memRecorder) done(night int) int {

@@ -119,21 +119,16 @@ const createRuns = `CREATE TABLE fleettest_runs (id BIGSERIAL PRIMARY KEY, tenan
 	worker TEXT NOT NULL, start_us BIGINT NOT NULL, end_us BIGINT, outcome TEXT);
 CREATE INDEX ON fleettest_runs (tenant, night)`
 
-func (p pgRecorder) start(ctx context.Context, tenant string, night int, worker string) (id int64, err error) {
-	err = p.pool.QueryRow(ctx, `INSERT INTO fleettest_runs (tenant, night, worker, start_us) VALUES ($1, $2, $3, $4) RETURNING id`,
-		tenant, night, worker, time.Now().UnixMicro()).Scan(&id)
-	return id, err
+func (p pgRecorder) start(ctx context.Context, tenant string, night int, worker string) (id int64, transient int, err error) {
+	err = p.pool.QueryRow(ctx, `INSERT INTO fleettest_runs (tenant, night, worker, start_us) VALUES ($1, $2, $3, $4)
+RETURNING id, (SELECT count(*) FROM fleettest_runs WHERE tenant = $1 AND night = $2 AND outcome = 'transient')`,
+		tenant, night, worker, time.Now().UnixMicro()).Scan(&id, &transient)
+	return id, transient, err
 }
 
 func (p pgRecorder) end(ctx context.Context, id int64, outcome string) error {
 	_, err := p.pool.Exec(ctx, `UPDATE fleettest_runs SET end_us = $1, outcome = $2 WHERE id = $3`, time.Now().UnixMicro(), outcome, id)
 	return err
-}
-
-func (p pgRecorder) transientRuns(ctx context.Context, tenant string, night int) (n int, err error) {
-	err = p.pool.QueryRow(ctx, `SELECT count(*) FROM fleettest_runs WHERE tenant = $1 AND night = $2 AND outcome = 'transient'`,
-		tenant, night).Scan(&n)
-	return n, err
 }
 
 func (p pgRecorder) done(ctx context.Context, night int) (n int, err error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -33,18 +35,17 @@ const createStatusTable = `CREATE TABLE IF NOT EXISTS ` + statusTable + ` (
 
 // Statements, with $n placeholders, which both databases read.
 const (
-	sqlTriggered = `SELECT triggered FROM ` + statusTable + ` WHERE tenant_id = $1`
-	sqlRecord    = `INSERT INTO ` + statusTable + ` (tenant_id, status, class, reason, error, started_us, finished_us,
+	sqlRecord = `INSERT INTO ` + statusTable + ` (tenant_id, status, class, reason, error, started_us, finished_us,
 	applied, failed, rejected, retry, worker, runs)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)
 ON CONFLICT (tenant_id) DO UPDATE SET status = excluded.status, class = excluded.class, reason = excluded.reason,
 	error = excluded.error, started_us = excluded.started_us, finished_us = excluded.finished_us,
 	applied = excluded.applied, failed = excluded.failed, rejected = excluded.rejected, retry = excluded.retry,
-	worker = excluded.worker, runs = ` + statusTable + `.runs + 1, triggered = ` + statusTable + `.triggered - $13`
+	worker = excluded.worker, runs = ` + statusTable + `.runs + 1
+RETURNING triggered`
+	sqlServed  = `UPDATE ` + statusTable + ` SET triggered = triggered - $2 WHERE tenant_id = $1`
 	sqlTrigger = `INSERT INTO ` + statusTable + ` (tenant_id, triggered) VALUES ($1, 1)
 ON CONFLICT (tenant_id) DO UPDATE SET triggered = ` + statusTable + `.triggered + 1`
-	sqlVersion = `INSERT INTO ` + statusTable + ` (tenant_id, version) VALUES ($1, $2)
-ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version`
 	sqlVersions = `SELECT tenant_id, version FROM ` + statusTable
 	sqlForget   = `DELETE FROM ` + statusTable + ` WHERE tenant_id = $1`
 	sqlStatuses = `SELECT tenant_id, status, class, reason, error, started_us, finished_us, applied, failed, rejected,
@@ -59,9 +60,9 @@ type record struct {
 	worker                             string
 }
 
-func (r *record) args(triggered int) []any {
+func (r *record) args() []any {
 	return []any{r.tenant, r.status, r.class, r.reason, r.err, micros(r.started), micros(r.finished),
-		r.applied, r.failed, r.rejected, r.retry, r.worker, triggered}
+		r.applied, r.failed, r.rejected, r.retry, r.worker}
 }
 
 func micros(t time.Time) int64 {
@@ -98,3 +99,27 @@ func versions(ctx context.Context, db *sql.DB) (map[string]string, error) {
 }
 
 func unmarshalArgs(data []byte, args *SyncArgs) error { return json.Unmarshal(data, args) }
+
+// recordVersions records the settings version of each tenant, 500 a
+// statement.
+func recordVersions(ctx context.Context, db *sql.DB, ts []Tenant) error {
+	for len(ts) > 0 {
+		batch := ts[:min(len(ts), 500)]
+		ts = ts[len(batch):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + statusTable + " (tenant_id, version) VALUES ")
+		args := make([]any, 0, 2*len(batch))
+		for i, t := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "($%d, $%d)", 2*i+1, 2*i+2)
+			args = append(args, t.ID, t.Version)
+		}
+		q.WriteString(" ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version")
+		if _, err := db.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -36,6 +36,11 @@ Commands:
                      --now syncs once at start too
   history [-n N] [--status S] [ID]
                      list the last runs, or show one
+  fleet [--database-url URL] [--workers N] [--status] [--trigger ID] DIR
+                     sync every tenant of a folder of config files on its schedule,
+                     as jobs that several workers share through PostgreSQL (SQLite
+                     in DIR without --database-url); --status prints each tenant's
+                     last and next run; --trigger syncs a tenant now
 
 Flags (before or after the command):
   -c FILE   the config file (default $USERSYNC_CONFIG, or ./usersync.yaml)
@@ -78,6 +83,7 @@ var commands = []command{
 	{"run", cmdRun},
 	{"watch", cmdWatch},
 	{"history", cmdHistory},
+	{"fleet", cmdFleet},
 }
 
 // run runs the command line args and returns the exit code. The streams and
@@ -109,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		}
 	}
 	a.cmd = "usersync"
-	return a.fail(usagef(fmt.Errorf("unknown command %q; the commands are check, plan, apply, run, watch and history", name)))
+	return a.fail(usagef(fmt.Errorf("unknown command %q; the commands are check, plan, apply, run, watch, history and fleet", name)))
 }
 
 // flagSet returns a FlagSet with the global flags, which every command

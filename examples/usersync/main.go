@@ -25,6 +25,15 @@
 //	                  that is applying finishes first); --now syncs at start too
 //	history [-n N] [--status S] [ID]
 //	                  list the last runs, or show one
+//	fleet [--database-url URL] [--workers N] [--status] [--trigger ID] DIR
+//	                  sync every tenant of a folder of config files (one a
+//	                  tenant, named ID.yaml) on its schedule, as jobs of
+//	                  package fleet: several workers share them through
+//	                  PostgreSQL (the URL without its password, which comes
+//	                  from $PGPASSWORD or ~/.pgpass; or
+//	                  $USERSYNC_FLEET_DATABASE_URL), one works them alone
+//	                  from SQLite in DIR; --status prints each tenant's last
+//	                  and next run; --trigger ID syncs a tenant now
 //
 // The flags, before or after the command:
 //

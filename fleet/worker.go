@@ -71,7 +71,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		var at time.Time
 		switch {
 		case triggered:
-			a.Reason, at = ReasonTriggered, now
+			a.Reason = ReasonTriggered // at zero: available at once
 		case class == Transient && args.Retry < max(f.opts.MaxRetries, 0):
 			a.Reason, a.Retry, at = ReasonRetry, args.Retry+1, now.Add(f.opts.Backoff(args.Retry+1))
 		default:

@@ -165,9 +165,13 @@ func (p pgRecorder) all(ctx context.Context) ([]runRow, error) {
 func TestPostgresFleet(t *testing.T) {
 	dsn := testenv.Getenv(t, "USERSYNC_TEST_POSTGRES_DSN", "PostgreSQL")
 	tenants := 10000
+	if raceEnabled {
+		tenants = 1000 // the full size runs without -race
+	}
 	if s := os.Getenv("FLEET_TEST_TENANTS"); s != "" {
 		tenants, _ = strconv.Atoi(s)
 	}
+	t.Logf("%d tenants", tenants)
 	// A simulated day long enough for a night's runs on a loaded machine:
 	// its length does not matter, only that nights do not overlap.
 	day := max(30*time.Second, time.Duration(tenants)*8*time.Millisecond)

@@ -14,7 +14,10 @@ import (
 // TestSQLiteNights runs 1,000 simulated tenants through two nights on one
 // process with the embedded SQLite driver.
 func TestSQLiteNights(t *testing.T) {
-	const tenants = 1000
+	tenants := 1000
+	if raceEnabled {
+		tenants = 300
+	}
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "fleet.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -305,7 +305,11 @@ func TriggerTx[TTx any](ctx context.Context, f *Fleet, tx TTx, id, reason string
 
 // checkTenant fails for a tenant that Tenants does not list.
 func (f *Fleet) checkTenant(ctx context.Context, id string) error {
-	if _, ok := f.tenant(ctx, id); !ok {
+	_, ok, err := f.tenant(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
 		return fmt.Errorf("fleet: tenant %q: %w", id, ErrUnknownTenant)
 	}
 	return nil
@@ -313,21 +317,20 @@ func (f *Fleet) checkTenant(ctx context.Context, id string) error {
 
 // tenant returns tenant id from the last List, listing again if it is not
 // there (a tenant just added).
-func (f *Fleet) tenant(ctx context.Context, id string) (Tenant, bool) {
+func (f *Fleet) tenant(ctx context.Context, id string) (Tenant, bool, error) {
 	f.mu.Lock()
 	t, ok := f.cache[id]
 	f.mu.Unlock()
 	if ok {
-		return t, true
+		return t, true, nil
 	}
 	if _, err := f.list(ctx); err != nil {
-		f.log.ErrorContext(ctx, "fleet: listing the tenants", "err", err)
-		return Tenant{}, false
+		return Tenant{}, false, fmt.Errorf("fleet: listing the tenants: %w", err)
 	}
 	f.mu.Lock()
 	t, ok = f.cache[id]
 	f.mu.Unlock()
-	return t, ok
+	return t, ok, nil
 }
 
 // list lists the Tenants and caches them.

@@ -30,7 +30,12 @@ type worker struct {
 func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	f := w.f
 	args := job.Args
-	t, ok := f.tenant(ctx, args.Tenant)
+	t, ok, err := f.tenant(ctx, args.Tenant)
+	if err != nil {
+		// The host's store failed: River tries the job again later.
+		f.log.ErrorContext(ctx, "fleet: cannot tell whether the tenant exists; River retries the job", "tenant", args.Tenant, "err", err)
+		return err
+	}
 	if !ok {
 		f.log.InfoContext(ctx, "fleet: tenant removed: job canceled", "tenant", args.Tenant)
 		return river.JobCancel(fmt.Errorf("fleet: tenant %q: %w", args.Tenant, ErrUnknownTenant))
@@ -39,7 +44,6 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	rec := &record{tenant: t.ID, reason: args.Reason, started: time.Now(), worker: f.eng.clientID(), retry: args.Retry}
 	var (
 		res   *usersync.Result
-		err   error
 		class Class
 	)
 	if t.Pause != nil && t.Pause(rec.started) {
@@ -215,7 +219,11 @@ func (rec *record) fill(res *usersync.Result, err error, class Class) {
 		rec.class = class.String()
 		rec.err = err.Error()
 		if len(rec.err) > maxErrorText {
-			rec.err = rec.err[:maxErrorText] + "…"
+			n := maxErrorText
+			for n > 0 && rec.err[n]&0xC0 == 0x80 { // not within a character
+				n--
+			}
+			rec.err = rec.err[:n] + "…"
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/sink/sqlsink/sqlite"
 	"github.com/usersync/usersync/source/memsource"
+	"github.com/usersync/usersync/source/sftpserver"
 )
 
 // memTenants are tenants in memory, whose runs a test provides.
@@ -290,6 +291,22 @@ func TestShutdownLetsApplyingFinish(t *testing.T) {
 	}
 }
 
+// An upload to the drop box asks for a run.
+func TestOnUpload(t *testing.T) {
+	ran := make(chan struct{}, 1)
+	ts := &memTenants{ts: []fleet.Tenant{{ID: "a", Version: "1"}}, open: func(string) (*fleet.Sync, error) {
+		return &fleet.Sync{Func: func(context.Context) (*usersync.Result, error) {
+			ran <- struct{}{}
+			return &usersync.Result{Status: usersync.Succeeded}, nil
+		}}, nil
+	}}
+	f := newSQLiteFleet(t, ts, nil).open()
+	start(t, f)
+	f.OnUpload(context.Background())(sftpserver.Upload{TenantID: "a", Name: "users.csv"})
+	wait(t, "the upload's run", ran)
+	waitUntil(t, "the upload's run recorded", func() bool { return status(t, f, "a").Last.Reason == fleet.ReasonUpload })
+}
+
 // A paused tenant's run is skipped; a removed tenant's job is canceled.
 func TestPausedAndRemoved(t *testing.T) {
 	ts := &memTenants{ts: []fleet.Tenant{
@@ -374,4 +391,51 @@ func mapper(t *testing.T) usersync.Mapper {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TriggerTx asks for a run if and when the host's transaction commits.
+func TestTriggerTx(t *testing.T) {
+	ts := &memTenants{ts: []fleet.Tenant{{ID: "a", Version: "1"}}, open: func(string) (*fleet.Sync, error) {
+		return nil, errors.New("no run expected")
+	}}
+	sf := newSQLiteFleet(t, ts, nil)
+	db, err := sqlite.Open(sf.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	f, err := fleet.NewSQLite(ctx, db, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.TriggerTx(ctx, f, tx, "a", "approved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, f, "a"); !s.Next.IsZero() {
+		t.Errorf("after a rollback: %+v, want no run", s)
+	}
+	if tx, err = db.BeginTx(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.TriggerTx(ctx, f, tx, "a", "approved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, f, "a"); s.Next.IsZero() || s.NextReason != "approved" {
+		t.Errorf("after a commit: %+v, want a run for the approval", s)
+	}
+	if err := fleet.TriggerTx(ctx, f, "not a tx", "a", ""); err == nil {
+		t.Error("TriggerTx took a string for a transaction")
+	}
 }

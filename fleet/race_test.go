@@ -2,6 +2,6 @@
 
 package fleet_test
 
-// raceEnabled is set when the race detector is on: the simulations then
-// run fewer tenants, since every run is several times slower.
+// raceEnabled is set when the race detector is on: the simulations of
+// whole nights are then skipped, since every run is many times slower.
 const raceEnabled = true

@@ -57,7 +57,7 @@ func main() {
 	flag.IntVar(&c.tenants, "tenants", 10_000, "tenant runs in each throughput round")
 	workers := flag.String("workers", "1,2,4", "fleet workers to compare, comma-separated")
 	flag.IntVar(&c.slots, "slots", 10, "runs each worker does at once (Options.MaxWorkers)")
-	flag.DurationVar(&c.work, "work", 20*time.Millisecond, "what a tenant run sleeps, in the throughput rounds")
+	flag.DurationVar(&c.work, "work", 50*time.Millisecond, "what a tenant run sleeps, in the throughput rounds")
 	flag.IntVar(&c.serial, "serial", 1000, "runs in each overhead round")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds of each measure")
 	flag.Parse()

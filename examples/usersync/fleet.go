@@ -215,6 +215,7 @@ func (a *app) printFleetStatus(ctx context.Context, f *fleet.Fleet) int {
 	}
 	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TENANT\tLAST RUN\tSTATUS\tAPPLIED\tNEXT RUN\tNOW")
+	var errs []string
 	for _, s := range st {
 		last, status := "never", "-"
 		if !s.Last.Finished.IsZero() {
@@ -241,12 +242,15 @@ func (a *app) printFleetStatus(ctx context.Context, f *fleet.Fleet) int {
 			now = append(now, "removed")
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", s.ID, last, status, s.Last.Applied, next, strings.Join(now, ", "))
-		if s.Last.Err != "" && !a.quiet {
-			fmt.Fprintf(w, "\t  %s\t\t\t\t\n", oneLine(s.Last.Err))
+		if s.Last.Err != "" {
+			errs = append(errs, s.ID+": "+oneLine(s.Last.Err))
 		}
 	}
 	if err := w.Flush(); err != nil {
 		return a.fail(err)
+	}
+	if len(errs) > 0 && !a.quiet {
+		fmt.Fprintf(a.stdout, "\nwhy the last runs failed:\n  %s\n", strings.Join(errs, "\n  "))
 	}
 	return exitOK
 }

@@ -106,7 +106,7 @@ type Options struct {
 	// goroutine of the run.
 	OnResult func(tenant string, res *usersync.Result, err error)
 	// Logger receives what the fleet does; nil means none. River's own
-	// logs go to it too.
+	// warnings and errors go to it too.
 	Logger *slog.Logger
 }
 
@@ -124,8 +124,6 @@ type Fleet struct {
 	cache    map[string]Tenant // by ID, from the last List
 	runs     map[*run]struct{} // in progress in this process
 	stopping bool
-	listed   chan struct{} // closed after the first List
-	listOnce sync.Once
 }
 
 // NewPostgres returns a Fleet over a PostgreSQL database, through pool, and
@@ -173,7 +171,7 @@ func newFleet(tenants Tenants, opts *Options) (*Fleet, *river.Config, error) {
 	if tenants == nil {
 		return nil, nil, errors.New("fleet: nil Tenants")
 	}
-	f := &Fleet{tenants: tenants, runs: map[*run]struct{}{}, listed: make(chan struct{})}
+	f := &Fleet{tenants: tenants, runs: map[*run]struct{}{}}
 	if opts != nil {
 		f.opts = *opts
 	}
@@ -208,12 +206,12 @@ func newFleet(tenants Tenants, opts *Options) (*Fleet, *river.Config, error) {
 		ID:                   o.ID,
 		Queues:               map[string]river.QueueConfig{o.Queue: {MaxWorkers: o.MaxWorkers}},
 		Workers:              workers,
-		JobTimeout:           o.RescueAfter, // the runs end by RunTimeout; see worker.Timeout
+		JobTimeout:           o.RescueAfter, // the runs themselves end by RunTimeout (worker.run)
 		RescueStuckJobsAfter: o.RescueAfter,
 		FetchPollInterval:    o.PollInterval,
 		FetchCooldown:        min(o.PollInterval, 100*time.Millisecond),
 		MaxAttempts:          1000, // failures are retried by the fleet; River's attempts count rescues
-		Logger:               f.log,
+		Logger:               slog.New(warnings{f.log.Handler()}), // River's own Info logs are chatty
 	}
 	if o.PollInterval == 0 {
 		cfg.FetchCooldown = 0
@@ -405,7 +403,6 @@ func (f *Fleet) refresh(ctx context.Context) error {
 	if len(changed) > 0 {
 		f.log.InfoContext(ctx, "fleet: tenants scheduled", "new_or_changed", len(changed), "tenants", len(ts))
 	}
-	f.listOnce.Do(func() { close(f.listed) })
 	return nil
 }
 
@@ -447,3 +444,16 @@ func (f *Fleet) nextScheduled(t Tenant, now time.Time) time.Time {
 func uniqueOpts() river.UniqueOpts {
 	return river.UniqueOpts{ByArgs: true, ByState: uniqueStates}
 }
+
+// warnings passes on the records of Warn level and above.
+type warnings struct{ slog.Handler }
+
+func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnings{w.Handler.WithAttrs(attrs)}
+}
+
+func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }

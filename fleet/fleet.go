@@ -210,7 +210,7 @@ func newFleet(tenants Tenants, opts *Options) (*Fleet, *river.Config, error) {
 		RescueStuckJobsAfter: o.RescueAfter,
 		FetchPollInterval:    o.PollInterval,
 		FetchCooldown:        min(o.PollInterval, 100*time.Millisecond),
-		MaxAttempts:          1000, // failures are retried by the fleet; River's attempts count rescues
+		MaxAttempts:          1000,                                // failures are retried by the fleet; River's attempts count rescues
 		Logger:               slog.New(warnings{f.log.Handler()}), // River's own Info logs are chatty
 	}
 	if o.PollInterval == 0 {

@@ -45,6 +45,7 @@ var commands = []func(a *app) *cobra.Command{
 	runCommand,
 	watchCommand,
 	historyCommand,
+	fleetCommand,
 	versionCommand,
 }
 

@@ -34,14 +34,26 @@
 //	                         files nor the database changed since; -n
 //	                         (--dry-run) checks that and shows the plan
 //	run                      sync once
-//	watch [--now]            sync on the schedule of the config file until
+//	watch [--now] [--metrics-addr ADDR]
+//	                         sync on the schedule of the config file until
 //	                         stopped (SIGINT or SIGTERM: a run still planning is
 //	                         canceled, one that is applying finishes first);
-//	                         --now syncs at start too
+//	                         --now syncs at start too; --metrics-addr serves
+//	                         Prometheus /metrics and /healthz
 //	history [-n N] [--status S] [ID]
 //	                         list the last runs, or show one; each says how it
 //	                         ended (succeeded, nothing_to_do, partly_failed,
 //	                         held, failed, stale) and its exit code
+//	fleet [--database-url URL] [--workers N] [--status] [--trigger ID] DIR
+//	                         sync every tenant of a folder of config files (one
+//	                         a tenant, named ID.yaml) on its schedule, as jobs
+//	                         of package fleet: several workers share them
+//	                         through PostgreSQL (the URL without its password,
+//	                         which comes from $PGPASSWORD or ~/.pgpass; or
+//	                         $USERSYNC_FLEET_DATABASE_URL), one works them
+//	                         alone from SQLite in DIR; --status prints each
+//	                         tenant's last and next run; --trigger ID syncs a
+//	                         tenant now
 //	version                  the version, commit and Go version it was built from
 //	                         (also --version)
 //	completion SHELL         the shell completion script: bash, zsh, fish or

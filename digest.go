@@ -54,16 +54,7 @@ type Digester struct{ buf []byte }
 // Digest returns DigestUser(r).
 func (dg *Digester) Digest(r *Record) UserDigest {
 	b := r.Attrs.appendSorted(dg.buf[:0])
-	var flags byte
-	if r.Inactive {
-		flags |= 1
-	}
-	if r.Managed {
-		flags |= 2
-	}
-	b = append(b, flags)
-	b = binary.LittleEndian.AppendUint16(b, r.MissingRuns)
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.MissingSince))
+	b = r.appendState(b)
 	attrs := Digest(sum64(b))
 
 	b = b[:0]
@@ -175,4 +166,18 @@ func sum64(b []byte) uint64 {
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// appendState appends r's flags and missing marker.
+func (r *Record) appendState(b []byte) []byte {
+	var flags byte
+	if r.Inactive {
+		flags |= 1
+	}
+	if r.Managed {
+		flags |= 2
+	}
+	b = append(b, flags)
+	b = binary.LittleEndian.AppendUint16(b, r.MissingRuns)
+	return binary.LittleEndian.AppendUint64(b, uint64(r.MissingSince))
 }

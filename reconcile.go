@@ -179,16 +179,7 @@ func (h *hasher) user(r *Record) uint64 {
 	for _, g := range r.Groups {
 		b = appendString(b, g)
 	}
-	var flags byte
-	if r.Inactive {
-		flags |= 1
-	}
-	if r.Managed {
-		flags |= 2
-	}
-	b = append(b, flags)
-	b = binary.LittleEndian.AppendUint16(b, r.MissingRuns)
-	b = binary.LittleEndian.AppendUint64(b, uint64(r.MissingSince))
+	b = r.appendState(b)
 	h.buf = b
 	return sum64(b)
 }

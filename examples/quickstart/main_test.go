@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,7 +60,7 @@ func TestQuickstartCleansUp(t *testing.T) {
 // lines in it unless -v asks for the drop box's audit log, and it calls the
 // product's users what they are, not a "Directory".
 func TestQuickstartTellsAPlainStory(t *testing.T) {
-	var out bytes.Buffer
+	var out lockedBuffer // the story and the drop box's log, written from its goroutines
 	require.NoError(t, run(t.Context(), &out, auditLog(&out, false), t.TempDir()))
 	s := out.String()
 	assert.NotContains(t, s, "level=INFO")
@@ -71,4 +72,28 @@ func TestQuickstartTellsAPlainStory(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(t.Context(), &out, auditLog(&out, true), t.TempDir()))
 	assert.Contains(t, out.String(), "level=INFO msg=\"sftpserver: upload\"", "-v shows the audit log")
+}
+
+// lockedBuffer is a bytes.Buffer that several goroutines may write.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }

@@ -26,7 +26,7 @@ func (s *Sink) ApplyBatch(ctx context.Context, cs []usersync.Change) []error {
 	errs := make([]error, len(cs))
 	if err := ctx.Err(); err != nil {
 		for i := range errs {
-			errs[i] = fmt.Errorf("scimsink: %v: %w", cs[i], err)
+			errs[i] = err // the Pipeline's ChangeError names the change
 		}
 		return errs
 	}
@@ -207,7 +207,7 @@ func (s *Sink) bulkUsers(ctx context.Context, cs []usersync.Change, errs []error
 	state, err := s.lookup(ctx, slices.Compact(keys))
 	if err != nil {
 		for i := range errs {
-			errs[i] = fmt.Errorf("scimsink: %v: %w", cs[i], err)
+			errs[i] = err // the Pipeline's ChangeError names the change
 		}
 		return
 	}
@@ -217,7 +217,7 @@ func (s *Sink) bulkUsers(ctx context.Context, cs []usersync.Change, errs []error
 		c := &cs[i]
 		bc, err := s.planBulk(ctx, i, c, state)
 		if err != nil {
-			errs[i] = fmt.Errorf("scimsink: %v: %w", *c, err)
+			errs[i] = err
 			continue
 		}
 		planned = append(planned, bc)

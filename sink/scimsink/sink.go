@@ -357,8 +357,9 @@ func (s *Sink) cacheGroup(ext, id string) {
 // A change that fails midway (the user written, a membership refused)
 // leaves what it did; applying it again completes it.
 func (s *Sink) Apply(ctx context.Context, c usersync.Change) error {
+	// Errors do not name the change: the Pipeline's ChangeError does.
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("scimsink: %v: %w", c, err)
+		return err
 	}
 	var err error
 	switch c.Kind {
@@ -367,10 +368,7 @@ func (s *Sink) Apply(ctx context.Context, c usersync.Change) error {
 	default:
 		err = s.applyUser(ctx, &c)
 	}
-	if err != nil {
-		return fmt.Errorf("scimsink: %v: %w", c, err)
-	}
-	return nil
+	return err
 }
 
 func (s *Sink) applyGroup(ctx context.Context, c *usersync.Change) error {

@@ -27,12 +27,14 @@
 //   - [Reconciler] compares the records with the Sink and makes a [Plan]
 //     (reconcile).
 //   - [Sink] is the product's directory; it applies each [Change]
-//     (sink/sqlsink, sink/memsink).
+//     (sink/sqlsink, sink/memsink, sink/scimsink for any SCIM 2.0
+//     application).
 //   - [Reporter] is told what happened (report).
 //
 // A [Runner] runs a Pipeline unattended: on a [Schedule], when a file arrives,
 // or when asked, one run at a time (and, with a [Locker], one process at a
-// time), and shuts down without half-applied plans.
+// time), and shuts down without half-applied plans. Package fleet runs
+// thousands of tenants' syncs as jobs that workers on several machines share.
 //
 // This package holds only the vocabulary, the interfaces and the Pipeline,
 // and imports nothing but the standard library: a product that imports it and

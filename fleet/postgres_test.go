@@ -293,7 +293,10 @@ func TestPostgresFleet(t *testing.T) {
 			AND attempted_by[array_length(attempted_by, 1)] = 'worker3'`).Scan(&running); err != nil {
 			t.Fatal(err)
 		}
-		if running == 0 {
+		// Several runs in flight, so that some are still running when
+		// the signal lands: one alone may finish in between, and then
+		// nothing is left to rescue.
+		if running < 4 {
 			return false
 		}
 		if err := workers[2].Process.Signal(syscall.SIGKILL); err != nil {

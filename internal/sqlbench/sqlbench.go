@@ -187,14 +187,20 @@ func writeCSVs(cs []usersync.Change, groupIDs map[string]int, users, members str
 // listing costs at the least. It returns how many rows and how long it
 // took.
 func Floor(ctx context.Context, db *sql.DB, users string) (int, time.Duration, error) {
+	start := time.Now()
+	n, err := RawScan(ctx, db, `SELECT key, attrs FROM "`+users+`"`)
+	return n, time.Since(start), err
+}
+
+// RawScan runs query through the driver alone, as Floor describes, and
+// counts its rows.
+func RawScan(ctx context.Context, db *sql.DB, query string) (int, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	defer conn.Close()
-	query := `SELECT key, attrs FROM "` + users + `"`
 	n := 0
-	start := time.Now()
 	err = conn.Raw(func(dc any) error {
 		switch c := dc.(type) {
 		case *stdlib.Conn:
@@ -222,7 +228,7 @@ func Floor(ctx context.Context, db *sql.DB, users string) (int, time.Duration, e
 				}
 			}
 		}
-		return fmt.Errorf("sqlbench: no floor over a connection of %T", dc)
+		return fmt.Errorf("sqlbench: no raw scan over a connection of %T", dc)
 	})
-	return n, time.Since(start), err
+	return n, err
 }

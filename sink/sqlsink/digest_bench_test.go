@@ -3,16 +3,11 @@ package sqlsink_test
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/internal/sqlbench"
@@ -62,7 +57,7 @@ func BenchmarkDigests(b *testing.B) {
 				b.ReportAllocs()
 				c := cpuTime()
 				for b.Loop() {
-					got, err := keyScan(b.Context(), tdb.db, `SELECT key FROM "`+prefix+`users"`)
+					got, err := sqlbench.RawScan(b.Context(), tdb.db, `SELECT key FROM "`+prefix+`users"`)
 					if err != nil || got != n {
 						b.Fatal(got, err)
 					}
@@ -72,46 +67,6 @@ func BenchmarkDigests(b *testing.B) {
 			})
 		})
 	}
-}
-
-// keyScan runs query through the driver alone and counts its rows.
-func keyScan(ctx context.Context, db *sql.DB, query string) (int, error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	n := 0
-	err = conn.Raw(func(dc any) error {
-		switch c := dc.(type) {
-		case *stdlib.Conn:
-			rows, err := c.Conn().Query(ctx, query, pgx.QueryResultFormats{pgx.TextFormatCode})
-			if err != nil {
-				return err
-			}
-			for ; rows.Next(); n++ {
-				rows.RawValues()
-			}
-			return rows.Err()
-		case driver.QueryerContext:
-			rows, err := c.QueryContext(ctx, query, nil)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			dest := make([]driver.Value, len(rows.Columns()))
-			for ; ; n++ {
-				if err := rows.Next(dest); err != nil {
-					if err == io.EOF {
-						return nil
-					}
-					return err
-				}
-			}
-		}
-		return fmt.Errorf("no key scan over a connection of %T", dc)
-	})
-	return n, err
 }
 
 // BenchmarkBulkCreate loads benchSize new users (two groups each) into an

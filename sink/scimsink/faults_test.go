@@ -128,6 +128,19 @@ func (f *faulty) requireNoDuplicates(t *testing.T) {
 
 // requireAccounted requires every change of a run to be applied or
 // reported as failed.
+// requireFaultyRunRepaired runs p under faults: some changes may fail, but
+// each is accounted for, nothing is duplicated, and the next runs converge.
+func (f *faulty) requireFaultyRunRepaired(t *testing.T, p *usersync.Pipeline) {
+	t.Helper()
+	res, err := p.Run(t.Context())
+	if err != nil {
+		require.ErrorIs(t, err, usersync.ErrChangesFailed)
+	}
+	requireAccounted(t, res)
+	f.requireNoDuplicates(t)
+	f.requireConverged(t, p)
+}
+
 func requireAccounted(t *testing.T, res *usersync.Result) {
 	t.Helper()
 	require.NotNil(t, res.Plan)
@@ -192,13 +205,7 @@ func TestServerErrors(t *testing.T) {
 			}
 			return false
 		})
-		res, err := p.Run(t.Context())
-		if err != nil {
-			require.ErrorIs(t, err, usersync.ErrChangesFailed)
-		}
-		requireAccounted(t, res)
-		f.requireNoDuplicates(t)
-		f.requireConverged(t, p)
+		f.requireFaultyRunRepaired(t, p)
 	})
 }
 
@@ -220,13 +227,7 @@ func TestStalledServer(t *testing.T) {
 			}
 			return false
 		})
-		res, err := p.Run(t.Context())
-		if err != nil {
-			require.ErrorIs(t, err, usersync.ErrChangesFailed)
-		}
-		requireAccounted(t, res)
-		f.requireNoDuplicates(t)
-		f.requireConverged(t, p)
+		f.requireFaultyRunRepaired(t, p)
 	})
 }
 

@@ -67,18 +67,19 @@ import (
 )
 
 type config struct {
-	users     int
-	rounds    int
-	changed   float64
-	sinks     string
-	dir       string
-	firstLoad bool
-	loadRuns  int
-	again     bool
-	bomb      bool
-	dsn       string
-	profile   string
-	save, vs  string
+	users       int
+	rounds      int
+	changed     float64
+	sinks       string
+	dir         string
+	firstLoad   bool
+	loadRuns    int
+	again       bool
+	bomb        bool
+	dsn         string
+	profile     string
+	loadProfile string
+	save, vs    string
 }
 
 func main() {
@@ -94,6 +95,7 @@ func main() {
 	flag.BoolVar(&c.bomb, "bomb", true, "measure a PGP decompression bomb")
 	flag.StringVar(&c.dsn, "dsn", os.Getenv("USERSYNC_TEST_POSTGRES_DSN"), "PostgreSQL DSN (pgx; its role must be able to create databases); empty: PostgreSQL is skipped")
 	flag.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of the first nightly SQLite sync to this file")
+	flag.StringVar(&c.loadProfile, "loadprofile", "", "write a CPU profile of the first first load into SQLite to this file")
 	flag.StringVar(&c.save, "save", "", "write the figures to this JSON file, for a later -vs")
 	flag.StringVar(&c.vs, "vs", "", "compare the nightly figures with a run saved by -save (the 5M/1M targets)")
 	flag.Parse()

@@ -160,6 +160,10 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 	path, imported := filepath.Join(t.dir, "load.db"), filepath.Join(t.dir, "import.db")
 	var db *sql.DB
 	var sink *sqlsink.Sink
+	load := step{"sync", func(ctx context.Context) error { return b.firstLoad(ctx, sink) }}
+	if b.c.loadProfile != "" {
+		load = profiled(b.c.loadProfile, load)
+	}
 	script := createTable("users") + ";\n.import --csv --skip 1 " + quoteDot(b.s.Yesterday) + " users\n"
 	c := &comparison{
 		title:  fmt.Sprintf("first load of %d users into an empty SQLite database", b.c.users),
@@ -180,7 +184,7 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 			return err
 		},
 		sides: []side{
-			{name: "sync SQLite", measured: true, steps: []step{{"sync", func(ctx context.Context) error { return b.firstLoad(ctx, sink) }}}},
+			{name: "sync SQLite", measured: true, steps: []step{load}},
 			{name: "sqlite3 .import", steps: []step{{".import", func(ctx context.Context) error {
 				return runTool(ctx, script, tool, "-bail", imported)
 			}}}},

@@ -163,9 +163,15 @@ type touched struct {
 	dbKey string // as the database holds it
 	id    int64  // the database row's ID; 0 if there is none
 	rev   int64  // the row's revision, as loaded
-	was   state  // as the database holds it
-	now   state  // as the changes leave it
-	live  bool   // the user exists after the changes
+	// groupsDigest is the digest of the row's memberships as the database
+	// holds them, when its stored digests are of the loaded revision
+	// (groupsKnown): a user whose memberships the batch does not touch
+	// keeps it, and writeDigests need not read them again.
+	groupsDigest usersync.Digest
+	groupsKnown  bool
+	was          state // as the database holds it
+	now          state // as the changes leave it
+	live         bool  // the user exists after the changes
 	// drop says the database row goes: the user was deleted, and perhaps
 	// created again, as a new row.
 	drop bool

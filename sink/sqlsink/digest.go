@@ -259,31 +259,55 @@ type digested struct {
 // writeDigests computes and writes the digests of users that were in the
 // database before the batch and still are, from their state after it and
 // their memberships as the database now holds them, as of the revision
-// the batch read: the batch's own writes do not move it.
+// the batch read: the batch's own writes do not move it. The memberships
+// are read again only for users whose memberships the batch touched, or
+// whose stored digests were not of the revision it read.
 func (s *Sink) writeDigests(ctx context.Context, tx *txn, users []*touched, fresh map[*touched]bool) error {
-	var ids []int64
+	var reread []int64
 	for _, u := range users {
-		if u.live && u.id != 0 && !fresh[u] {
-			ids = append(ids, u.id)
+		if kept(u, fresh) && !u.keepsGroups() {
+			reread = append(reread, u.id)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	groups, err := s.groupsOf(ctx, tx, ids, make(map[string][]string))
-	if err != nil {
-		return err
+	var groups map[int64][]string
+	if len(reread) > 0 {
+		var err error
+		if groups, err = s.groupsOf(ctx, tx, reread, make(map[string][]string)); err != nil {
+			return err
+		}
 	}
 	var dg usersync.Digester
-	ds := make([]digested, 0, len(ids))
+	var ds []digested
 	for _, u := range users {
-		if u.live && u.id != 0 && !fresh[u] {
-			r := u.now.record(u.key, groups[u.id])
-			d := dg.Digest(&r)
-			ds = append(ds, digested{u.id, u.rev, d.Attrs, d.Groups})
+		if !kept(u, fresh) {
+			continue
 		}
+		if u.keepsGroups() {
+			r := u.now.record(u.key, nil)
+			ds = append(ds, digested{u.id, u.rev, dg.Digest(&r).Attrs, u.groupsDigest})
+			continue
+		}
+		r := u.now.record(u.key, groups[u.id])
+		d := dg.Digest(&r)
+		ds = append(ds, digested{u.id, u.rev, d.Attrs, d.Groups})
+	}
+	if len(ds) == 0 {
+		return nil
 	}
 	return s.putDigests(ctx, tx, ds)
+}
+
+// kept reports whether u was in the database before the batch and still
+// is, in the same row.
+func kept(u *touched, fresh map[*touched]bool) bool {
+	return u.live && u.id != 0 && !fresh[u]
+}
+
+// keepsGroups reports whether u's stored groups digest still holds: it was
+// of the revision the batch read, and the batch neither joined nor left a
+// group for u.
+func (u *touched) keepsGroups() bool {
+	return u.groupsKnown && len(u.member) == 0
 }
 
 // putDigests writes digests: one statement of arrays on PostgreSQL, a

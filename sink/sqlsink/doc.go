@@ -81,7 +81,12 @@
 // journal_mode=OFF or MEMORY, which trade that for speed. (With WAL,
 // synchronous=NORMAL would be as safe against a killed process, but may
 // lose the last commits on a power loss, which the Store's promise of
-// durable writes rules out.)
+// durable writes rules out.) One pragma does change for speed, and only
+// where no durability lives: temp_store=MEMORY keeps SQLite's statement
+// journals (the undo log of one multi-row INSERT, so that a failed
+// statement leaves nothing of itself) in memory instead of a temporary
+// file; the database and its WAL are written exactly as before. That took a
+// fifth of a first load's time, all of it in write system calls.
 //
 // # Digests
 //

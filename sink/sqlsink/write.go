@@ -78,8 +78,8 @@ func (s *Sink) loadUsers(ctx context.Context, tx *txn, b *batch) error {
 	dec := newDecoder(n)
 	return chunks(s.d, keys, 1, func(keys []string) error {
 		cond, args := in(s.d, n.uKey, keys)
-		q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s = ? AND %s ORDER BY %s%s",
-			n.uID, n.uRev, s.userColumns(), n.users, n.uTenant, cond, n.uKey, s.d.forUpdate())
+		q := fmt.Sprintf("SELECT %s, %s, CASE WHEN %s = %s THEN %s END, %s FROM %s WHERE %s = ? AND %s ORDER BY %s%s",
+			n.uID, n.uRev, n.uRev, n.uDigestRev, n.uGroupsDigest, s.userColumns(), n.users, n.uTenant, cond, n.uKey, s.d.forUpdate())
 		rows, err := tx.QueryContext(ctx, s.d.bind(q), append([]any{s.tenant}, args...)...)
 		if err != nil {
 			return err
@@ -98,13 +98,21 @@ func (s *Sink) loadUsers(ctx context.Context, tx *txn, b *batch) error {
 			if err != nil {
 				return err
 			}
-			r, err := s.decodeUser(dec, src, 2)
+			var groups int64
+			known := !src.null(2)
+			if known {
+				if groups, err = src.int(2); err != nil {
+					return err
+				}
+			}
+			r, err := s.decodeUser(dec, src, 3)
 			if err != nil {
 				return err
 			}
 			st := state{attrs: r.Attrs, inactive: r.Inactive, managed: r.Managed, missingRuns: r.MissingRuns, missingSince: r.MissingSince}
 			u := b.users[r.Key]
 			u.id, u.rev, u.was, u.now, u.live = id, rev, st, st, true
+			u.groupsDigest, u.groupsKnown = usersync.Digest(groups), known
 		}
 		return src.err()
 	})

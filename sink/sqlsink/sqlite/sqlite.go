@@ -24,7 +24,9 @@ const BusyTimeout = 30 * time.Second
 // DSN returns the data source name of the database file at path: WAL
 // journal, so that listings neither wait for writers nor hold them up;
 // synchronous=FULL, so that a commit survives a power loss (the Store
-// promises durable writes); foreign keys enforced; a busy timeout, so that
+// promises durable writes); foreign keys enforced; statement journals and
+// temporary tables in memory (temp_store=MEMORY: they are undo logs of one
+// statement, never needed after a crash); a busy timeout, so that
 // writers queue instead of failing; and no double-quoted strings, so that
 // a misspelled column name fails instead of reading as a string.
 func DSN(path string) string {
@@ -33,6 +35,7 @@ func DSN(path string) string {
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(1)",
+		"temp_store(MEMORY)",
 		fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()),
 	} {
 		q.Add("_pragma", p)

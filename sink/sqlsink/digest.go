@@ -192,9 +192,14 @@ func (s *Sink) groupsOf(ctx context.Context, tx *txn, ids []int64, lists map[str
 	byUser := make(map[int64][]string)
 	err := chunks(s.d, ids, 0, func(ids []int64) error {
 		cond, args := in(s.d, "m."+n.mUser, ids)
-		q := fmt.Sprintf(`SELECT m.%s, g.%s FROM %s m JOIN %s u ON u.%s = m.%s JOIN %s g ON g.%s = m.%s AND g.%s = u.%s
-WHERE g.%s IS NOT NULL AND %s`, n.mUser, n.gExtID, n.members, n.users, n.uID, n.mUser, n.groups, n.gID, n.mGroup, n.gTenant, n.uTenant,
-			n.gExtID, cond)
+		// CROSS JOIN keeps SQLite's planner to this order: each user's
+		// memberships, then their groups. Left to itself it takes every
+		// group of the tenant for each user and probes the memberships
+		// for each pair, 50 probes a user for 50 groups. PostgreSQL
+		// plans cross joins as inner joins.
+		q := fmt.Sprintf(`SELECT m.%s, g.%s FROM %s m CROSS JOIN %s g CROSS JOIN %s u
+WHERE g.%s = m.%s AND u.%s = m.%s AND g.%s = u.%s AND g.%s IS NOT NULL AND %s`, n.mUser, n.gExtID, n.members, n.groups, n.users,
+			n.gID, n.mGroup, n.uID, n.mUser, n.gTenant, n.uTenant, n.gExtID, cond)
 		rows, err := tx.QueryContext(ctx, s.d.bind(q), args...)
 		if err != nil {
 			return err

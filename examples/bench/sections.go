@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 
@@ -33,12 +34,35 @@ func (b *benchmark) pipeline(src usersync.Source, sink usersync.Sink) (*usersync
 	if err != nil {
 		return nil, err
 	}
-	return &usersync.Pipeline{
+	p := &usersync.Pipeline{
 		Source:     src,
 		Mapper:     m,
 		Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}}),
 		Sink:       sink,
-	}, nil
+	}
+	if b.c.memProfile != "" {
+		p.Reporter = usersync.ReporterFunc(func(_ context.Context, e usersync.Event) error {
+			if e.Kind != usersync.PlanReady {
+				return nil
+			}
+			return writeHeapProfile(b.c.memProfile)
+		})
+	}
+	return p, nil
+}
+
+// writeHeapProfile writes what the heap holds now to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile is of the last collection's live objects
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // syncFolder runs the Pipeline on the files of dir into sink; with a

@@ -74,6 +74,7 @@ func (a *app) openSession(ctx context.Context, m mode) (_ *session, err error) {
 		Source: s.picker, Sink: s.sink, Mapper: a.cfg.Mapper(),
 		Reconciler: reconcile.New(a.cfg.ReconcilePolicy()),
 		BatchSize:  a.cfg.Sink.BatchSize, DryRun: m.dry(),
+		MemoryBudget: int64(a.cfg.MemoryBudget), TempDir: string(a.cfg.TempDir),
 	}
 	if m.reads() {
 		if s.p.Decryptor, err = a.decryptor(); err != nil {

@@ -16,6 +16,12 @@ type Config struct {
 	// administrator to review and apply; "plans" beside the config file by
 	// default.
 	PlansDir Path `yaml:"plans_dir"`
+	// MemoryBudget is about how much memory a run may use whatever the
+	// size of its files (usersync.Pipeline.MemoryBudget); 256MiB if unset.
+	MemoryBudget Size `yaml:"memory_budget"`
+	// TempDir is where a run spills records and keeps copies of remote
+	// files while it checks them; the system's temporary folder if unset.
+	TempDir Path `yaml:"temp_dir"`
 
 	Source   Source    `yaml:"source"`
 	Decrypt  *Decrypt  `yaml:"decrypt"`

@@ -569,3 +569,14 @@ func collectKeys(t reflect.Type, known map[string]bool, seen map[reflect.Type]bo
 		collectKeys(t.FieldByIndex(f.index).Type, known, seen)
 	}
 }
+
+func TestMemoryBudgetAndTempDir(t *testing.T) {
+	cfg, err := parse(t, "memory_budget: 64MiB\ntemp_dir: spill\n"+base, env())
+	require.NoError(t, err)
+	assert.Equal(t, Size(64<<20), cfg.MemoryBudget)
+	assert.True(t, filepath.IsAbs(string(cfg.TempDir)), "relative paths start in the config's folder")
+	assert.Equal(t, "spill", filepath.Base(string(cfg.TempDir)))
+
+	_, err = parse(t, "memory_budget: 1MB\n"+base, env())
+	assert.ErrorContains(t, err, "memory_budget: must be at least 16MiB")
+}

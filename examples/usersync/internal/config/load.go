@@ -189,6 +189,9 @@ func (cfg *Config) check(c *checker) {
 	if cfg.PlansDir == "" {
 		cfg.PlansDir = Path(filepath.Join(c.d.dir, "plans"))
 	}
+	if cfg.MemoryBudget != 0 && cfg.MemoryBudget < minMemoryBudget {
+		c.errorf("memory_budget", "must be at least 16MiB: records are spilled in chunks of an eighth of it")
+	}
 	cfg.Source.check(c)
 	if cfg.Decrypt != nil {
 		cfg.Decrypt.check(c)
@@ -201,3 +204,6 @@ func (cfg *Config) check(c *checker) {
 		cfg.Schedule.check(c)
 	}
 }
+
+// minMemoryBudget is the smallest memory_budget a config may give.
+const minMemoryBudget = 16 << 20

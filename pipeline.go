@@ -148,6 +148,14 @@ func (r *run) run() (Status, error) {
 	}
 	feed := &Feed{spool: newSpool(r.p.TempDir, r.p.chunkSize())}
 	defer feed.spool.Close()
+	lister := r.p.lister()
+	if dl, ok := lister.(DigestLister); ok {
+		// The digest listing starts now, beside the reading of the files,
+		// within a quarter of the budget: the spool takes another quarter.
+		hs := startHeadStart(r.ctx, dl, r.p.memoryBudget()/4)
+		defer hs.stop()
+		lister = hs
+	}
 	for _, f := range files {
 		fr := r.readFile(f, feed, first[f.Name])
 		r.res.Files = append(r.res.Files, fr)
@@ -159,8 +167,11 @@ func (r *run) run() (Status, error) {
 	feed.Files = r.res.Files
 	feed.Time = r.res.Started
 
-	fp := newFingerprinter(r.p.lister())
+	fp := newFingerprinter(lister)
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
+	if hs, ok := lister.(*headStart); ok {
+		hs.stop() // what the Reconciler did not take is not needed
+	}
 	if err != nil {
 		return Failed, fmt.Errorf("reconcile: %w", err)
 	}
@@ -703,12 +714,15 @@ func (p *Pipeline) batchSize() int {
 
 // chunkSize is the size of a spool chunk: two of them are in memory at
 // once, and the budget leaves room for the Sink's listing and the plan.
-func (p *Pipeline) chunkSize() int {
-	b := p.MemoryBudget
-	if b <= 0 {
-		b = DefaultMemoryBudget
+func (p *Pipeline) memoryBudget() int64 {
+	if p.MemoryBudget <= 0 {
+		return DefaultMemoryBudget
 	}
-	return int(min(b/8, maxChunk))
+	return p.MemoryBudget
+}
+
+func (p *Pipeline) chunkSize() int {
+	return int(min(p.memoryBudget()/8, maxChunk))
 }
 
 func (p *Pipeline) maxRowErrors() int {

@@ -29,18 +29,28 @@ func newPoolLister(n int) *poolLister {
 	return l
 }
 
+// take waits for the pool's connection; give puts it back.
+func (l *poolLister) take(ctx context.Context) error {
+	select {
+	case <-l.conn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *poolLister) give() { l.conn <- struct{}{} }
+
 func (l *poolLister) key(i int) string { return fmt.Sprintf("user%08d", i) }
 
 func (l *poolLister) Digests(ctx context.Context) iter.Seq2[UserDigest, error] {
 	return func(yield func(UserDigest, error) bool) {
 		l.listings.Add(1)
-		select {
-		case <-l.conn:
-		case <-ctx.Done():
-			yield(UserDigest{}, ctx.Err())
+		if err := l.take(ctx); err != nil {
+			yield(UserDigest{}, err)
 			return
 		}
-		defer func() { l.conn <- struct{}{} }()
+		defer l.give()
 		for i := range l.n {
 			if err := ctx.Err(); err != nil {
 				yield(UserDigest{}, err)
@@ -59,13 +69,11 @@ func (l *poolLister) Digests(ctx context.Context) iter.Seq2[UserDigest, error] {
 
 func (l *poolLister) Groups(ctx context.Context) iter.Seq2[Group, error] {
 	return func(yield func(Group, error) bool) {
-		select {
-		case <-l.conn:
-		case <-ctx.Done():
-			yield(Group{}, ctx.Err())
+		if err := l.take(ctx); err != nil {
+			yield(Group{}, err)
 			return
 		}
-		defer func() { l.conn <- struct{}{} }()
+		defer l.give()
 		yield(Group{ID: "g"}, nil)
 	}
 }

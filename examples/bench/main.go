@@ -97,7 +97,7 @@ func main() {
 	flag.StringVar(&c.dsn, "dsn", os.Getenv("USERSYNC_TEST_POSTGRES_DSN"), "PostgreSQL DSN (pgx; its role must be able to create databases); empty: PostgreSQL is skipped")
 	flag.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of the first nightly SQLite sync to this file")
 	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile of what each sync holds once its plan is ready to this file (the last sync's; slows the syncs)")
-	flag.StringVar(&c.loadProfile, "loadprofile", "", "write a CPU profile of the first first load into SQLite to this file")
+	flag.StringVar(&c.loadProfile, "loadprofile", "", "write a CPU profile of the first first load into SQLite to this file, and of PostgreSQL's to this file with .postgres added")
 	flag.StringVar(&c.save, "save", "", "write the figures to this JSON file, for a later -vs")
 	flag.StringVar(&c.vs, "vs", "", "compare the nightly figures with a run saved by -save (the 5M/1M targets)")
 	flag.Parse()

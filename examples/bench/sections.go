@@ -237,6 +237,10 @@ func (b *benchmark) firstLoadPostgres(ctx context.Context, t *pgTarget) error {
 	script := `\copy bench_import FROM ` + quoteSQL(b.s.Yesterday) + ` WITH (FORMAT csv, HEADER true)` + "\n"
 	var db *sql.DB
 	var sink *sqlsink.Sink
+	load := step{"sync", func(ctx context.Context) error { return b.firstLoad(ctx, sink) }}
+	if b.c.loadProfile != "" {
+		load = profiled(b.c.loadProfile+".postgres", load)
+	}
 	c := &comparison{
 		title:  fmt.Sprintf("first load of %d users into an empty PostgreSQL database", b.c.users),
 		rounds: b.c.loadRuns,
@@ -259,7 +263,7 @@ func (b *benchmark) firstLoadPostgres(ctx context.Context, t *pgTarget) error {
 			return errors.Join(err, db.Close(), t.drop(ctx, t.loadDB))
 		},
 		sides: []side{
-			{name: "sync PostgreSQL", measured: true, steps: []step{{"sync", func(ctx context.Context) error { return b.firstLoad(ctx, sink) }}}},
+			{name: "sync PostgreSQL", measured: true, steps: []step{load}},
 			{name: `psql \copy`, steps: []step{{`\copy`, func(ctx context.Context) error {
 				cmd := exec.CommandContext(ctx, tool, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conn, "-f", "-")
 				cmd.Env = append(os.Environ(), env...)

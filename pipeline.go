@@ -172,6 +172,7 @@ func (r *run) run() (Status, error) {
 	if hs, ok := lister.(*headStart); ok {
 		hs.stop() // what the Reconciler did not take is not needed
 	}
+	feed.spool.Close() // the plan is made: its records' chunk is free for the apply
 	if err != nil {
 		return Failed, fmt.Errorf("reconcile: %w", err)
 	}

@@ -328,6 +328,8 @@ func (s *spool) sorted(ctx context.Context) iter.Seq2[FeedRecord, error] {
 			yield(FeedRecord{}, err)
 			return
 		}
+		// Reading back needs no second chunk: let the plan have its memory.
+		s.spare = nil
 		s.cur.sort()
 		m := &merger{s: s}
 		if err := m.init(); err != nil {

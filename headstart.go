@@ -46,9 +46,12 @@ var errHeadStartStopped = errors.New("usersync: the digest listing was stopped")
 const headStartBatch = 1024
 
 // startHeadStart starts listing dl's digests, with at most limit bytes of
-// them held.
+// them held. The listing lives until stop, not until ctx ends: the ctx of
+// the Reconciler that takes it governs it from then on, and a Reconciler
+// may finish a plan after its run was canceled (the Pipeline then applies
+// nothing).
 func startHeadStart(ctx context.Context, dl DigestLister, limit int64) *headStart {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &headStart{DigestLister: dl, cancel: cancel, done: make(chan struct{}), limit: limit}
 	h.cond = sync.NewCond(&h.mu)
 	go h.list(ctx)

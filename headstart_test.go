@@ -214,12 +214,22 @@ func TestHeadStartStoppedMidListingIsAnError(t *testing.T) {
 	assert.Less(t, n, 1<<20)
 }
 
+// The Reconciler's ctx governs the listing it takes; the run's, which a
+// Reconciler may outlive, does not.
 func TestHeadStartCanceled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := newPoolLister(1 << 20)
-	h := startHeadStart(ctx, l, 1<<30)
+	run, cancelRun := context.WithCancel(context.Background())
+	l := newPoolLister(1 << 16)
+	h := startHeadStart(run, l, 1<<30)
 	defer h.stop()
+	cancelRun()
+	got, err := drain(t, h.Digests(context.WithoutCancel(run)))
+	require.NoError(t, err)
+	assert.Equal(t, 1<<16, len(got))
+
+	h = startHeadStart(context.Background(), l, 1<<30)
+	defer h.stop()
+	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := drain(t, h.Digests(ctx))
+	_, err = drain(t, h.Digests(ctx))
 	require.ErrorIs(t, err, context.Canceled)
 }

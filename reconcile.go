@@ -33,7 +33,9 @@ type Feed struct {
 	// as [GroupReader]s report them: a reconciler names the groups it
 	// creates after them, and renames the managed groups whose name
 	// differs. Groups the records name that are not listed here are known by
-	// their ID alone.
+	// their ID alone. A group listed here says its Parent and Account too,
+	// empty meaning none: a Reconciler sets them on a Sink that stores them
+	// (see [GroupLinker]), and creates the parents of the groups it creates.
 	Groups []Group
 	// Time is when the run started. Reconcilers take it as "now" (for grace
 	// periods, say), so that a plan depends only on its inputs.
@@ -270,6 +272,10 @@ type fingerprinter struct {
 	users, groups         tally
 	usersDone, groupsDone bool
 }
+
+// LinksGroups passes the question on to the Sink's Lister (see
+// [GroupLinker]).
+func (f *fingerprinter) LinksGroups() bool { return LinksGroups(f.Lister) }
 
 func newFingerprinter(l Lister) *fingerprinter {
 	f := &fingerprinter{Lister: l}

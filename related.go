@@ -16,6 +16,27 @@ type related struct {
 	dropped    map[int]bool        // seq of each rejected fragment
 }
 
+// A GroupLinker is a [Lister] of a Sink that stores each group's
+// [Group.Parent] and [Group.Account], and lists them. A Reconciler plans a
+// change of them only when the Lister it is given links groups: a Sink
+// that does not store them would otherwise be told to change them at every
+// run. On such a Sink, CreateGroup and RenameGroup set them too (see
+// [ChangeKind]).
+//
+// LinksGroups reports whether the Sink does: a Lister that wraps another
+// implements GroupLinker and passes the question on.
+type GroupLinker interface {
+	Lister
+	LinksGroups() bool
+}
+
+// LinksGroups reports whether l is a [GroupLinker] whose LinksGroups
+// returns true.
+func LinksGroups(l Lister) bool {
+	gl, ok := l.(GroupLinker)
+	return ok && gl.LinksGroups()
+}
+
 // A ReferenceError is why a row of a related file was rejected: it refers
 // to a user or a group that the run's files do not hold. The [RowError]
 // that wraps it names the row; the ReferenceError names the files that

@@ -173,10 +173,10 @@ type planner struct {
 	// sinkGroups maps the Sink's group IDs to their groups.
 	sinkGroups map[string]usersync.Group
 	// links is set when the Sink stores groups' Parent and Account.
-	links bool
-	managers   managers
-	warnings   warnings
-	layouts    layoutCache
+	links    bool
+	managers managers
+	warnings warnings
+	layouts  layoutCache
 
 	// changes by kind, merged in apply order by finish.
 	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change

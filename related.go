@@ -1,6 +1,7 @@
 package usersync
 
 import (
+	"cmp"
 	"fmt"
 	"iter"
 	"slices"
@@ -138,9 +139,10 @@ func (r *run) checkRelated(feed *Feed) error {
 		return nil
 	}
 	var (
-		key   string
-		user  bool
-		frags []FeedRecord
+		key      string
+		user     bool
+		frags    []FeedRecord
+		rejected []*RowError // in key order, reported in file order
 	)
 	reject := func(fr FeedRecord, err *ReferenceError) {
 		re := &RowError{File: fr.Origin.File, Line: fr.Origin.Line, Err: err}
@@ -151,8 +153,7 @@ func (r *run) checkRelated(feed *Feed) error {
 			rel.dropped = make(map[int]bool)
 		}
 		rel.dropped[fr.Index] = true
-		feed.Rejected = append(feed.Rejected, re)
-		r.countRejectedByPlan(re)
+		rejected = append(rejected, re)
 	}
 	check := func() {
 		for _, fr := range frags {
@@ -187,5 +188,12 @@ func (r *run) checkRelated(feed *Feed) error {
 		}
 	}
 	check()
+	slices.SortFunc(rejected, func(a, b *RowError) int {
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	for _, re := range rejected {
+		feed.Rejected = append(feed.Rejected, re)
+		r.countRejectedByPlan(re)
+	}
 	return nil
 }

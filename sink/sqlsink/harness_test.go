@@ -161,6 +161,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), h.tenant, r.Key, string(attrs), r.I
 }
 
 func (h *harness) PutGroup(ctx context.Context, g usersync.Group) error {
+	if g.Parent == "" && g.Account == "" { // as a schema older than version 4 holds groups
+		_, err := h.tdb.db.ExecContext(ctx, h.q(`INSERT INTO `+h.t("groups")+` (tenant, ext_id, name) VALUES (?, ?, ?)
+ON CONFLICT (tenant, ext_id) DO UPDATE SET name = excluded.name`), h.tenant, g.ID, g.Name)
+		return err
+	}
 	_, err := h.tdb.db.ExecContext(ctx, h.q(`INSERT INTO `+h.t("groups")+` (tenant, ext_id, name, parent, account) VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))
 ON CONFLICT (tenant, ext_id) DO UPDATE SET name = excluded.name, parent = excluded.parent, account = excluded.account`), h.tenant, g.ID, g.Name, g.Parent, g.Account)
 	return err

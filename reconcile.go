@@ -128,6 +128,11 @@ func (f *Feed) Load(ctx context.Context) ([]Record, error) {
 // describes, with their display names: from a column of group names beside
 // the column of group IDs, or from a file that lists groups. The Pipeline
 // adds them to [Feed.Groups] once the file is read to its end.
+//
+// A file whose GroupReader returns no records and lists groups is a groups
+// file: the Pipeline does not fail it as empty, and, when the run has one,
+// rejects the rows of memberships files (see [Record.Fragment]) that name
+// a group no groups file lists.
 type GroupReader interface {
 	RecordReader
 	Groups() []Group

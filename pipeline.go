@@ -376,7 +376,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err != nil {
 		return mapFail(err)
 	}
-	users := feed.spool.Len()
+	users, frags := feed.spool.Len(), feed.spool.nfrag
 	if err := r.readRecords(rr, &fr, feed, raw); err != nil {
 		return mapFail(err)
 	}
@@ -385,6 +385,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 		groups = gr.Groups()
 		feed.Groups = append(feed.Groups, groups...)
 	}
+	fr.Fragments, fr.Groups = feed.spool.nfrag-frags, len(groups)
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()
 	}
@@ -411,7 +412,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err := raw.verify(&fr); err != nil {
 		return fail("verify", err)
 	}
-	if fr.Records == 0 && len(groups) == 0 { // a groups file lists groups, and gives no records
+	if fr.Records == 0 && fr.Groups == 0 { // a groups file lists groups, and gives no records
 		return fail("verify", ErrNoRecords)
 	}
 	feed.related.fileRelated(f.Name, feed.spool.Len()-users, &fr, groups)

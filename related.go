@@ -154,6 +154,11 @@ func (r *run) checkRelated(feed *Feed) error {
 		}
 		rel.dropped[fr.Index] = true
 		rejected = append(rejected, re)
+		for i := range r.res.Files {
+			if f := &r.res.Files[i]; f.Name == re.File {
+				f.Fragments--
+			}
+		}
 	}
 	check := func() {
 		for _, fr := range frags {

@@ -211,3 +211,28 @@ func TestRelatedFilesSpill(t *testing.T) {
 		require.Equal(t, []string{"all", fmt.Sprintf("g%d", i%7)}, u.Groups, "user %d", i+1)
 	}
 }
+
+// TestRelatedFilesWithAccounts: groups and memberships files belong to no
+// account: only the users files do.
+func TestRelatedFilesWithAccounts(t *testing.T) {
+	src := memsource.New()
+	sink := memsink.New()
+	p := &usersync.Pipeline{Source: src, Mapper: relatedMapper(t), Sink: sink,
+		Reconciler: reconcile.New(&reconcile.Policy{Accounts: []reconcile.Account{{File: "users*.csv", Group: "acme"}}})}
+	require.NoError(t, src.Put("users.csv", []byte(relUsers), time.Now()))
+	require.NoError(t, src.Put("groups.csv", []byte(relGroups), time.Now()))
+	require.NoError(t, src.Put("memberships.csv", []byte(relMembers), time.Now()))
+	res, err := p.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, usersync.Succeeded, res.Status)
+	for _, f := range res.Files {
+		if f.Name == "memberships.csv" {
+			assert.Equal(t, 3, f.Fragments, "the rows rejected are not counted")
+		}
+		if f.Name == "groups.csv" {
+			assert.Equal(t, 3, f.Groups)
+		}
+	}
+	users, _ := listed(t, sink)
+	assert.ElementsMatch(t, []string{"e1 Ann [acme icu nurses]", "e2 Bo [acme nurses]", "e3 Cy [acme]"}, users)
+}

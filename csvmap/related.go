@@ -103,6 +103,26 @@ func (m *Mapper) checkFileKind() error {
 	return nil
 }
 
+// keyOf says what the Key column identifies.
+func (m *Mapper) keyOf() string {
+	if m.file == GroupsFile {
+		return "group"
+	}
+	return "user"
+}
+
+// fileKindRules describes a groups or memberships file, for
+// WriteDescription.
+func (m *Mapper) fileKindRules() []string {
+	switch m.file {
+	case GroupsFile:
+		return []string{"Each row is a group; a group is listed once, and its parent, if any, is listed too."}
+	case MembershipsFile:
+		return []string{"Each row puts a user of the users file in groups; a user may have any number of rows."}
+	}
+	return nil
+}
+
 // related wraps the reader of a groups or memberships file.
 func (m *Mapper) related(rd *reader) usersync.RecordReader {
 	switch m.file {

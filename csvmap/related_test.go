@@ -122,3 +122,20 @@ func TestRelatedSchemaChecks(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+func TestRelatedDescription(t *testing.T) {
+	m, err := csvmap.New(groupsSchema, nil)
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, m.WriteDescription(&b))
+	assert.Contains(t, b.String(), "Each row is a group")
+	assert.Contains(t, b.String(), "Group ID (required; identifies the group)")
+
+	m, err = csvmap.New(membershipsSchema, nil)
+	require.NoError(t, err)
+	b.Reset()
+	require.NoError(t, m.WriteDescription(&b))
+	assert.Contains(t, b.String(), "Each row puts a user of the users file in groups")
+	assert.Contains(t, b.String(), "User ID (required; identifies the user)")
+	assert.Contains(t, b.String(), "Group ID (required; the user's groups)")
+}

@@ -29,7 +29,9 @@ const (
 	// rows.
 	GroupsFile
 	// MembershipsFile rows put users in groups: the Key column holds the
-	// user's key, as the users file writes it, and a Groups column (which
+	// user's key, as the users file writes it (give the column the users
+	// file's Key column's Kind and Fold, so that keys match once
+	// normalized), and a Groups column (which
 	// the schema must have, and which is then required) the IDs of the
 	// user's groups, one or more a row. Each row is a usersync.Record with
 	// Fragment set: the Pipeline adds its groups to the user's, and rejects

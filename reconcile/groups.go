@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -99,4 +100,17 @@ func (pl *planner) listedGroups() map[string]usersync.Group {
 		}
 	}
 	return listed
+}
+
+// groupLinks renders a group's Parent and Account for a plan's diff; ""
+// for a group without them.
+func groupLinks(g usersync.Group) string {
+	s := ""
+	if g.Parent != "" {
+		s += fmt.Sprintf(" parent=%q", g.Parent)
+	}
+	if g.Account != "" {
+		s += fmt.Sprintf(" account=%q", g.Account)
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,4 +80,12 @@ func TestFragments_AddGroupsToTheirUsers(t *testing.T) {
 	assert.Equal(t, []string{"icu", "nurses"}, p.Changes[0].Join)
 	assert.Equal(t, []string{"icu"}, p.Changes[1].Leave, "with a memberships file, a user without rows in it is in no group")
 	assert.Empty(t, p.Rejected, "fragments are no duplicates of their users")
+}
+
+func TestWriteDiffShowsGroupLinks(t *testing.T) {
+	p := planLinked(t, treeFeed(), linking{&state{groups: []usersync.Group{oldGroup}}})
+	var b strings.Builder
+	require.NoError(t, reconcile.WriteDiff(&b, p))
+	assert.Contains(t, b.String(), `+ create-group nurses "Nurses" parent="staff" account="acme"`)
+	assert.Contains(t, b.String(), "~ rename-group old \"Old\"\n", "links cleared")
 }

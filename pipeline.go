@@ -166,6 +166,9 @@ func (r *run) run() (Status, error) {
 	}
 	feed.Files = r.res.Files
 	feed.Time = r.res.Started
+	if err := r.checkRelated(feed); err != nil {
+		return Failed, err
+	}
 
 	fp := newFingerprinter(lister)
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
@@ -385,12 +388,16 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err != nil {
 		return mapFail(err)
 	}
+	users, frags := feed.spool.Len(), feed.spool.nfrag
 	if err := r.readRecords(rr, &fr, feed, raw); err != nil {
 		return mapFail(err)
 	}
+	var groups []Group
 	if gr, ok := rr.(GroupReader); ok {
-		feed.Groups = append(feed.Groups, gr.Groups()...)
+		groups = gr.Groups()
+		feed.Groups = append(feed.Groups, groups...)
 	}
+	fr.Fragments, fr.Groups = feed.spool.nfrag-frags, len(groups)
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()
 	}
@@ -417,9 +424,10 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err := raw.verify(&fr); err != nil {
 		return fail("verify", err)
 	}
-	if fr.Records == 0 {
+	if fr.Records == 0 && fr.Groups == 0 { // a groups file lists groups, and gives no records
 		return fail("verify", ErrNoRecords)
 	}
+	feed.related.fileRelated(f.Name, feed.spool.Len()-users, &fr, groups)
 	return fr
 }
 

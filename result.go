@@ -47,6 +47,12 @@ type FileResult struct {
 	Format   Format   // how the Mapper read it, if it says (see FormatReader)
 	Records  int      // good records
 	Rejected int      // rows rejected with a RowError
+	// Fragments counts the good records that are fragments (see
+	// [Record.Fragment]), the rows of a memberships file; Records counts
+	// them too. Groups counts the groups the file listed, as its
+	// [GroupReader] reported them. A file whose records are all fragments,
+	// or that lists groups and has no records, gives no users.
+	Fragments, Groups int
 	// DecryptedBy names the key that decrypted the file; "" if it was not
 	// decrypted (see DecryptedReader).
 	DecryptedBy string

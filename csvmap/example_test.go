@@ -271,3 +271,35 @@ func ExampleByName() {
 	// staff.txt T1 {email="teacher@school.example"}
 	// no schema for this file name: "parents.csv" matches none of "students*.csv", "staff.*"
 }
+
+// A groups file lists groups with their display names and parents: its
+// reader returns no records, and is a usersync.GroupReader.
+func ExampleFileKind() {
+	m, err := csvmap.New(csvmap.Schema{File: csvmap.GroupsFile, Columns: []csvmap.Column{
+		{Name: "id", Header: "Group ID", Role: csvmap.Key},
+		{Name: csvmap.GroupName, Header: "Name"},
+		{Name: csvmap.GroupParent, Header: "Parent"},
+	}}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	const file = "Group ID,Name,Parent\nstaff,All staff,\nnurses,Nurses,staff\nicu,ICU,wards\n"
+	rr, err := m.NewReader(strings.NewReader(file), usersync.FileInfo{Name: "groups.csv"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		_, err := rr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		fmt.Println("rejected:", err)
+	}
+	for _, g := range rr.(usersync.GroupReader).Groups() {
+		fmt.Printf("%s %q parent=%q\n", g.ID, g.Name, g.Parent)
+	}
+	// Output:
+	// rejected: groups.csv:4: column Parent: "wards": parent group is not in the file
+	// staff "All staff" parent=""
+	// nurses "Nurses" parent="staff"
+}

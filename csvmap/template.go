@@ -145,7 +145,7 @@ func (m *Mapper) fileRules() []string {
 	} else {
 		rules = append(rules, "The file is in UTF-8 or UTF-16 (as Excel's \"Unicode text\"), with or without a byte order mark.")
 	}
-	return rules
+	return append(rules, m.fileKindRules()...)
 }
 
 // presence says whether c is required and what it feeds.
@@ -159,7 +159,7 @@ func (m *Mapper) presence(c *column) string {
 	}
 	switch c.Role {
 	case Key:
-		s += "; identifies the user"
+		s += "; identifies the " + m.keyOf()
 	case Groups:
 		s += "; the user's groups"
 	case Status:

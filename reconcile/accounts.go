@@ -43,11 +43,15 @@ func newAccounts(policy []Account, feed *usersync.Feed) (*accounts, error) {
 	return a, nil
 }
 
-// feedFiles returns the names of the feed's files: Feed.Files, or for a
-// feed made by hand without them, the files its records name.
+// feedFiles returns the names of the feed's files that give users:
+// Feed.Files, or for a feed made by hand without them, the files its
+// records name.
 func feedFiles(feed *usersync.Feed) []string {
 	var names []string
 	for _, f := range feed.Files {
+		if f.Fragments == f.Records && (f.Records > 0 || f.Groups > 0) {
+			continue // a memberships or groups file: no account's users
+		}
 		names = append(names, f.Name)
 	}
 	if names != nil {
@@ -55,7 +59,7 @@ func feedFiles(feed *usersync.Feed) []string {
 	}
 	seen := make(map[string]bool)
 	for i := range feed.Records {
-		if f := feed.Records[i].Origin.File; !seen[f] {
+		if f := feed.Records[i].Origin.File; !seen[f] && !feed.Records[i].Fragment {
 			seen[f] = true
 			names = append(names, f)
 		}

@@ -104,9 +104,9 @@ func summary(p *usersync.Plan) string {
 func (d *differ) change(c *usersync.Change) {
 	switch c.Kind {
 	case usersync.CreateGroup:
-		d.printf("+ %s %s %q\n", c.Kind, c.Group.ID, c.Group.Name)
+		d.printf("+ %s %s %q%s\n", c.Kind, c.Group.ID, c.Group.Name, groupLinks(c.Group))
 	case usersync.RenameGroup:
-		d.printf("~ %s %s %q\n", c.Kind, c.Group.ID, c.Group.Name)
+		d.printf("~ %s %s %q%s\n", c.Kind, c.Group.ID, c.Group.Name, groupLinks(c.Group))
 	case usersync.CreateUser:
 		d.printf("+ %s %s%s\n", c.Kind, c.User.Key, origin(c, true))
 		for n, v := range c.User.Attrs.All() {

@@ -49,6 +49,8 @@ type SchemaSpec struct {
 	Headers *HeaderRule `yaml:"headers"`
 	// Name names the files the schema reads, for descriptions.
 	Name string `yaml:"name"`
+	// File is users (the default), groups or memberships: see FileKind.
+	File FileKind `yaml:"file"`
 }
 
 func (s *SchemaSpec) isSet() bool { return s.Preset != "" || len(s.Columns) > 0 }
@@ -122,6 +124,7 @@ func (s *SchemaSpec) schema() (csvmap.Schema, error) {
 	if s.Name != "" {
 		sc.Name = s.Name
 	}
+	sc.File = s.File.V
 	return sc, nil
 }
 
@@ -165,6 +168,7 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 	if m.Hold != nil && m.Hold.Rows == nil && m.Hold.Percent == nil {
 		c.errorf("mapping.hold", "give rows, percent or both")
 	}
+	m.checkFileKind(c)
 	opts := m.options()
 	if len(m.Routes) == 0 {
 		return buildMapper(c, "mapping", &m.SchemaSpec, opts)

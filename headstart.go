@@ -187,3 +187,7 @@ func (h *headStart) stop() {
 	h.cancel()
 	<-h.done
 }
+
+// LinksGroups passes the question on to the Sink's Lister (see
+// [GroupLinker]).
+func (h *headStart) LinksGroups() bool { return LinksGroups(h.DigestLister) }

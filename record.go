@@ -43,6 +43,15 @@ type Record struct {
 	// a million of them.
 	MissingRuns  uint16
 	MissingSince int64
+	// Fragment marks a feed record that is not a user but a part of one: a
+	// row of a memberships file. A fragment adds its Groups, and nothing
+	// else, to the record with the same Key that another file of the same
+	// run holds; its Attrs and Inactive are ignored. [Feed.Sorted] merges
+	// fragments into their users and never yields them, and [Feed.Len]
+	// does not count them. The Pipeline rejects a fragment whose user no
+	// file of the run holds, or that names a group a groups file of the run
+	// does not list (see [GroupReader]). Sink records are never fragments.
+	Fragment bool
 	// Origin is the file and line the record was read from; zero for Sink
 	// records.
 	Origin Position
@@ -78,7 +87,19 @@ func (p Position) String() string {
 // only knows groups by their external ID (Cosafe's "Group ID"); groups
 // created by hand without one are not listed and never touched, and neither
 // are memberships in them.
+//
+// Parent and Account are optional, and empty unless a groups file (or a
+// Sink that stores them) says otherwise.
 type Group struct {
 	ID   string `json:"id"`             // external Group ID, as the feed's Groups column holds it
 	Name string `json:"name,omitempty"` // display name; the ID for groups the sync created
+	// Parent is the external ID of the group this one is nested in, as a
+	// groups file's parent column holds it; empty for a top-level group.
+	// Groups form a tree: a Sink stores the link, it does not make members
+	// of a group members of its parent.
+	Parent string `json:"parent,omitempty"`
+	// Account is the external ID of the account group the group belongs
+	// to, in feeds that serve several accounts (such as schools of one
+	// district: see reconcile.Policy.Accounts); empty otherwise.
+	Account string `json:"account,omitempty"`
 }

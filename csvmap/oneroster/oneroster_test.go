@@ -309,11 +309,11 @@ func TestRowErrors(t *testing.T) {
 	files := loadDir(t, "bulk-1.1")
 	files["classes.csv"] += "k3,,,Art,04,c1,ART,scheduled,,s9,t1,,,\n" // line 4
 	files["users.csv"] += strings.Join([]string{
-		",,,true,s1,student,nokey,,No,Key,,,,,,,,",                 // 7: no sourcedId
-		"u7,,,true,s1,janitor,gjones,,Gil,Jones,,,,,,,,",           // 8: unknown role
-		"u8,,,true,s9,teacher,hkim,,Hana,Kim,,,,,,,,",              // 9: unknown org
-		"u9,,,maybe,s1,teacher,ipark,,Ian,Park,,,,,,,,",            // 10: enabledUser
-		"u10,,,true,s1,teacher,,,Jo,Bell,,,,,,,,",                  // 11: no username
+		",,,true,s1,student,nokey,,No,Key,,,,,,,,",                // 7: no sourcedId
+		"u7,,,true,s1,janitor,gjones,,Gil,Jones,,,,,,,,",          // 8: unknown role
+		"u8,,,true,s9,teacher,hkim,,Hana,Kim,,,,,,,,",             // 9: unknown org
+		"u9,,,maybe,s1,teacher,ipark,,Ian,Park,,,,,,,,",           // 10: enabledUser
+		"u10,,,true,s1,teacher,,,Jo,Bell,,,,,,,,",                 // 11: no username
 		"u11,,,true,s1,teacher,kli,,Kai,Li,,,kai at example,,,,,", // 12: email
 	}, "\n") + "\n"
 	files["enrollments.csv"] += strings.Join([]string{

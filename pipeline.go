@@ -165,6 +165,9 @@ func (r *run) run() (Status, error) {
 	}
 	feed.Files = r.res.Files
 	feed.Time = r.res.Started
+	if err := r.checkRelated(feed); err != nil {
+		return Failed, err
+	}
 
 	fp := newFingerprinter(r.p.lister())
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
@@ -380,11 +383,14 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err != nil {
 		return mapFail(err)
 	}
+	users := feed.spool.Len()
 	if err := r.readRecords(rr, &fr, feed, raw); err != nil {
 		return mapFail(err)
 	}
+	var groups []Group
 	if gr, ok := rr.(GroupReader); ok {
-		feed.Groups = append(feed.Groups, gr.Groups()...)
+		groups = gr.Groups()
+		feed.Groups = append(feed.Groups, groups...)
 	}
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()
@@ -412,9 +418,12 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err := raw.verify(&fr); err != nil {
 		return fail("verify", err)
 	}
-	if pr, ok := rr.(PartReader); fr.Records == 0 && !(ok && pr.Part()) {
+	// A groups file lists groups, and gives no records; nor does a part
+	// of a bundle.
+	if pr, ok := rr.(PartReader); fr.Records == 0 && len(groups) == 0 && !(ok && pr.Part()) {
 		return fail("verify", ErrNoRecords)
 	}
+	feed.related.fileRelated(f.Name, feed.spool.Len()-users, &fr, groups)
 	return fr
 }
 

@@ -22,7 +22,8 @@ import (
 type Feed struct {
 	Files []FileResult
 	// Records holds the records of a feed built in memory, by a test or a
-	// host, in file order. The Pipeline leaves it empty.
+	// host, in file order, fragments (see [Record.Fragment]) included. The
+	// Pipeline leaves it empty.
 	Records []Record
 	// Rejected lists every row the Mapper rejected. Their users are in the
 	// file even though their rows could not be used: a Reconciler must not
@@ -39,46 +40,80 @@ type Feed struct {
 	Time time.Time
 
 	spool *spool // the Pipeline's records; nil for a feed built in memory
+	// related is what the Pipeline learned of the run's related files.
+	related related
 }
 
-// Len returns the number of records.
+// Len returns the number of records, not counting fragments.
 func (f *Feed) Len() int {
 	if f.spool != nil {
 		return f.spool.Len()
 	}
-	return len(f.Records)
+	n := 0
+	for i := range f.Records {
+		if !f.Records[i].Fragment {
+			n++
+		}
+	}
+	return n
 }
 
 // Sorted yields every record in order of Key (as Go compares strings),
 // records with the same key in file order, each with its place in file
 // order. Records of the Pipeline's feeds are read back from its spool and
 // cost memory only while they are held.
+//
+// Sorted never yields fragments (see [Record.Fragment]): it merges their
+// groups into the first record of their key, in file order, sorted and
+// without duplicates. When the feed has fragments, every record speaks for
+// its groups: one whose Groups is nil and has no fragment comes with an
+// empty Groups. A fragment whose key has no record is left out; the
+// Pipeline rejected it already.
 func (f *Feed) Sorted(ctx context.Context) iter.Seq2[FeedRecord, error] {
 	if f.spool != nil {
-		return f.spool.sorted(ctx)
+		if f.spool.nfrag == 0 {
+			return f.spool.sorted(ctx)
+		}
+		return joinFragments(f.spool.sorted(ctx), f.related.dropped)
 	}
-	return func(yield func(FeedRecord, error) bool) {
+	seq := func(yield func(FeedRecord, error) bool) {
 		idx := make([]int, len(f.Records))
 		for i := range idx {
 			idx[i] = i
 		}
 		slices.SortStableFunc(idx, func(i, j int) int { return strings.Compare(f.Records[i].Key, f.Records[j].Key) })
+		// A record's Index is its place among the records, or among
+		// the fragments, in file order.
+		pos := make([]int, len(f.Records))
+		var users, fragments int
+		for i := range f.Records {
+			if f.Records[i].Fragment {
+				pos[i], fragments = fragments, fragments+1
+			} else {
+				pos[i], users = users, users+1
+			}
+		}
 		for _, i := range idx {
-			if !yield(FeedRecord{Index: i, Record: f.Records[i]}, nil) {
+			if !yield(FeedRecord{Index: pos[i], Record: f.Records[i]}, nil) {
 				return
 			}
 		}
 	}
+	if slices.ContainsFunc(f.Records, func(r Record) bool { return r.Fragment }) {
+		return joinFragments(seq, nil)
+	}
+	return seq
 }
 
-// Load returns every record, in file order. It holds the whole feed in
-// memory: Reconcilers that can work from [Feed.Sorted] should.
+// Load returns every record, in file order, fragments merged as
+// [Feed.Sorted] merges them. It holds the whole feed in memory:
+// Reconcilers that can work from [Feed.Sorted] should.
 func (f *Feed) Load(ctx context.Context) ([]Record, error) {
-	if f.spool == nil {
+	if f.spool == nil && !slices.ContainsFunc(f.Records, func(r Record) bool { return r.Fragment }) {
 		return f.Records, nil
 	}
-	recs := make([]Record, f.spool.Len())
-	for r, err := range f.spool.sorted(ctx) {
+	recs := make([]Record, f.Len())
+	for r, err := range f.Sorted(ctx) {
 		if err != nil {
 			return nil, err
 		}
@@ -197,6 +232,9 @@ func (h *hasher) digest(d *UserDigest) uint64 {
 
 func (h *hasher) group(g Group) uint64 {
 	h.buf = appendString(appendString(h.buf[:0], g.ID), g.Name)
+	if g.Parent != "" || g.Account != "" { // groups without them hash as they did
+		h.buf = appendString(appendString(h.buf, g.Parent), g.Account)
+	}
 	return sum64(h.buf)
 }
 

@@ -38,7 +38,8 @@ type spool struct {
 	f          *os.File   // the sorted runs, one after the other
 	size       int64
 	runs       []section
-	n          int
+	n          int // users added
+	nfrag      int // fragments added (see Record.Fragment)
 	scratch    []byte
 	err        error // the first write error
 }
@@ -63,7 +64,7 @@ func newSpool(dir string, limit int) *spool {
 	}
 }
 
-// Len returns the number of records added.
+// Len returns the number of records added, not counting fragments.
 func (s *spool) Len() int { return s.n }
 
 // add packs r, the next record in file order.
@@ -95,7 +96,11 @@ func (s *spool) add(r *Record) error {
 	c.buf = append(c.buf, body...)
 	key := start + len(body) - s.tailLen(r)
 	c.ents = append(c.ents, entry{off: uint32(off), end: uint32(len(c.buf)), key: uint32(key), klen: uint32(len(r.Key))})
-	s.n++
+	if r.Fragment {
+		s.nfrag++
+	} else {
+		s.n++
+	}
 	return nil
 }
 
@@ -104,9 +109,14 @@ const maxChunk = 1 << 31
 
 // pack appends r's body: seq, layout, file, line, flags, marker, the
 // lengths, then the key, the attributes and the groups, so that one
-// string holds all of a decoded record's text.
+// string holds all of a decoded record's text. Users and fragments count
+// their seq apart: a user's is its place among the users.
 func (s *spool) pack(b []byte, r *Record) []byte {
-	b = binary.AppendUvarint(b, uint64(s.n))
+	seq := s.n
+	if r.Fragment {
+		seq = s.nfrag
+	}
+	b = binary.AppendUvarint(b, uint64(seq))
 	b = binary.AppendUvarint(b, uint64(s.layoutID(r.Attrs.layout)))
 	b = binary.AppendUvarint(b, uint64(s.fileID(r.Origin.File)))
 	b = binary.AppendUvarint(b, uint64(r.Origin.Line))
@@ -119,6 +129,9 @@ func (s *spool) pack(b []byte, r *Record) []byte {
 	}
 	if r.Groups != nil {
 		flags |= 4
+	}
+	if r.Fragment {
+		flags |= 8
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(r.MissingRuns))
@@ -182,7 +195,7 @@ func (s *spool) unpack(b []byte) (Record, int, error) {
 	if r.Attrs.data == "" {
 		r.Attrs.layout = nil
 	}
-	r.Inactive, r.Managed = flags&1 != 0, flags&2 != 0
+	r.Inactive, r.Managed, r.Fragment = flags&1 != 0, flags&2 != 0, flags&8 != 0
 	r.MissingRuns, r.MissingSince = uint16(v[hMissingRuns]), int64(v[hMissingSince])
 	r.Origin = Position{File: s.files[file], Line: line}
 	if flags&4 != 0 {
@@ -321,7 +334,7 @@ func (s *spool) Close() error {
 }
 
 // sorted yields every record in order of key, equal keys in arrival order,
-// with its arrival index.
+// with its arrival index; fragments too, which [joinFragments] merges.
 func (s *spool) sorted(ctx context.Context) iter.Seq2[FeedRecord, error] {
 	return func(yield func(FeedRecord, error) bool) {
 		if err := s.wait(); err != nil {

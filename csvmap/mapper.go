@@ -96,6 +96,7 @@ type Mapper struct {
 	key      int            // index of the Key column
 	headers  HeaderRule
 	strict   bool
+	file     FileKind
 
 	comma     byte // 0: detect
 	encoding  encoding.Encoding
@@ -138,6 +139,7 @@ func New(s Schema, opts *Options) (*Mapper, error) {
 		key:      -1,
 		headers:  s.Headers,
 		strict:   s.Strict,
+		file:     s.File,
 	}
 	if err := m.setOptions(opts); err != nil {
 		return nil, err
@@ -154,6 +156,9 @@ func New(s Schema, opts *Options) (*Mapper, error) {
 	}
 	if s.Headers > LowerSnake {
 		return nil, fmt.Errorf("csvmap: unknown HeaderRule %d", s.Headers)
+	}
+	if err := m.checkFileKind(); err != nil {
+		return nil, err
 	}
 	if err := m.checkColumns(); err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 		}
 		return nil, err
 	}
-	return rd, nil
+	return m.related(rd), nil
 }
 
 // A reader maps the rows of one file. It implements usersync.FormatReader.

@@ -210,4 +210,7 @@ type Schema struct {
 	// Strict fails a file that holds a column the schema does not list,
 	// rather than ignore it with a warning.
 	Strict bool
+	// File says what the schema's files list: users (the zero value),
+	// groups or memberships. See [FileKind].
+	File FileKind
 }

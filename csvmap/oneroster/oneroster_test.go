@@ -242,7 +242,7 @@ func TestDelta(t *testing.T) {
 	// is an inactive record without attributes.
 	checkLines(t, "users", sortedSummaries(r.users), []string{
 		"u2 [] username=bortiz email=ben.ortiz-lee@riverside.example given_name=Ben family_name=Ortiz-Lee middle_name=Jo name=Ben Ortiz-Lee identifier=S200 role=student grades=05 phone= sms=",
-		"u3 [] inactive ",
+		"u4 [] inactive ",
 		"u6 [] username=fkaur email=farah.kaur@riverside.example given_name=Farah family_name=Kaur middle_name= name=Farah Kaur identifier=T101 role=teacher grades= phone= sms=",
 	})
 	for _, u := range r.users {

@@ -65,7 +65,7 @@ func (r *testRun) NewReader(rd io.Reader, f usersync.FileInfo) (usersync.RecordR
 type partOnly struct{}
 
 func (partOnly) Read() (usersync.Record, error) { return usersync.Record{}, io.EOF }
-func (partOnly) Part() bool                      { return true }
+func (partOnly) Part() bool                     { return true }
 
 func TestBundleMapperOrdersFilesAndAcceptsParts(t *testing.T) {
 	e := newEnv(t)

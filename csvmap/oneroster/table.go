@@ -21,6 +21,7 @@ type table struct {
 	cr     *csv.Reader
 	header []string
 	col    map[string]int // lower-cased header -> index
+	exact  map[string]int // a name as the code spells it -> index, -1 if absent
 	row    []string
 	line   int
 	rows   int // data rows read
@@ -36,7 +37,7 @@ func openTable(r io.Reader, f usersync.FileInfo, maxRecord int, required ...stri
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	t := &table{file: f.Name, cr: cr, col: make(map[string]int)}
+	t := &table{file: f.Name, cr: cr, col: make(map[string]int), exact: make(map[string]int)}
 	h, err := cr.Read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%w: the file is empty: a header row is required", ErrRequired)
@@ -97,8 +98,15 @@ func (t *table) next() error {
 // get returns the row's trimmed value of the column, "" when the file
 // lacks the column.
 func (t *table) get(name string) string {
-	i, ok := t.col[strings.ToLower(name)]
+	i, ok := t.exact[name]
 	if !ok {
+		i = -1
+		if j, ok := t.col[strings.ToLower(name)]; ok {
+			i = j
+		}
+		t.exact[name] = i
+	}
+	if i < 0 {
 		return ""
 	}
 	return strings.TrimSpace(t.row[i])

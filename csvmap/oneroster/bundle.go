@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"path"
 	"slices"
 	"strings"
 
@@ -37,7 +36,7 @@ var _ usersync.Mapper = (*bundle)(nil)
 
 // NewReader reads one file of the bundle.
 func (b *bundle) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordReader, error) {
-	name := knownFiles[strings.ToLower(path.Base(f.Name))]
+	name, _ := specName(f.Name)
 	if name == "manifest" {
 		if b.modes != nil {
 			return nil, fmt.Errorf("%w: read twice in one run", ErrManifest)

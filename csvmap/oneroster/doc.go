@@ -72,8 +72,12 @@
 //
 // # Containers
 //
-// A bundle usually comes as a zip. The Mapper reads files of the run by
-// their base names, in one folder: a Source that lists a folder of CSVs,
-// or a container reader that makes each member of the zip a file of the
-// run, feeds it alike.
+// The Mapper knows a bundle's files by their base names, in any case, with
+// the suffixes an encrypted or compressed file has (users.csv.pgp,
+// users.csv.gz: a Decryptor or Unpacker passes the plaintext on under the
+// delivered name), all in one folder. A bundle delivered as a folder of
+// files, over SFTP or on disk, is read as it is. A bundle delivered as a
+// zip is read when Begin is given the zip's files, named
+// "bundle.zip/users.csv" and so on, so that it can order them: a Begin
+// given the zip itself fails with ErrManifest, saying so.
 package oneroster

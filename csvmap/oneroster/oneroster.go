@@ -156,8 +156,10 @@ func (m *Mapper) Begin(files []usersync.FileInfo) ([]usersync.FileInfo, usersync
 	order := make([]placed, 0, len(files))
 	dir := ""
 	for i, f := range files {
-		base := strings.ToLower(path.Base(f.Name))
-		name, ok := knownFiles[base]
+		name, ok := specName(f.Name)
+		if !ok && strings.HasSuffix(strings.ToLower(f.Name), ".zip") {
+			return nil, nil, fmt.Errorf("%w: %s is a zip: its files are the bundle's, and are begun with when a Pipeline's Unpacker lists them (see the package documentation)", ErrManifest, f.Name)
+		}
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: %s is not a file of a OneRoster bundle", ErrManifest, f.Name)
 		}
@@ -198,6 +200,25 @@ var knownFiles = func() map[string]string {
 	}
 	return m
 }()
+
+// specName returns the specification's name of a file of the bundle
+// ("users" for users.csv, Users.CSV, 2025/users.csv.pgp or users.csv.gz: a
+// Decryptor or Unpacker passes the plaintext on under the delivered name).
+func specName(file string) (string, bool) {
+	base := strings.ToLower(path.Base(file))
+	for {
+		trimmed := base
+		for _, suffix := range []string{".pgp", ".gpg", ".asc", ".gz"} {
+			trimmed = strings.TrimSuffix(trimmed, suffix)
+		}
+		if trimmed == base {
+			break
+		}
+		base = trimmed
+	}
+	name, ok := knownFiles[base]
+	return name, ok
+}
 
 // readOrder is the order the Mapper reads files in: each after the files
 // it refers to. Others come after, in the Source's order.

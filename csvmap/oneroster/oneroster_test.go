@@ -305,6 +305,40 @@ func TestManifestAgreesWithFiles(t *testing.T) {
 	}
 }
 
+// Files are known by their base names, in any case, with the suffixes of
+// encryption and compression, in one folder (a zip's, for one).
+func TestFileNames(t *testing.T) {
+	files := map[string]string{}
+	for name, data := range loadDir(t, "bulk-1.1") {
+		switch name {
+		case "users.csv":
+			name = "Users.CSV.pgp"
+		case "orgs.csv":
+			name = "orgs.csv.gz"
+		}
+		files["bundle.zip/"+name] = data
+	}
+	r, err := readBundle(t, mustNew(t, nil), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.users) != 5 || len(r.groups) != 5 {
+		t.Errorf("%d users, %d groups", len(r.users), len(r.groups))
+	}
+	for _, tc := range []struct {
+		files map[string]string
+		want  string
+	}{
+		{map[string]string{"a/manifest.csv": "", "b/users.csv": ""}, "a/manifest.csv and b/users.csv are in different folders"},
+		{map[string]string{"manifest.csv": "", "MANIFEST.csv": ""}, "MANIFEST.csv and manifest.csv are the same file"},
+		{map[string]string{"bundle.zip": ""}, "bundle.zip is a zip"},
+	} {
+		if _, err := readBundle(t, mustNew(t, nil), tc.files); !errors.Is(err, ErrManifest) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
+
 func TestRowErrors(t *testing.T) {
 	files := loadDir(t, "bulk-1.1")
 	files["classes.csv"] += "k3,,,Art,04,c1,ART,scheduled,,s9,t1,,,\n" // line 4

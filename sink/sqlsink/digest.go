@@ -192,7 +192,12 @@ func (s *Sink) groupsOf(ctx context.Context, tx *txn, ids []int64, lists map[str
 	byUser := make(map[int64][]string)
 	err := chunks(s.d, ids, 0, func(ids []int64) error {
 		cond, args := in(s.d, "m."+n.mUser, ids)
-		q := fmt.Sprintf(`SELECT m.%s, g.%s FROM %s m JOIN %s u ON u.%s = m.%s JOIN %s g ON g.%s = m.%s AND g.%s = u.%s
+		// "g.tenant || ''" keeps SQLite's planner, which has no statistics,
+		// from driving the join from the groups table (its (tenant, ext_id)
+		// index) and probing every group of the tenant for each user: a
+		// bundle with 38,000 classes spent 85% of a nightly sync here. The
+		// users' memberships, then their groups by key, are the plan.
+		q := fmt.Sprintf(`SELECT m.%s, g.%s FROM %s m JOIN %s u ON u.%s = m.%s JOIN %s g ON g.%s = m.%s AND g.%s || '' = u.%s
 WHERE g.%s IS NOT NULL AND %s`, n.mUser, n.gExtID, n.members, n.users, n.uID, n.mUser, n.groups, n.gID, n.mGroup, n.gTenant, n.uTenant,
 			n.gExtID, cond)
 		rows, err := tx.QueryContext(ctx, s.d.bind(q), args...)

@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ import (
 
 type config struct {
 	users, perStudent, classSize, schools, rounds int
-	dir, sink                                     string
+	dir, sink, cpuprofile                         string
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds")
 	flag.StringVar(&c.dir, "dir", "", "folder for the bundles and databases (default: a temporary one, removed after)")
 	flag.StringVar(&c.sink, "sink", "sqlite", "sqlite or memsink")
+	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the nightly syncs to this file")
 	flag.Parse()
 	if err := run(context.Background(), c); err != nil {
 		log.Fatal(err)
@@ -114,7 +116,9 @@ func run(ctx context.Context, c config) error {
 		fmt.Printf("round %d  first load    %8.2fs  peak RSS %5d MiB  %s\n", r+1, d.Seconds(), rss.Peak>>20, summary(res))
 
 		// Nightly, into what the first load left.
+		stopProfile := startProfile(c.cpuprofile)
 		d, rss, res, err = syncBundle(ctx, day2, sink)
+		stopProfile()
 		closeSink()
 		if err != nil {
 			return fmt.Errorf("nightly: %w", err)
@@ -202,6 +206,25 @@ func openSink(ctx context.Context, kind, path string, fresh bool) (usersync.Sink
 }
 
 func closeDB(db *sql.DB) { db.Close() }
+
+// startProfile starts a CPU profile to path, if it is set, and returns
+// the func that stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
 
 // floor reads every file of the bundle with encoding/csv, as the least a
 // sync of it must do, and returns the bytes and rows read.

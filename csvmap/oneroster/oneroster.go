@@ -60,6 +60,10 @@ type Options struct {
 	// Attrs lists the user attributes to map, of [AttrNames]; nil means
 	// all of them whose column the file has.
 	Attrs []string
+	// RoleAttrs gives the users of a role attributes of their own, in
+	// place of Attrs: students' and staff's records need not hold the
+	// same, such as {"student": {"name", "grades"}}.
+	RoleAttrs map[string][]string
 	// NoOrgMemberships leaves users out of the groups of their orgs
 	// (users.csv orgSourcedIds in 1.1, roles.csv and primaryOrgSourcedId
 	// in 1.2); by default a user is a member of each.
@@ -124,6 +128,13 @@ func New(opts *Options) (*Mapper, error) {
 	for _, a := range m.opts.Attrs {
 		if !slices.Contains(AttrNames(), a) {
 			return nil, fmt.Errorf("oneroster: Attrs: %q is not one of %s", a, strings.Join(AttrNames(), ", "))
+		}
+	}
+	for role, attrs := range m.opts.RoleAttrs {
+		for _, a := range attrs {
+			if !slices.Contains(AttrNames(), a) {
+				return nil, fmt.Errorf("oneroster: RoleAttrs[%s]: %q is not one of %s", role, a, strings.Join(AttrNames(), ", "))
+			}
 		}
 	}
 	if m.opts.Roles != nil {

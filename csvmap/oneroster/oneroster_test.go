@@ -232,6 +232,27 @@ func TestStaffOnlyKeyedByUsername(t *testing.T) {
 	}
 }
 
+// Students and staff with attributes of their own.
+func TestRoleAttrs(t *testing.T) {
+	m := mustNew(t, &Options{
+		Attrs:     []string{"name", "email", "role"},
+		RoleAttrs: map[string][]string{"student": {"name", "grades"}},
+		Roles:     []string{"student", "teacher"},
+	})
+	r, err := readBundle(t, m, loadDir(t, "bulk-1.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLines(t, "users", sortedSummaries(r.users), []string{
+		"u1 [k1 k2 s1] email=ann.lee@riverside.example name=Ann Lee role=teacher",
+		"u2 [k1 k2 s1] name=Ben Ortiz grades=04",
+		"u3 [k1 s1] inactive name=Cara Ng grades=02",
+	})
+	if _, err := New(&Options{RoleAttrs: map[string][]string{"student": {"locker"}}}); err == nil {
+		t.Error("RoleAttrs locker accepted")
+	}
+}
+
 func TestDelta(t *testing.T) {
 	r, err := readBundle(t, mustNew(t, &Options{Delta: true}), loadDir(t, "delta-1.1"))
 	if err != nil {

@@ -55,9 +55,7 @@ type usersReader struct {
 	b       *bundle
 	t       *table
 	delta   bool
-	layout  *usersync.Layout // with role
-	noRole  *usersync.Layout // 1.2 delta: a user whose role roles.csv does not say
-	attrs   []attr           // in layout order
+	shapes  map[string]*shape // by role
 	vals    []string
 	groups  bool // the records carry memberships
 	orgs    bool // ... in their orgs
@@ -89,23 +87,8 @@ func (b *bundle) readUsers(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 	u := &usersReader{b: b, t: t, delta: b.modes["users"] == delta, check: b.bulk("orgs"), orgGIDs: make(map[string]string)}
 	u.orgs = !b.m.opts.NoOrgMemberships
 	u.groups = !u.delta && (u.orgs || (!b.m.opts.NoEnrollments && b.listed["enrollments"] != ""))
-	var names, noRole []string
-	for _, a := range userAttrs {
-		if b.m.opts.Attrs != nil && !slices.Contains(b.m.opts.Attrs, a.name) {
-			continue
-		}
-		if a.column != "" && !t.has(a.column) {
-			continue
-		}
-		u.attrs = append(u.attrs, a)
-		names = append(names, a.name)
-		if a.name != "role" {
-			noRole = append(noRole, a.name)
-		}
-	}
-	u.layout = usersync.NewLayout(names...)
-	u.noRole = usersync.NewLayout(noRole...)
-	u.vals = make([]string, len(names))
+	u.vals = make([]string, 0, len(userAttrs))
+	u.shapes = make(map[string]*shape)
 	if b.seed == (maphash.Seed{}) {
 		b.seed = maphash.MakeSeed()
 	}
@@ -210,20 +193,14 @@ func (u *usersReader) row() (rec usersync.Record, ok bool, rerr *usersync.RowErr
 		t.skip++
 		return rec, false, nil
 	}
-	layout := u.layout
-	if role == "" && b.version == "1.2" {
-		layout = u.noRole
-	}
+	sh := u.shape(role)
 	vals := u.vals[:0]
-	for _, a := range u.attrs {
+	for _, a := range sh.attrs {
 		var v string
 		switch a.name {
 		case "name":
 			v = strings.TrimSpace(t.get("givenName") + " " + t.get("familyName"))
 		case "role":
-			if layout == u.noRole {
-				continue
-			}
 			v = role
 		case "email":
 			v = t.get("email")
@@ -241,7 +218,7 @@ func (u *usersReader) row() (rec usersync.Record, ok bool, rerr *usersync.RowErr
 		}
 		vals = append(vals, v)
 	}
-	rec.Attrs = layout.Make(vals)
+	rec.Attrs = sh.layout.Make(vals)
 	if u.groups {
 		rec.Groups = []string{}
 		if u.orgs {
@@ -254,6 +231,40 @@ func (u *usersReader) row() (rec usersync.Record, ok bool, rerr *usersync.RowErr
 	}
 	u.index(h, key, true)
 	return rec, true, nil
+}
+
+// A shape is the attributes of the users of one role, and their layout.
+type shape struct {
+	attrs  []attr
+	layout *usersync.Layout
+}
+
+// shape returns the attributes of a user of the role: Options.RoleAttrs's
+// for it, else Options.Attrs, of those whose column the file has; no role
+// when it is not known (a 1.2 delta whose roles.csv does not say).
+func (u *usersReader) shape(role string) *shape {
+	if sh, ok := u.shapes[role]; ok {
+		return sh
+	}
+	want := u.b.m.opts.Attrs
+	if ra, ok := u.b.m.opts.RoleAttrs[role]; ok {
+		want = ra
+	}
+	sh := &shape{}
+	var names []string
+	for _, a := range userAttrs {
+		switch {
+		case want != nil && !slices.Contains(want, a.name):
+		case a.column != "" && !u.t.has(a.column):
+		case a.name == "role" && role == "":
+		default:
+			sh.attrs = append(sh.attrs, a)
+			names = append(names, a.name)
+		}
+	}
+	sh.layout = usersync.NewLayout(names...)
+	u.shapes[role] = sh
+	return sh
 }
 
 // index remembers the user for enrollments.csv.

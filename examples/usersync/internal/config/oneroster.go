@@ -22,6 +22,9 @@ type OneRoster struct {
 	Roles []string `yaml:"roles"`
 	// Attrs are the user attributes to map; empty: all of them.
 	Attrs []string `yaml:"attrs"`
+	// RoleAttrs gives the users of a role attributes of their own, in
+	// place of Attrs, such as student: [name, grades].
+	RoleAttrs map[string][]string `yaml:"role_attrs"`
 	// OrgMemberships makes users members of their orgs' groups (true by
 	// default).
 	OrgMemberships *bool `yaml:"org_memberships"`
@@ -42,7 +45,7 @@ func (m *Mapping) buildOneRoster(c *checker) usersync.Mapper {
 	}
 	o := m.OneRoster
 	opts := &oneroster.Options{
-		Key: o.Key, Attrs: o.Attrs, Delta: m.delta,
+		Key: o.Key, Attrs: o.Attrs, RoleAttrs: o.RoleAttrs, Delta: m.delta,
 		NoOrgMemberships: o.OrgMemberships != nil && !*o.OrgMemberships,
 		NoEnrollments:    o.Enrollments != nil && !*o.Enrollments,
 		OrgPrefix:        o.OrgPrefix, ClassPrefix: o.ClassPrefix,

@@ -26,6 +26,8 @@ func TestOneRoster(t *testing.T) {
     key: username
     roles: [staff, student]
     attrs: [name, email, role]
+    role_attrs:
+      student: [name, grades]
     enrollments: false
     class_prefix: "class:"
 `, nil)

@@ -28,7 +28,8 @@
 //     its orgs (1.1: orgSourcedIds; 1.2: its roles' orgs and its
 //     primaryOrgSourcedId) and of its classes. Options.Roles keeps the
 //     users of some roles only: the others are out of scope, counted as
-//     skipped rather than rejected.
+//     skipped rather than rejected; Options.RoleAttrs gives a role's users
+//     attributes of their own (students need not hold what staff do).
 //   - roles.csv (1.2): each user's role (that of its primary role) and
 //     orgs, read before users.csv.
 //   - enrollments.csv: each enrollment is a membership of the user in the

@@ -21,6 +21,9 @@ type ChangeKind uint8
 //   - CreateGroup creates the group, or renames it if it exists.
 //   - RenameGroup sets the name of a group the Sink holds; a group it does not
 //     hold fails with [ErrNotFound].
+//   - A Sink that stores a group's Parent and Account (see [GroupLinker])
+//     sets them from Change.Group on CreateGroup and RenameGroup; others
+//     ignore them.
 //   - CreateUser creates the user, or updates it if it exists: it sets every
 //     attribute of Change.User, its Inactive flag and its missing marker,
 //     and marks it Managed.

@@ -15,7 +15,9 @@ var (
 	ErrIntegrity = errors.New("integrity check failed")
 	// ErrNoRecords means a file held no usable record: it was empty, had only
 	// a header, or every row was rejected. Such a file never deletes anyone:
-	// the run applies nothing.
+	// the run applies nothing. A groups file, whose reader is a
+	// [GroupReader] that lists groups and returns no records, is not
+	// empty.
 	ErrNoRecords = errors.New("no records in file")
 	// ErrGuardTripped is wrapped by every [GuardError].
 	ErrGuardTripped = errors.New("safety guard tripped")

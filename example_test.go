@@ -50,3 +50,59 @@ func ExamplePipeline() {
 	// succeeded 1 created
 	// rejected: users.csv:3: column Mail: "bo(at)example.com": invalid email address
 }
+
+// A directory delivered as three related files: users, groups with their
+// display names and parents, and memberships. The memberships file's rows
+// are fragments: they add groups to the users of the users file, and a
+// row naming a user or a group that no file holds is rejected.
+func ExamplePipeline_relatedFiles() {
+	users, _ := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
+		{Name: "id", Role: csvmap.Key},
+		{Name: "name", Required: true},
+	}}, nil)
+	groups, _ := csvmap.New(csvmap.Schema{File: csvmap.GroupsFile, Columns: []csvmap.Column{
+		{Name: "id", Role: csvmap.Key},
+		{Name: csvmap.GroupName},
+		{Name: csvmap.GroupParent},
+	}}, nil)
+	members, _ := csvmap.New(csvmap.Schema{File: csvmap.MembershipsFile, Columns: []csvmap.Column{
+		{Name: "user", Role: csvmap.Key},
+		{Name: "group", Role: csvmap.Groups},
+	}}, nil)
+	mapper, err := csvmap.NewByName(
+		csvmap.Route{Pattern: "users.csv", Mapper: users},
+		csvmap.Route{Pattern: "groups.csv", Mapper: groups},
+		csvmap.Route{Pattern: "memberships.csv", Mapper: members},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	src := memsource.New()
+	now := time.Now()
+	src.Put("users.csv", []byte("id,name\ne1,Ann Berg\ne2,Bo Ek\n"), now)
+	src.Put("groups.csv", []byte("id,name,parent\nstaff,All staff,\nnurses,Nurses,staff\n"), now)
+	src.Put("memberships.csv", []byte("user,group\ne1,nurses\ne2,nurses\ne2,staff\ne3,staff\n"), now)
+
+	sink := memsink.New()
+	p := usersync.Pipeline{Source: src, Mapper: mapper, Reconciler: reconcile.New(nil), Sink: sink}
+	res, err := p.Run(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, re := range res.Rejected {
+		fmt.Println("rejected:", re)
+	}
+	us, gs := sink.Snapshot()
+	for _, u := range us {
+		fmt.Println(u.Key, u.Attrs.Value("name"), u.Groups)
+	}
+	for _, g := range gs {
+		fmt.Printf("%s %q parent=%q\n", g.ID, g.Name, g.Parent)
+	}
+	// Output:
+	// rejected: memberships.csv:5: user "e3" is not in the users file users.csv
+	// e1 Ann Berg [nurses]
+	// e2 Bo Ek [nurses staff]
+	// nurses "Nurses" parent="staff"
+	// staff "All staff" parent=""
+}

@@ -33,7 +33,9 @@ type Feed struct {
 	// as [GroupReader]s report them: a reconciler names the groups it
 	// creates after them, and renames the managed groups whose name
 	// differs. Groups the records name that are not listed here are known by
-	// their ID alone.
+	// their ID alone. A group listed here says its Parent and Account too,
+	// empty meaning none: a Reconciler sets them on a Sink that stores them
+	// (see [GroupLinker]), and creates the parents of the groups it creates.
 	Groups []Group
 	// Time is when the run started. Reconcilers take it as "now" (for grace
 	// periods, say), so that a plan depends only on its inputs.
@@ -126,6 +128,11 @@ func (f *Feed) Load(ctx context.Context) ([]Record, error) {
 // describes, with their display names: from a column of group names beside
 // the column of group IDs, or from a file that lists groups. The Pipeline
 // adds them to [Feed.Groups] once the file is read to its end.
+//
+// A file whose GroupReader returns no records and lists groups is a groups
+// file: the Pipeline does not fail it as empty, and, when the run has one,
+// rejects the rows of memberships files (see [Record.Fragment]) that name
+// a group no groups file lists.
 type GroupReader interface {
 	RecordReader
 	Groups() []Group
@@ -270,6 +277,10 @@ type fingerprinter struct {
 	users, groups         tally
 	usersDone, groupsDone bool
 }
+
+// LinksGroups passes the question on to the Sink's Lister (see
+// [GroupLinker]).
+func (f *fingerprinter) LinksGroups() bool { return LinksGroups(f.Lister) }
 
 func newFingerprinter(l Lister) *fingerprinter {
 	f := &fingerprinter{Lister: l}

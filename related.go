@@ -1,6 +1,7 @@
 package usersync
 
 import (
+	"cmp"
 	"fmt"
 	"iter"
 	"slices"
@@ -14,6 +15,27 @@ type related struct {
 	groupFiles []string            // files that list groups and give no records
 	listed     map[string]struct{} // the groups the groups files list
 	dropped    map[int]bool        // seq of each rejected fragment
+}
+
+// A GroupLinker is a [Lister] of a Sink that stores each group's
+// [Group.Parent] and [Group.Account], and lists them. A Reconciler plans a
+// change of them only when the Lister it is given links groups: a Sink
+// that does not store them would otherwise be told to change them at every
+// run. On such a Sink, CreateGroup and RenameGroup set them too (see
+// [ChangeKind]).
+//
+// LinksGroups reports whether the Sink does: a Lister that wraps another
+// implements GroupLinker and passes the question on.
+type GroupLinker interface {
+	Lister
+	LinksGroups() bool
+}
+
+// LinksGroups reports whether l is a [GroupLinker] whose LinksGroups
+// returns true.
+func LinksGroups(l Lister) bool {
+	gl, ok := l.(GroupLinker)
+	return ok && gl.LinksGroups()
 }
 
 // A ReferenceError is why a row of a related file was rejected: it refers
@@ -117,9 +139,10 @@ func (r *run) checkRelated(feed *Feed) error {
 		return nil
 	}
 	var (
-		key   string
-		user  bool
-		frags []FeedRecord
+		key      string
+		user     bool
+		frags    []FeedRecord
+		rejected []*RowError // in key order, reported in file order
 	)
 	reject := func(fr FeedRecord, err *ReferenceError) {
 		re := &RowError{File: fr.Origin.File, Line: fr.Origin.Line, Err: err}
@@ -130,8 +153,7 @@ func (r *run) checkRelated(feed *Feed) error {
 			rel.dropped = make(map[int]bool)
 		}
 		rel.dropped[fr.Index] = true
-		feed.Rejected = append(feed.Rejected, re)
-		r.countRejectedByPlan(re)
+		rejected = append(rejected, re)
 	}
 	check := func() {
 		for _, fr := range frags {
@@ -166,5 +188,12 @@ func (r *run) checkRelated(feed *Feed) error {
 		}
 	}
 	check()
+	slices.SortFunc(rejected, func(a, b *RowError) int {
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
+	for _, re := range rejected {
+		feed.Rejected = append(feed.Rejected, re)
+		r.countRejectedByPlan(re)
+	}
 	return nil
 }

@@ -170,11 +170,13 @@ type planner struct {
 	// leftovers are the Sink users the first key did not match, kept for
 	// the later keys when there are any.
 	leftovers []usersync.Record
-	// sinkGroups maps the Sink's group IDs to their names.
-	sinkGroups map[string]string
-	managers   managers
-	warnings   warnings
-	layouts    layoutCache
+	// sinkGroups maps the Sink's group IDs to their groups.
+	sinkGroups map[string]usersync.Group
+	// links is set when the Sink stores groups' Parent and Account.
+	links    bool
+	managers managers
+	warnings warnings
+	layouts  layoutCache
 
 	// changes by kind, merged in apply order by finish.
 	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change
@@ -320,12 +322,13 @@ func (pl *planner) rejectDuplicates(k string, idx []int32) {
 // listGroups reads the Sink's groups, before the users: a plan needs them
 // to know which groups exist and what they are called.
 func (pl *planner) listGroups(ctx context.Context, current usersync.Lister) error {
-	pl.sinkGroups = make(map[string]string)
+	pl.sinkGroups = make(map[string]usersync.Group)
+	pl.links = usersync.LinksGroups(current)
 	for g, err := range current.Groups(ctx) {
 		if err != nil {
 			return fmt.Errorf("list groups: %w", err)
 		}
-		pl.sinkGroups[g.ID] = g.Name
+		pl.sinkGroups[g.ID] = g
 	}
 	return nil
 }

@@ -403,6 +403,8 @@ func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 	switch {
 	case err == nil:
 		cs.add("mapping", usersync.CheckResult{Name: name, Detail: fmt.Sprintf("maps: key %q, %d attributes", rec.Key, rec.Attrs.Len())})
+	case errors.Is(err, io.EOF) && listsGroups(rr) != "":
+		cs.add("mapping", usersync.CheckResult{Name: name, Detail: listsGroups(rr)})
 	case errors.Is(err, io.EOF):
 		cs.add("mapping", usersync.CheckResult{Name: name, Err: fmt.Errorf("%s holds no row after its header: a run would fail: %w", file, usersync.ErrNoRecords)})
 	case errors.As(err, &re):

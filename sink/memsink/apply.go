@@ -16,6 +16,7 @@ import (
 //   - CreateGroup creates the group, or renames it if it exists; an empty
 //     Name means the ID. RenameGroup renames a group it holds, and fails
 //     with an error wrapping [usersync.ErrNotFound] for one it does not.
+//     Both set the group's Parent and Account (see [usersync.GroupLinker]).
 //   - CreateUser creates the user, or updates it if it exists: it sets every
 //     attribute of Change.User (keeping the others), joins Change.Join,
 //     leaves Change.Leave, takes Inactive and the missing marker from
@@ -148,7 +149,7 @@ func (s *Sink) renameGroup(g usersync.Group) error {
 	if g.Name == "" {
 		g.Name = g.ID
 	}
-	old.Name = g.Name
+	old.Name, old.Parent, old.Account = g.Name, g.Parent, g.Account
 	s.groups[old.ID] = old
 	return nil
 }

@@ -30,11 +30,13 @@ func Example() {
 	for _, r := range users {
 		fmt.Println(r.Key, r.Attrs, r.Groups, "managed:", r.Managed)
 	}
-	fmt.Println(groups)
+	for _, g := range groups {
+		fmt.Println(g.ID, g.Name)
+	}
 	// Output:
 	// E1001 {name="Ann Berg" title="Head nurse"} [nurses] managed: true
 	// admin {name="Site Admin"} [] managed: false
-	// [{nurses Nurses}]
+	// nurses Nurses
 }
 
 // A FailOn function makes chosen changes fail, to test how the caller

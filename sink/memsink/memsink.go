@@ -2,7 +2,8 @@
 // tests and examples, and the reference implementation for Sink authors.
 //
 // A [Sink] implements [usersync.Sink], [usersync.Lister],
-// [usersync.BatchApplier] and [usersync.DigestLister], and passes the conformance suite in
+// [usersync.BatchApplier], [usersync.DigestLister] and
+// [usersync.GroupLinker], and passes the conformance suite in
 // sink/sinktest. It is safe for concurrent use.
 //
 // Besides the change path, a Sink has methods that bypass it: [Sink.PutUser]
@@ -245,3 +246,8 @@ func sortGroups(gs []usersync.Group) []usersync.Group {
 	slices.SortFunc(gs, func(a, b usersync.Group) int { return cmp.Compare(a.ID, b.ID) })
 	return gs
 }
+
+var _ usersync.GroupLinker = (*Sink)(nil)
+
+// LinksGroups reports true: a Sink stores its groups' Parent and Account.
+func (s *Sink) LinksGroups() bool { return true }

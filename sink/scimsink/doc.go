@@ -18,7 +18,10 @@
 // without regard to case, as SCIM compares userName): creating a user that
 // exists, made by hand, takes it over. Groups are known by externalId (the
 // feed's Group ID), their displayName is the group's name; groups without
-// an externalId are neither listed nor touched.
+// an externalId are neither listed nor touched. SCIM's Group resource has
+// no parent and no account (RFC 7643 nests groups only through members),
+// so a Sink ignores usersync.Group's Parent and Account: it is not a
+// usersync.GroupLinker, and a reconciler plans no change of them.
 //
 // # Where the sync's state lives
 //

@@ -52,6 +52,10 @@
 // and Groups list what the store holds and stop on a canceled ctx; and that
 // Apply is safe from several goroutines.
 //
+// For a Sink whose Lister is a [usersync.GroupLinker], the suite checks
+// that CreateGroup and RenameGroup store a group's Parent and Account, and
+// that Groups lists them.
+//
 // For a Sink that is a [usersync.DigestLister], the suite checks that
 // Digests lists every user in strictly increasing byte order of key (keys
 // that differ in case, non-ASCII ones, prefixes of others); that Known
@@ -130,6 +134,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"MissingMarker", testMissingMarker},
 		{"RenameGroup", testRenameGroup},
 		{"Groups", testGroups},
+		{"GroupLinks", testGroupLinks},
 		{"JoinUnknownGroup", testJoinUnknownGroup},
 		{"UserCreatedByHand", testHandMade},
 		{"Values", testValues},

@@ -194,10 +194,23 @@ func (s *state) setMissing(r *usersync.Record) {
 }
 
 type group struct {
-	id      int64 // 0 if the database has no such group
-	name    string
-	oldName string
-	live    bool // exists after the changes
+	id       int64 // 0 if the database has no such group
+	name     string
+	oldName  string
+	links    links // Parent and Account
+	oldLinks links
+	live     bool // exists after the changes
+}
+
+// links are a group's Parent and Account.
+type links struct{ parent, account string }
+
+// nullIfEmpty returns s as a statement argument, "" as NULL.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // user returns the user under key, adding an absent one if there is none.
@@ -248,6 +261,7 @@ func (b *batch) playGroup(c *usersync.Change) error {
 		return fmt.Errorf("sqlsink: group %q: %w", c.Group.ID, usersync.ErrNotFound)
 	}
 	g.live = true
+	g.links = links{c.Group.Parent, c.Group.Account}
 	g.name = c.Group.Name
 	if g.name == "" {
 		g.name = c.Group.ID

@@ -22,7 +22,9 @@
 //   - users: id, tenant, key (unique per tenant), attrs (a JSON object of
 //     strings), inactive, managed, missing_runs, missing_since;
 //   - groups: id, tenant, ext_id (unique per tenant; NULL for groups made by
-//     hand, which the sync never lists nor touches), name;
+//     hand, which the sync never lists nor touches), name, parent and
+//     account (usersync.Group's Parent and Account, NULL for none; added by
+//     migration 4: a Sink is a usersync.GroupLinker);
 //   - memberships: user_id, group_id;
 //   - state (the Store), locks, invites and migrations.
 //

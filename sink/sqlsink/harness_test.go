@@ -161,8 +161,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), h.tenant, r.Key, string(attrs), r.I
 }
 
 func (h *harness) PutGroup(ctx context.Context, g usersync.Group) error {
-	_, err := h.tdb.db.ExecContext(ctx, h.q(`INSERT INTO `+h.t("groups")+` (tenant, ext_id, name) VALUES (?, ?, ?)
+	if g.Parent == "" && g.Account == "" { // as a schema older than version 4 holds groups
+		_, err := h.tdb.db.ExecContext(ctx, h.q(`INSERT INTO `+h.t("groups")+` (tenant, ext_id, name) VALUES (?, ?, ?)
 ON CONFLICT (tenant, ext_id) DO UPDATE SET name = excluded.name`), h.tenant, g.ID, g.Name)
+		return err
+	}
+	_, err := h.tdb.db.ExecContext(ctx, h.q(`INSERT INTO `+h.t("groups")+` (tenant, ext_id, name, parent, account) VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))
+ON CONFLICT (tenant, ext_id) DO UPDATE SET name = excluded.name, parent = excluded.parent, account = excluded.account`), h.tenant, g.ID, g.Name, g.Parent, g.Account)
 	return err
 }
 
@@ -171,7 +176,7 @@ func (h *harness) State(ctx context.Context) ([]usersync.Record, []usersync.Grou
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := h.tdb.db.QueryContext(ctx, h.q(`SELECT ext_id, name FROM `+h.t("groups")+` WHERE tenant = ? AND ext_id IS NOT NULL`), h.tenant)
+	rows, err := h.tdb.db.QueryContext(ctx, h.q(`SELECT ext_id, name, COALESCE(parent, ''), COALESCE(account, '') FROM `+h.t("groups")+` WHERE tenant = ? AND ext_id IS NOT NULL`), h.tenant)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -179,7 +184,7 @@ func (h *harness) State(ctx context.Context) ([]usersync.Record, []usersync.Grou
 	var groups []usersync.Group
 	for rows.Next() {
 		var g usersync.Group
-		if err := rows.Scan(&g.ID, &g.Name); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &g.Parent, &g.Account); err != nil {
 			return nil, nil, err
 		}
 		groups = append(groups, g)

@@ -224,8 +224,8 @@ func (m *merger) list() []string {
 func (s *Sink) Groups(ctx context.Context) iter.Seq2[usersync.Group, error] {
 	return func(yield func(usersync.Group, error) bool) {
 		n := s.n
-		rows, err := s.db.QueryContext(ctx, s.d.bind(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? AND %s IS NOT NULL ORDER BY %s",
-			n.gExtID, n.gName, n.groups, n.gTenant, n.gExtID, n.gExtID)), s.tenant)
+		rows, err := s.db.QueryContext(ctx, s.d.bind(fmt.Sprintf("SELECT %s, %s, COALESCE(%s, ''), COALESCE(%s, '') FROM %s WHERE %s = ? AND %s IS NOT NULL ORDER BY %s",
+			n.gExtID, n.gName, n.gParent, n.gAccount, n.groups, n.gTenant, n.gExtID, n.gExtID)), s.tenant)
 		if err != nil {
 			yield(usersync.Group{}, fmt.Errorf("sqlsink: listing groups: %w", s.ctxErr(ctx, err)))
 			return
@@ -233,7 +233,7 @@ func (s *Sink) Groups(ctx context.Context) iter.Seq2[usersync.Group, error] {
 		defer rows.Close()
 		for count := 1; rows.Next(); count++ {
 			var g usersync.Group
-			err := rows.Scan(&g.ID, &g.Name)
+			err := rows.Scan(&g.ID, &g.Name, &g.Parent, &g.Account)
 			if err == nil && count%ctxCheckEvery == 0 {
 				err = ctx.Err()
 			}

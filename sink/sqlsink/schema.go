@@ -74,6 +74,10 @@ type GroupsTable struct {
 	// memberships in them are never touched.
 	ExtID string
 	Name  string // "name": the display name
+	// Parent and Account hold usersync.Group's Parent and Account, the
+	// external IDs of the group's parent and account: "parent" and
+	// "account", text, NULL for none.
+	Parent, Account string
 }
 
 // MembershipsTable names the memberships table and its columns.
@@ -95,6 +99,7 @@ type names struct {
 	uID, uTenant, uKey, uInactive, uManaged, uAttrs string // users columns; uAttrs "" for none
 	uMissingRuns, uMissingSince                     string
 	gID, gTenant, gExtID, gName                     string
+	gParent, gAccount                               string
 	mUser, mGroup                                   string
 	// The digest columns of the users table, which the Sink owns: see
 	// the package doc's "Digests" section.
@@ -133,6 +138,7 @@ func (t Tables) resolve() (*names, error) {
 	}
 	g := t.Groups
 	n.gID, n.gTenant, n.gExtID, n.gName = v.name(g.ID, "id"), v.name(g.Tenant, "tenant"), v.name(g.ExtID, "ext_id"), v.name(g.Name, "name")
+	n.gParent, n.gAccount = v.name(g.Parent, "parent"), v.name(g.Account, "account")
 	m := t.Memberships
 	n.mUser, n.mGroup = v.name(m.User, "user_id"), v.name(m.Group, "group_id")
 	n.uAttrsDigest, n.uGroupsDigest = `"usersync_attrs_digest"`, `"usersync_groups_digest"`
@@ -290,6 +296,13 @@ func migrations(d dialect, n *names) []Migration {
 		Version:     3,
 		Description: "digests of users, kept by the library and invalidated by triggers on changes made by hand",
 		Statements:  d.digestSchema(n),
+	}, {
+		Version:     4,
+		Description: "groups' parent and account",
+		Statements: []string{
+			fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s TEXT`, n.groups, n.gParent),
+			fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s TEXT`, n.groups, n.gAccount),
+		},
 	}}
 }
 

@@ -245,7 +245,7 @@ func (s *Sink) checkSchema(ctx context.Context) error {
 		cols  []string
 	}{
 		{n.users, userCols},
-		{n.groups, []string{n.gID, n.gTenant, n.gExtID, n.gName}},
+		{n.groups, []string{n.gID, n.gTenant, n.gExtID, n.gName, n.gParent, n.gAccount}},
 		{n.members, []string{n.mUser, n.mGroup}},
 		{n.state, []string{`"tenant"`, `"key"`, `"value"`}},
 		{n.locks, []string{`"tenant"`, `"holder"`, `"token"`, `"since"`, `"expires"`}},
@@ -269,3 +269,9 @@ func (s *Sink) checkSchema(ctx context.Context) error {
 
 // Tenant returns the tenant whose rows the Sink reads and writes.
 func (s *Sink) Tenant() string { return s.tenant }
+
+var _ usersync.GroupLinker = (*Sink)(nil)
+
+// LinksGroups reports true: a Sink stores its groups' Parent and Account
+// (see [GroupsTable]).
+func (s *Sink) LinksGroups() bool { return true }

@@ -51,7 +51,8 @@ func (s *Sink) loadGroups(ctx context.Context, tx *txn, b *batch) error {
 	ids := slices.Sorted(maps.Keys(b.groups))
 	return chunks(s.d, ids, 1, func(ids []string) error {
 		cond, args := in(s.d, n.gExtID, ids)
-		q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s = ? AND %s", n.gID, n.gExtID, n.gName, n.groups, n.gTenant, cond)
+		q := fmt.Sprintf("SELECT %s, %s, %s, COALESCE(%s, ''), COALESCE(%s, '') FROM %s WHERE %s = ? AND %s",
+			n.gID, n.gExtID, n.gName, n.gParent, n.gAccount, n.groups, n.gTenant, cond)
 		rows, err := tx.QueryContext(ctx, s.d.bind(q), append([]any{s.tenant}, args...)...)
 		if err != nil {
 			return err
@@ -60,10 +61,11 @@ func (s *Sink) loadGroups(ctx context.Context, tx *txn, b *batch) error {
 		for rows.Next() {
 			var id int64
 			var ext, name string
-			if err := rows.Scan(&id, &ext, &name); err != nil {
+			var l links
+			if err := rows.Scan(&id, &ext, &name, &l.parent, &l.account); err != nil {
 				return err
 			}
-			*b.groups[ext] = group{id: id, name: name, oldName: name, live: true}
+			*b.groups[ext] = group{id: id, name: name, oldName: name, links: l, oldLinks: l, live: true}
 		}
 		return rows.Err()
 	})
@@ -175,18 +177,19 @@ func (s *Sink) write(ctx context.Context, tx *txn, b *batch) error {
 	return s.writeInvites(ctx, tx, b.invites)
 }
 
-// writeGroups creates the new groups and renames the renamed ones, and
-// learns the new ones' IDs.
+// writeGroups creates the new groups and renames (or re-links) the changed
+// ones, and learns the new ones' IDs.
 func (s *Sink) writeGroups(ctx context.Context, tx *txn, b *batch) error {
 	n := s.n
-	q := s.d.bind(fmt.Sprintf("INSERT INTO %s (%s, %s, %s) VALUES (?, ?, ?) ON CONFLICT (%s, %s) DO UPDATE SET %s = excluded.%s RETURNING %s",
-		n.groups, n.gTenant, n.gExtID, n.gName, n.gTenant, n.gExtID, n.gName, n.gName, n.gID))
+	q := s.d.bind(fmt.Sprintf("INSERT INTO %s (%s, %s, %s, %s, %s) VALUES (?, ?, ?, ?, ?) ON CONFLICT (%s, %s) DO UPDATE SET %s = excluded.%s, %s = excluded.%s, %s = excluded.%s RETURNING %s",
+		n.groups, n.gTenant, n.gExtID, n.gName, n.gParent, n.gAccount, n.gTenant, n.gExtID,
+		n.gName, n.gName, n.gParent, n.gParent, n.gAccount, n.gAccount, n.gID))
 	for _, ext := range slices.Sorted(maps.Keys(b.groups)) {
 		g := b.groups[ext]
-		if !g.live || g.id != 0 && g.name == g.oldName {
+		if !g.live || g.id != 0 && g.name == g.oldName && g.links == g.oldLinks {
 			continue
 		}
-		if err := tx.QueryRowContext(ctx, q, s.tenant, ext, g.name).Scan(&g.id); err != nil {
+		if err := tx.QueryRowContext(ctx, q, s.tenant, ext, g.name, nullIfEmpty(g.links.parent), nullIfEmpty(g.links.account)).Scan(&g.id); err != nil {
 			return err
 		}
 	}

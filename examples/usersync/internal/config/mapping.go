@@ -54,6 +54,8 @@ type SchemaSpec struct {
 	Headers *HeaderRule `yaml:"headers"`
 	// Name names the files the schema reads, for descriptions.
 	Name string `yaml:"name"`
+	// File is users (the default), groups or memberships: see FileKind.
+	File FileKind `yaml:"file"`
 }
 
 func (s *SchemaSpec) isSet() bool { return s.Preset != "" || len(s.Columns) > 0 }
@@ -128,6 +130,7 @@ func (s *SchemaSpec) schema() (csvmap.Schema, error) {
 	if s.Name != "" {
 		sc.Name = s.Name
 	}
+	sc.File = s.File.V
 	return sc, nil
 }
 
@@ -174,6 +177,7 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 	if m.Hold != nil && m.Hold.Rows == nil && m.Hold.Percent == nil {
 		c.errorf("mapping.hold", "give rows, percent or both")
 	}
+	m.checkFileKind(c)
 	opts := m.options()
 	if len(m.Routes) == 0 {
 		return buildMapper(c, "mapping", &m.SchemaSpec, opts)

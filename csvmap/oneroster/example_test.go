@@ -54,12 +54,10 @@ func Example() {
 	for _, f := range res.Files {
 		fmt.Printf("%s: %d records, %d skipped\n", f.Name, f.Records, f.Format.Skipped)
 	}
-	for _, c := range res.Plan.Changes {
-		if c.Kind == usersync.CreateGroup {
-			fmt.Printf("create group %s %q\n", c.Group.ID, c.Group.Name)
-		}
+	users, groups := sink.Snapshot()
+	for _, g := range groups {
+		fmt.Printf("group %s %q, parent %q\n", g.ID, g.Name, g.Parent)
 	}
-	users, _ := sink.Snapshot()
 	for _, u := range users {
 		fmt.Println(u.Key, u.Attrs, u.Groups)
 	}
@@ -69,8 +67,8 @@ func Example() {
 	// classes.csv: 0 records, 0 skipped
 	// users.csv: 2 records, 1 skipped
 	// enrollments.csv: 2 records, 0 skipped
-	// create group k1 "Math 4A"
-	// create group s1 "Riverside Elementary"
+	// group k1 "Math 4A", parent "s1"
+	// group s1 "Riverside Elementary", parent ""
 	// u1 {email="ann.lee@riverside.example" name="Ann Lee" role="teacher"} [k1 s1]
 	// u2 {email="" name="Ben Ortiz" role="student"} [k1 s1]
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/usersync/usersync/csvmap/oneroster"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/memsink"
+	"github.com/usersync/usersync/sink/sqlsink"
+	"github.com/usersync/usersync/sink/sqlsink/sqlite"
 	"github.com/usersync/usersync/source/memsource"
 )
 
@@ -36,25 +38,32 @@ func putDir(t testing.TB, src *memsource.Source, dir string) {
 	}
 }
 
-func users(s *memsink.Sink) []string {
-	recs, _ := s.Snapshot()
+func users(s usersync.Lister) []string {
 	var out []string
-	for _, r := range recs {
+	for r, err := range s.Users(context.Background()) {
+		if err != nil {
+			panic(err)
+		}
+		slices.Sort(r.Groups)
 		line := fmt.Sprintf("%s %s %v", r.Key, r.Attrs.Value("name"), r.Groups)
 		if r.Inactive {
 			line += " inactive"
 		}
 		out = append(out, line)
 	}
+	slices.Sort(out)
 	return out
 }
 
-func groups(s *memsink.Sink) []string {
-	_, gs := s.Snapshot()
+func groups(s usersync.Lister) []string {
 	var out []string
-	for _, g := range gs {
-		out = append(out, fmt.Sprintf("%s=%s", g.ID, g.Name))
+	for g, err := range s.Groups(context.Background()) {
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, fmt.Sprintf("%s=%s<%s", g.ID, g.Name, g.Parent))
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -66,10 +75,31 @@ func check(t *testing.T, what string, got, want []string) {
 }
 
 // TestPipeline syncs a 1.1 bulk bundle, then a 1.2 bulk bundle of the same
-// people, then a 1.1 delta, into memsink, through the stock Pipeline.
+// people, then a 1.1 delta, through the stock Pipeline, into memsink and
+// into sqlsink on SQLite.
 func TestPipeline(t *testing.T) {
+	t.Run("memsink", func(t *testing.T) { testPipeline(t, memsink.New()) })
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := sqlite.Open(filepath.Join(t.TempDir(), "users.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		s, err := sqlsink.New(context.Background(), db, sqlsink.SQLite, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testPipeline(t, s)
+	})
+}
+
+type listingSink interface {
+	usersync.Sink
+	usersync.Lister
+}
+
+func testPipeline(t *testing.T, sink listingSink) {
 	ctx := context.Background()
-	sink := memsink.New()
 	run := func(dir string, delta bool) *usersync.Result {
 		t.Helper()
 		src := memsource.New()
@@ -101,7 +131,7 @@ func TestPipeline(t *testing.T) {
 	}
 	check(t, "users after 1.1", users(sink), want)
 	check(t, "groups", groups(sink), []string{
-		"d1=Riverside District", "k1=Math 4A", "k2=Homeroom 4", "s1=Riverside Elementary", "s2=Riverside High",
+		"d1=Riverside District<", "k1=Math 4A<s1", "k2=Homeroom 4<s1", "s1=Riverside Elementary<d1", "s2=Riverside High<d1",
 	})
 	var files []string
 	for _, f := range res.Files {

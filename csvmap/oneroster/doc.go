@@ -31,7 +31,9 @@
 //     skipped rather than rejected; Options.RoleAttrs gives a role's users
 //     attributes of their own (students need not hold what staff do).
 //   - roles.csv (1.2): each user's role (that of its primary role) and
-//     orgs, read before users.csv.
+//     orgs, read before users.csv. In a 1.2 delta whose roles.csv does not
+//     give a user's role, the record has no role attribute, and with
+//     Options.Roles set the user is out of scope: left as it is.
 //   - enrollments.csv: each enrollment is a membership of the user in the
 //     class's group: a fragment record (usersync.Record.Fragment) that the
 //     Pipeline merges into the user's record.

@@ -273,6 +273,40 @@ func TestDelta(t *testing.T) {
 	}
 }
 
+// A 1.2 delta: roles.csv gives the roles of the users it lists; a user
+// whose role it does not give has no role attribute.
+func TestDelta12(t *testing.T) {
+	files := map[string]string{
+		"manifest.csv": "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.users,delta\nfile.roles,delta\nfile.orgs,absent\n",
+		"roles.csv": "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n" +
+			"r2,active,2025-11-21T02:00:00Z,u2,primary,student,,,s1,\n" +
+			"r4,tobedeleted,2025-11-21T02:00:00Z,u4,primary,parent,,,s1,\n",
+		"users.csv": "sourcedId,status,dateLastModified,enabledUser,username,givenName,familyName,email\n" +
+			"u2,active,2025-11-21T02:00:00Z,true,bortiz,Ben,Ortiz,ben@riverside.example\n" +
+			"u4,tobedeleted,2025-11-21T02:00:00Z,,,,,\n" +
+			"u6,active,2025-11-21T02:00:00Z,true,fkaur,Farah,Kaur,\n",
+	}
+	r, err := readBundle(t, mustNew(t, &Options{Delta: true, Attrs: []string{"name", "role"}}), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLines(t, "rejects", r.rejects, nil)
+	checkLines(t, "users", sortedSummaries(r.users), []string{
+		"u2 [] name=Ben Ortiz role=student",
+		"u4 [] inactive ",
+		"u6 [] name=Farah Kaur",
+	})
+	// With a role filter, a user whose role the delta does not say is
+	// left alone.
+	r, err = readBundle(t, mustNew(t, &Options{Delta: true, Roles: StudentRoles()}), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.users["u6"]; ok || r.skipped["users.csv"] != 1 {
+		t.Errorf("u6 in scope (skipped %v)", r.skipped)
+	}
+}
+
 func TestModeMustFollowManifest(t *testing.T) {
 	_, err := readBundle(t, mustNew(t, nil), loadDir(t, "delta-1.1"))
 	if !errors.Is(err, ErrMode) || !strings.Contains(err.Error(), "file.users is delta") {

@@ -23,7 +23,9 @@
 //     the product embeds, whose tenants' folders are Sources).
 //   - [Decryptor] turns ciphertext into plaintext, optionally
 //     (decrypt/pgpdecrypt).
-//   - [Mapper] turns CSV rows into [Record] values (csvmap).
+//   - [Mapper] turns CSV rows into [Record] values (csvmap); a
+//     [BundleMapper] reads files that refer to each other, such as a
+//     OneRoster bundle, as one (csvmap/oneroster).
 //   - [Reconciler] compares the records with the Sink and makes a [Plan]
 //     (reconcile).
 //   - [Sink] is the product's directory; it applies each [Change]

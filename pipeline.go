@@ -125,9 +125,10 @@ func (p *Pipeline) execute(ctx context.Context, body func(*run) (Status, error))
 
 // run is the state of one Run.
 type run struct {
-	p   *Pipeline
-	ctx context.Context
-	res *Result
+	p      *Pipeline
+	ctx    context.Context
+	res    *Result
+	mapper Mapper // the run's: Pipeline.Mapper, or what a BundleMapper began
 }
 
 func (r *run) run() (Status, error) {
@@ -140,6 +141,12 @@ func (r *run) run() (Status, error) {
 	}
 	if len(files) == 0 {
 		return NothingToDo, nil
+	}
+	r.mapper = r.p.Mapper
+	if bm, ok := r.p.Mapper.(BundleMapper); ok {
+		if files, r.mapper, err = bm.Begin(files); err != nil {
+			return Failed, fmt.Errorf("begin the bundle: %w", err)
+		}
 	}
 	first, status, err := r.skipApplied(files)
 	defer first.remove()
@@ -384,7 +391,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 		}
 		return fail(raw.op("map"), raw.cause(err))
 	}
-	rr, err := r.p.Mapper.NewReader(plain, f)
+	rr, err := r.mapper.NewReader(plain, f)
 	if err != nil {
 		return mapFail(err)
 	}
@@ -424,7 +431,9 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err := raw.verify(&fr); err != nil {
 		return fail("verify", err)
 	}
-	if fr.Records == 0 && fr.Groups == 0 { // a groups file lists groups, and gives no records
+	// A groups file lists groups, and gives no records; nor does a part
+	// of a bundle.
+	if pr, ok := rr.(PartReader); fr.Records == 0 && len(groups) == 0 && !(ok && pr.Part()) {
 		return fail("verify", ErrNoRecords)
 	}
 	feed.related.fileRelated(f.Name, feed.spool.Len()-users, &fr, groups)

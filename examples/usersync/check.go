@@ -335,6 +335,10 @@ func (a *app) checkFiles(ctx context.Context, cs *checks, picker *source.Picker,
 		cs.skip("mapping", "header line", "the decryption key could not be loaded")
 		return
 	}
+	if bm, ok := a.cfg.Mapper().(usersync.BundleMapper); ok {
+		a.checkBundle(ctx, cs, picker, dec, files, bm) // check_bundle.go
+		return
+	}
 	for _, f := range files {
 		a.checkFile(ctx, cs, picker, dec, f)
 	}

@@ -196,6 +196,7 @@ func (cfg *Config) check(c *checker) {
 	if cfg.Decrypt != nil {
 		cfg.Decrypt.check(c)
 	}
+	cfg.Mapping.delta = cfg.Policy.delta() // a OneRoster bundle must agree
 	cfg.mapper = cfg.Mapping.build(c)
 	cfg.policy = cfg.Policy.build(c)
 	cfg.Sink.check(c)

@@ -33,12 +33,17 @@ type Mapping struct {
 	MaxRows       int       `yaml:"max_rows"`
 	// Hold fails a whole file in which too many rows are rejected.
 	Hold *Hold `yaml:"hold"`
+	// OneRoster reads the files as a OneRoster CSV bundle, instead of a
+	// schema; see oneroster.go.
+	OneRoster *OneRoster `yaml:"oneroster"`
+
+	delta bool // policy.mode is delta: the bundle must be too
 }
 
 // SchemaSpec is a schema: a preset, columns, or a preset with columns
 // added or replaced.
 type SchemaSpec struct {
-	// Preset is cosafe or opensense.
+	// Preset is cosafe, opensense, sis_students or sis_staff.
 	Preset string `yaml:"preset"`
 	// Columns are the columns of the files; with a preset, a column of
 	// the preset's name replaces it, and others are added.
@@ -97,7 +102,8 @@ func (c *Column) column() csvmap.Column {
 	}
 }
 
-var presets = map[string]func() csvmap.Schema{"cosafe": csvmap.Cosafe, "opensense": csvmap.Opensense}
+var presets = map[string]func() csvmap.Schema{"cosafe": csvmap.Cosafe, "opensense": csvmap.Opensense,
+	"sis_students": csvmap.SISStudents, "sis_staff": csvmap.SISStaff}
 
 // schema builds the csvmap.Schema of s.
 func (s *SchemaSpec) schema() (csvmap.Schema, error) {
@@ -161,6 +167,9 @@ func (m *Mapping) options() *csvmap.Options {
 // build checks the mapping section and makes its Mapper, reporting each
 // problem at the key it comes from.
 func (m *Mapping) build(c *checker) usersync.Mapper {
+	if m.OneRoster != nil {
+		return m.buildOneRoster(c)
+	}
 	if !m.isSet() && len(m.Routes) == 0 {
 		c.errorf("mapping", "give a preset (cosafe or opensense) or the columns of the files")
 		return nil

@@ -50,6 +50,13 @@ type FileResult struct {
 	// DecryptedBy names the key that decrypted the file; "" if it was not
 	// decrypted (see DecryptedReader).
 	DecryptedBy string
+	// Members are the files of an archive (see [Unpacker]), each read as
+	// a file of the run and named "archive/member", such as
+	// "bundle.zip/users.csv"; nil for other files. The archive's Records
+	// and Rejected count those of its members. A member's Bytes are those
+	// it held, uncompressed, and its SHA256 is zero: the delivered file's
+	// is the archive's.
+	Members []FileResult
 	// AlreadyApplied is set when an earlier run applied this same content
 	// (see Deduplicator).
 	AlreadyApplied bool

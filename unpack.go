@@ -90,6 +90,41 @@ type Packed struct {
 	readerAt func(max int64) (io.ReaderAt, int64, error)
 }
 
+// NewPacked returns content r of file f as an Unpacker is given it, found
+// in the containers named (outermost first): for an Unpacker's tests, and
+// for a host that unpacks outside a Pipeline. Its ReaderAt reads r in
+// place when r is an io.ReaderAt and io.Seeker (a *bytes.Reader, an
+// *os.File), and otherwise copies it to a file in tempDir ("" means
+// os.TempDir()) that is removed when the returned cleanup is called.
+func NewPacked(r io.Reader, f FileInfo, containers []string, tempDir string) (p *Packed, cleanup func()) {
+	p = &Packed{FileInfo: f, Containers: containers, br: bufio.NewReaderSize(r, packedBuffer)}
+	var spooled *os.File
+	p.readerAt = func(max int64) (io.ReaderAt, int64, error) {
+		if ra, ok := r.(interface {
+			io.ReaderAt
+			io.Seeker
+		}); ok {
+			size, err := ra.Seek(0, io.SeekEnd)
+			if err != nil {
+				return nil, 0, err
+			}
+			if size > max {
+				return nil, 0, fmt.Errorf("%w: %d bytes, over the %d an archive may hold here", ErrTooLarge, size, max)
+			}
+			return ra, size, nil
+		}
+		sf, n, err := spoolContent(p, tempDir, max)
+		spooled = sf
+		return sf, n, err
+	}
+	return p, func() {
+		if spooled != nil {
+			spooled.Close()
+			os.Remove(spooled.Name())
+		}
+	}
+}
+
 // packedBuffer is the read-ahead of a Packed: enough to recognize any
 // format.
 const packedBuffer = 64 << 10

@@ -521,7 +521,9 @@ func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *
 		case m.Records == 0:
 			ferr = &FileError{Op: "verify", File: m.Name, Err: ErrNoRecords}
 		}
-		m.Err = ferr
+		if ferr != nil {
+			m.Err = ferr
+		}
 		fr.Records += m.Records
 		fr.Rejected += m.Rejected
 		if m.DecryptedBy != "" {

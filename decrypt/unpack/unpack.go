@@ -266,7 +266,7 @@ func (u *Unpacker) zip(in *usersync.Packed) (*usersync.Unpacked, error) {
 	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
-		return nil, integrity("zip", err)
+		return nil, damaged(err)
 	}
 	if n := len(zr.File); n > u.maxFiles {
 		return nil, &LimitError{Format: "zip", Limit: "files", Value: int64(n), Max: int64(u.maxFiles)}
@@ -356,7 +356,7 @@ func (a *archive) Next() (usersync.FileInfo, io.Reader, error) {
 	a.files = a.files[1:]
 	rc, err := f.Open()
 	if err != nil {
-		return usersync.FileInfo{}, nil, integrity("zip", fmt.Errorf("%s: %w", f.Name, err))
+		return usersync.FileInfo{}, nil, damaged(fmt.Errorf("%s: %w", f.Name, err))
 	}
 	a.open = rc
 	size := int64(f.UncompressedSize64)
@@ -379,6 +379,15 @@ func integrity(format string, err error) error {
 		return fmt.Errorf("%s: %w: cut short: %w", format, usersync.ErrIntegrity, io.ErrUnexpectedEOF)
 	}
 	return err
+}
+
+// damaged wraps an error reading a zip in usersync.ErrIntegrity: the zip
+// is read from a local file, so that whatever fails is the zip itself.
+func damaged(err error) error {
+	if errors.Is(err, usersync.ErrIntegrity) {
+		return err
+	}
+	return fmt.Errorf("zip: %w: damaged: %w", usersync.ErrIntegrity, err)
 }
 
 // countingReader counts the bytes read.
@@ -423,10 +432,9 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 		b.err = &LimitError{Format: b.format, Limit: "ratio", File: b.file, Value: b.n / max(b.compressed(), 1), Max: b.ratio}
 	case err == nil || err == io.EOF:
 		return n, err
+	case b.file != "":
+		b.err = damaged(fmt.Errorf("%s: %w", b.file, err))
 	default:
-		if b.file != "" {
-			err = fmt.Errorf("%s: %w", b.file, err)
-		}
 		b.err = integrity(b.format, err)
 	}
 	return 0, b.err

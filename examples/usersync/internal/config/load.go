@@ -190,6 +190,7 @@ func (cfg *Config) check(c *checker) {
 		cfg.PlansDir = Path(filepath.Join(c.d.dir, "plans"))
 	}
 	cfg.Source.check(c)
+	cfg.Unpack.check(c)
 	if cfg.Decrypt != nil {
 		cfg.Decrypt.check(c)
 	}

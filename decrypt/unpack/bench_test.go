@@ -4,10 +4,13 @@ import (
 	"archive/zip"
 	"context"
 	"io"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
@@ -20,8 +23,10 @@ import (
 // BenchmarkZip syncs the bench command's scenario (internal/bench: today's
 // file against a memsink seeded with yesterday's users) three ways: the
 // CSV file bare without an Unpacker, bare with one (which only looks at
-// its first bytes), and inside a zip. Each round of -count runs the three
-// in turn, so run it with -benchtime=1x -count=7 and compare the medians.
+// its first bytes), and inside a zip. Each of b.N rounds runs the three in
+// turn, so that a slow spell of the machine falls on all alike, and the
+// medians are printed, with the zip's and the unpacker's ratios to bare
+// as metrics. Run it with -benchtime=5x or more.
 // USERSYNC_BENCH_USERS sets the users (100,000 by default; 770,000 make a
 // 125 MB file).
 func BenchmarkZip(b *testing.B) {
@@ -45,45 +50,51 @@ func BenchmarkZip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, side := range []struct {
-		name string
-		dir  string
-		u    usersync.Unpacker
-	}{
-		{"bare", s.DropDir(), nil},
-		{"bare+unpacker", s.DropDir(), unpack.New(nil)},
-		{"zip", zipDir, unpack.New(nil)},
-	} {
-		b.Run(side.name, func(b *testing.B) {
-			for range b.N {
-				b.StopTimer()
-				sink, err := s.Seed()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				src, err := dirsource.New(side.dir, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m, err := csvmap.New(bench.Schema, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				p := usersync.Pipeline{Source: src, Unpacker: side.u, Mapper: m, Sink: sink,
-					Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}})}
-				res, err := p.Run(context.Background())
-				src.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if res.Files[0].Records != users {
-					b.Fatalf("%d records, want %d", res.Files[0].Records, users)
-				}
-			}
-			b.SetBytes(info.Size())
-		})
+	zinfo, err := os.Stat(filepath.Join(zipDir, "users.zip"))
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Logf("%d users: users.csv %d bytes, users.zip %d bytes", users, info.Size(), zinfo.Size())
+	side := func(name, dir string, u usersync.Unpacker) bench.Contender {
+		return bench.Contender{Name: name, Round: func(ctx context.Context, _ int) (time.Duration, string, error) {
+			sink, err := s.Seed()
+			if err != nil {
+				return 0, "", err
+			}
+			runtime.GC()
+			start := time.Now()
+			src, err := dirsource.New(dir, nil)
+			if err != nil {
+				return 0, "", err
+			}
+			defer src.Close()
+			m, err := csvmap.New(bench.Schema, nil)
+			if err != nil {
+				return 0, "", err
+			}
+			p := usersync.Pipeline{Source: src, Unpacker: u, Mapper: m, Sink: sink,
+				Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}})}
+			res, err := p.Run(ctx)
+			d := time.Since(start)
+			if err == nil && res.Files[0].Records != users {
+				err = fmt.Errorf("%d records, want %d", res.Files[0].Records, users)
+			}
+			return d, "", err
+		}}
+	}
+	c := bench.Comparison{Size: info.Size(), Rounds: b.N, Width: 14, Contenders: []bench.Contender{
+		side("bare", s.DropDir(), nil),
+		side("bare+unpacker", s.DropDir(), unpack.New(nil)),
+		side("zip", zipDir, unpack.New(nil)),
+	}}
+	b.ResetTimer()
+	medians, err := c.Run(context.Background(), os.Stdout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(bench.Ratio(medians[2], medians[0]), "zip/bare")
+	b.ReportMetric(bench.Ratio(medians[1], medians[0]), "unpacker/bare")
+	b.SetBytes(info.Size())
 }
 
 // zipFile writes a zip holding the file at src, deflated at the default

@@ -386,6 +386,11 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	return fr
 }
 
+// maxContainers bounds how deep containers nest, whatever the Unpacker
+// allows, so that one that opens its own output forever cannot recurse
+// forever.
+const maxContainers = 16
+
 // content reads one delivered file through its layers: the containers the
 // Unpacker opens, the Decryptor, and the Mapper.
 type content struct {
@@ -478,6 +483,9 @@ func (c *content) read(in io.Reader, f FileInfo, fr *FileResult, ch chain) *File
 // unpacked reads what a container held: the decompressed content of a
 // file, or each file of an archive as a member of fr.
 func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *FileError {
+	if len(ch.containers) >= maxContainers {
+		return c.fault(ch, f, "unpack", fmt.Errorf("%w: containers nested over %d deep", ErrTooLarge, maxContainers))
+	}
 	ch.containers = append(slices.Clip(ch.containers), up.Format)
 	if up.Stream != nil {
 		s := &stageReader{r: up.Stream}

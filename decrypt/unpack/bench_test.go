@@ -3,8 +3,8 @@ package unpack_test
 import (
 	"archive/zip"
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"

@@ -953,14 +953,6 @@ func (v *verifyingReader) verify(fr *FileResult) error {
 	return nil
 }
 
-// op names the failed operation: "read" when the transport failed.
-func (v *verifyingReader) op(fallback string) string {
-	if v.err != nil {
-		return "read"
-	}
-	return fallback
-}
-
 // cause returns the transport error when there was one, since the error a
 // Decryptor or Mapper makes of it may hide it.
 func (v *verifyingReader) cause(err error) error {

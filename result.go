@@ -98,6 +98,9 @@ func (r *Result) Skipped() int {
 	n := 0
 	for i := range r.Files {
 		n += r.Files[i].Format.Skipped
+		for j := range r.Files[i].Members {
+			n += r.Files[i].Members[j].Format.Skipped
+		}
 	}
 	return n
 }

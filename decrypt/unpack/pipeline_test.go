@@ -22,6 +22,7 @@ import (
 	"github.com/usersync/usersync/internal/sftptest"
 	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
+	"github.com/usersync/usersync/report"
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/source"
 	"github.com/usersync/usersync/source/memsource"
@@ -395,4 +396,23 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// The run's summary lists the files of a zip under it, by their names.
+func TestSummaryListsTheFilesOfAZip(t *testing.T) {
+	src := memsource.New()
+	put(t, src, "bundle.zip", zipOf(t, member{"users.csv", []byte(csv)}, member{"groups.csv", []byte(groupsCSV)}))
+	p, _ := pipeline(t, src, nil, unpack.New(nil))
+	res, err := p.Run(context.Background())
+	require.NoError(t, err)
+	s := report.NewSummary(res, nil)
+	require.Len(t, s.Files, 1)
+	require.Len(t, s.Files[0].Members, 2)
+	assert.Equal(t, "bundle.zip/groups.csv", s.Files[0].Members[1].Name)
+	assert.Empty(t, s.Files[0].Members[1].SHA256, "a member has no hash of its own")
+	var text bytes.Buffer
+	require.NoError(t, report.WriteText(&text, s))
+	assert.Contains(t, text.String(), "  bundle.zip: 3 records")
+	assert.Contains(t, text.String(), "    bundle.zip/users.csv: 2 records")
+	assert.Contains(t, text.String(), "    bundle.zip/groups.csv: 1 record")
 }

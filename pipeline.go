@@ -35,9 +35,9 @@ const ProgressEvery = 1 << 16
 // A Pipeline wires the parts of a sync together and runs them safely: it
 // reads every file to a verified end, plans in full, and only then applies.
 //
-// Source, Mapper, Reconciler and Sink are required; Decryptor, Unpacker and
-// Reporter are optional. The Pipeline never closes the parts it is given: the host
-// owns them. A Pipeline may be run many times, but not concurrently with
+// Source, Mapper, Reconciler and Sink are required; Decryptor, Unpacker
+// and Reporter are optional. The Pipeline never closes the parts it is
+// given: the host owns them. A Pipeline may be run many times, but not concurrently with
 // itself: two runs against one Sink would plan against each other's changes.
 type Pipeline struct {
 	Source    Source
@@ -335,9 +335,9 @@ func (p *Pipeline) validate() error {
 }
 
 // readFile streams one file into feed, from the Source or from the copy
-// that a first read made. The FileResult's Err is set unless the file
-// reached a clean, verified end with at least one record, and the bytes
-// the first read saw; the records of a failed file may be left in feed,
+// that a first read made, through its layers (see content.read). The
+// FileResult's Err is set unless the file reached a clean, verified end
+// with at least one record, and the bytes the first read saw; the records of a failed file may be left in feed,
 // which is then discarded.
 func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	fr := FileResult{FileInfo: f}

@@ -23,6 +23,9 @@
 //     the product embeds, whose tenants' folders are Sources).
 //   - [Decryptor] turns ciphertext into plaintext, optionally
 //     (decrypt/pgpdecrypt).
+//   - [Unpacker], optional too, opens gzip files and zip archives, whose
+//     files are each a file of the run, in whatever order they were packed
+//     and encrypted (decrypt/unpack).
 //   - [Mapper] turns CSV rows into [Record] values (csvmap); a
 //     [BundleMapper] reads files that refer to each other, such as a
 //     OneRoster bundle, as one (csvmap/oneroster).

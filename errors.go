@@ -29,6 +29,10 @@ var (
 	// ErrChangesFailed means some changes of a plan failed to apply while the
 	// others applied; [Result.Failed] lists them.
 	ErrChangesFailed = errors.New("some changes failed")
+	// ErrMemberName refuses an archive holding a file whose name is not a
+	// plain relative one ("../x", "/etc/passwd", a NUL), or two files of
+	// the same name. Names in archives are never used as paths.
+	ErrMemberName = errors.New("unsafe or duplicate name in archive")
 	// ErrStalePlan is wrapped by every [StalePlanError].
 	ErrStalePlan = errors.New("plan is stale")
 )
@@ -83,7 +87,7 @@ func truncateUTF8(s string, n int) string {
 // failed integrity check or a missing required column. Like fs.PathError, it
 // names the operation and the file.
 type FileError struct {
-	Op   string // "list", "open", "decrypt", "read", "map", "verify"
+	Op   string // "list", "open", "decrypt", "unpack", "read", "map", "verify"
 	File string
 	Err  error
 }

@@ -1,14 +1,17 @@
 package usersync
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -32,13 +35,16 @@ const ProgressEvery = 1 << 16
 // A Pipeline wires the parts of a sync together and runs them safely: it
 // reads every file to a verified end, plans in full, and only then applies.
 //
-// Source, Mapper, Reconciler and Sink are required; Decryptor and Reporter
-// are optional. The Pipeline never closes the parts it is given: the host
-// owns them. A Pipeline may be run many times, but not concurrently with
+// Source, Mapper, Reconciler and Sink are required; Decryptor, Unpacker
+// and Reporter are optional. The Pipeline never closes the parts it is
+// given: the host owns them. A Pipeline may be run many times, but not concurrently with
 // itself: two runs against one Sink would plan against each other's changes.
 type Pipeline struct {
-	Source     Source
-	Decryptor  Decryptor // nil: files are plaintext
+	Source    Source
+	Decryptor Decryptor // nil: files are plaintext
+	// Unpacker opens containers: compressed files and archives, such as
+	// decrypt/unpack's gzip and zip. nil: files are read as delivered.
+	Unpacker   Unpacker
 	Mapper     Mapper
 	Reconciler Reconciler
 	Sink       Sink
@@ -351,21 +357,21 @@ func (p *Pipeline) validate() error {
 }
 
 // readFile streams one file into feed, from the Source or from the copy
-// that a first read made. The FileResult's Err is set unless the file
-// reached a clean, verified end with at least one record, and the bytes
-// the first read saw; the records of a failed file may be left in feed,
+// that a first read made, through its layers (see content.read). The
+// FileResult's Err is set unless the file reached a clean, verified end
+// with at least one record, and the bytes the first read saw; the records of a failed file may be left in feed,
 // which is then discarded.
 func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	fr := FileResult{FileInfo: f}
 	raw := &verifyingReader{h: sha256.New()}
-	fail := func(op string, err error) FileResult {
+	fail := func(err *FileError) FileResult {
 		fr.Bytes = raw.n
-		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
+		fr.Err = err
 		return fr
 	}
 	rc, err := r.open(f, first)
 	if err != nil {
-		return fail("open", err)
+		return fail(&FileError{Op: "open", File: f.Name, Err: err})
 	}
 	raw.r = rc
 	closed := false
@@ -374,71 +380,267 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 			rc.Close()
 		}
 	}()
+	c := &content{run: r, feed: feed, raw: raw, rc: rc, local: first != nil && first.copy != "" || isLocal(r.p.Source)}
+	defer c.removeSpools()
+	if err := c.read(raw, f, &fr, chain{}); err != nil {
+		return fail(err)
+	}
+	// The Mapper stopped at the end of the plaintext, and read made sure
+	// every stage reached its end too; make sure the transport did, so that
+	// a transport error is seen before anything is used.
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		return fail(&FileError{Op: "read", File: f.Name, Err: err})
+	}
+	closed = true
+	if err := rc.Close(); err != nil {
+		return fail(&FileError{Op: "close", File: f.Name, Err: err})
+	}
+	if first != nil && (raw.n != first.bytes || [32]byte(raw.h.Sum(nil)) != first.sum) {
+		return fail(&FileError{Op: "verify", File: f.Name, Err: fmt.Errorf("%w: the file changed between two reads of this run (%d bytes, then %d): the next run reads it again",
+			ErrIntegrity, first.bytes, raw.n)})
+	}
+	if err := raw.verify(&fr); err != nil {
+		return fail(&FileError{Op: "verify", File: f.Name, Err: err})
+	}
+	if fr.Records == 0 && !fr.part {
+		return fail(&FileError{Op: "verify", File: f.Name, Err: ErrNoRecords})
+	}
+	return fr
+}
 
-	var plain io.Reader = raw
-	dec := &stageReader{} // the Decryptor's plaintext, which remembers its fault
-	if r.p.Decryptor != nil {
-		if dec.r, err = r.p.Decryptor.Decrypt(r.ctx, raw, f); err != nil {
-			return fail("decrypt", err)
+// maxContainers bounds how deep containers nest, whatever the Unpacker
+// allows, so that one that opens its own output forever cannot recurse
+// forever.
+const maxContainers = 16
+
+// content reads one delivered file through its layers: the containers the
+// Unpacker opens, the Decryptor, and the Mapper.
+type content struct {
+	run  *run
+	feed *Feed
+	raw  *verifyingReader // the Source's bytes, counted and hashed
+	rc   io.ReadCloser    // the Source's reader under raw
+	// local is set when rc reads a local file (a LocalSource's, or the
+	// first read's copy), which a zip can then be read from in place.
+	local  bool
+	spools []*os.File // copies made for random access, removed at the end
+}
+
+// A chain is what lies between the Source and one layer of a file's content.
+type chain struct {
+	stages     []stage  // outermost first
+	containers []string // the formats of the containers opened
+	decrypted  bool     // the Decryptor had its turn
+	dec        DecryptedReader
+}
+
+// A stage is one step, such as "decrypt" or "unpack", that a file's bytes
+// pass through; a fault it finds is blamed on it.
+type stage struct {
+	op string
+	s  *stageReader
+}
+
+// read reads in, the content of file f, into fr and the feed: it opens it
+// if it is a container, gives it to the Decryptor if no layer above was,
+// and maps it otherwise. It returns nil once every stage under the
+// Mapper has reached its end cleanly.
+func (c *content) read(in io.Reader, f FileInfo, fr *FileResult, ch chain) *FileError {
+	r := c.run
+	if u := r.p.Unpacker; u != nil {
+		pk := &Packed{FileInfo: f, Containers: ch.containers, br: bufio.NewReaderSize(in, packedBuffer)}
+		pk.readerAt = func(max int64) (io.ReaderAt, int64, error) { return c.readerAt(pk, ch, max) }
+		up, err := u.Unpack(r.ctx, pk)
+		if err != nil {
+			return c.fault(ch, f, "unpack", err)
 		}
-		plain = dec
-	}
-	// A fault the Mapper meets is blamed on the stage that found it: the
-	// transport, then the Decryptor, else the Mapper.
-	mapFail := func(err error) FileResult {
-		if raw.err == nil && dec.err != nil {
-			return fail("decrypt", dec.cause(err))
+		if up != nil {
+			return c.unpacked(up, f, fr, ch)
 		}
-		return fail(raw.op("map"), raw.cause(err))
+		in = pk
 	}
-	rr, err := r.mapper.NewReader(plain, f)
+	if r.p.Decryptor != nil && !ch.decrypted {
+		plain, err := r.p.Decryptor.Decrypt(r.ctx, in, f)
+		if err != nil {
+			return c.fault(ch, f, "decrypt", err)
+		}
+		ch.decrypted = true
+		dec := &stageReader{r: plain}
+		ch.stages = append(slices.Clip(ch.stages), stage{"decrypt", dec})
+		ch.dec, _ = plain.(DecryptedReader)
+		if plain != in && r.p.Unpacker != nil {
+			return c.read(dec, f, fr, ch) // the plaintext may be a container: users.csv.gz.pgp
+		}
+		in = dec
+	}
+	rr, err := r.mapper.NewReader(in, f)
 	if err != nil {
-		return mapFail(err)
+		return c.fault(ch, f, "map", err)
 	}
-	users, frags := feed.spool.Len(), feed.spool.nfrag
-	if err := r.readRecords(rr, &fr, feed, raw); err != nil {
-		return mapFail(err)
+	users, frags := c.feed.spool.Len(), c.feed.spool.nfrag
+	if err := r.readRecords(rr, fr, c.feed, c.raw); err != nil {
+		return c.fault(ch, f, "map", err)
 	}
 	var groups []Group
 	if gr, ok := rr.(GroupReader); ok {
 		groups = gr.Groups()
-		feed.Groups = append(feed.Groups, groups...)
+		c.feed.Groups = append(c.feed.Groups, groups...)
 	}
-	fr.Fragments, fr.Groups = feed.spool.nfrag-frags, len(groups)
+	fr.Fragments, fr.Groups = c.feed.spool.nfrag-frags, len(groups)
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()
 	}
-	if dr, ok := dec.r.(DecryptedReader); ok {
-		fr.DecryptedBy = dr.DecryptedBy()
+	if ch.dec != nil {
+		fr.DecryptedBy = ch.dec.DecryptedBy()
 	}
-	// The Mapper stopped at the end of the plaintext; make sure the
-	// Decryptor and the transport reached theirs too, so that a trailing
-	// integrity check or a transport error is seen before anything is used.
-	if _, err := io.Copy(io.Discard, plain); err != nil {
-		return fail(raw.op("decrypt"), raw.cause(err))
-	}
-	if _, err := io.Copy(io.Discard, raw); err != nil {
-		return fail("read", err)
-	}
-	closed = true
-	if err := rc.Close(); err != nil {
-		return fail("close", err)
-	}
-	if first != nil && (raw.n != first.bytes || [32]byte(raw.h.Sum(nil)) != first.sum) {
-		return fail("verify", fmt.Errorf("%w: the file changed between two reads of this run (%d bytes, then %d): the next run reads it again",
-			ErrIntegrity, first.bytes, raw.n))
-	}
-	if err := raw.verify(&fr); err != nil {
-		return fail("verify", err)
+	// The Mapper stopped at the end of the plaintext; make sure the stages
+	// reached theirs too, so that a trailing integrity check (a
+	// Decryptor's, a gzip or zip checksum) is seen before anything is used.
+	if _, err := io.Copy(io.Discard, in); err != nil {
+		op := "read"
+		if n := len(ch.stages); n > 0 {
+			op = ch.stages[n-1].op
+		}
+		return c.fault(ch, f, op, err)
 	}
 	// A groups file lists groups, and gives no records; nor does a part
-	// of a bundle.
-	if pr, ok := rr.(PartReader); fr.Records == 0 && len(groups) == 0 && !(ok && pr.Part()) {
-		return fail("verify", ErrNoRecords)
+	// of a bundle: neither is empty.
+	if pr, ok := rr.(PartReader); ok && pr.Part() {
+		fr.part = true
 	}
-	feed.related.fileRelated(f.Name, feed.spool.Len()-users, &fr, groups)
-	return fr
+	fr.part = fr.part || len(groups) > 0
+	c.feed.related.fileRelated(f.Name, c.feed.spool.Len()-users, fr, groups)
+	return nil
 }
+
+// unpacked reads what a container held: the decompressed content of a
+// file, or each file of an archive as a member of fr.
+func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *FileError {
+	if len(ch.containers) >= maxContainers {
+		return c.fault(ch, f, "unpack", fmt.Errorf("%w: containers nested over %d deep", ErrTooLarge, maxContainers))
+	}
+	ch.containers = append(slices.Clip(ch.containers), up.Format)
+	if up.Stream != nil {
+		s := &stageReader{r: up.Stream}
+		ch.stages = append(slices.Clip(ch.stages), stage{"unpack", s})
+		return c.read(s, f, fr, ch)
+	}
+	if up.Archive == nil {
+		return c.fault(ch, f, "unpack", fmt.Errorf("usersync: the Unpacker returned a %q container with neither Stream nor Archive", up.Format))
+	}
+	seen := make(map[string]bool)
+	for {
+		if err := c.run.ctx.Err(); err != nil {
+			return c.fault(ch, f, "unpack", err)
+		}
+		mi, mr, err := up.Archive.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return c.fault(ch, f, "unpack", err)
+		}
+		// Names are never used as paths; they are checked so that a report
+		// names each file plainly and once.
+		switch {
+		case !fs.ValidPath(mi.Name) || mi.Name == ".":
+			return c.fault(ch, f, "unpack", fmt.Errorf("%w: %q is not a plain relative name", ErrMemberName, mi.Name))
+		case seen[mi.Name]:
+			return c.fault(ch, f, "unpack", fmt.Errorf("%w: %q is in the archive twice", ErrMemberName, mi.Name))
+		}
+		seen[mi.Name] = true
+		m := FileResult{FileInfo: FileInfo{Name: f.Name + "/" + mi.Name, Size: mi.Size, ModTime: mi.ModTime}}
+		s := &stageReader{r: mr}
+		mch := ch
+		mch.stages = append(slices.Clip(ch.stages), stage{"unpack", s})
+		ferr := c.read(s, m.FileInfo, &m, mch)
+		m.Bytes = s.n
+		switch {
+		case ferr != nil:
+		case m.Size >= 0 && m.Bytes != m.Size:
+			ferr = &FileError{Op: "verify", File: m.Name, Err: fmt.Errorf("%w: read %d bytes, the archive announced %d", ErrIntegrity, m.Bytes, m.Size)}
+		case m.Records == 0 && !m.part:
+			ferr = &FileError{Op: "verify", File: m.Name, Err: ErrNoRecords}
+		}
+		if ferr != nil {
+			m.Err = ferr
+		}
+		fr.Records += m.Records
+		fr.Rejected += m.Rejected
+		fr.Fragments += m.Fragments
+		fr.Groups += m.Groups
+		fr.part = fr.part || m.part
+		if m.DecryptedBy != "" {
+			fr.DecryptedBy = m.DecryptedBy
+		}
+		fr.Members = append(fr.Members, m)
+		if ferr != nil {
+			return ferr
+		}
+	}
+	if len(fr.Members) == 0 {
+		return &FileError{Op: "verify", File: f.Name, Err: fmt.Errorf("%w: the %s archive holds no file", ErrNoRecords, up.Format)}
+	}
+	return nil
+}
+
+// fault makes the error of a layer of f a FileError, blamed on the stage
+// that found it: the transport, then the outermost stage that failed, else
+// op.
+func (c *content) fault(ch chain, f FileInfo, op string, err error) *FileError {
+	switch {
+	case c.raw.err != nil:
+		op, err = "read", c.raw.cause(err)
+	default:
+		for _, st := range ch.stages {
+			if st.s.err != nil {
+				op, err = st.op, st.s.cause(err)
+				break
+			}
+		}
+	}
+	return &FileError{Op: op, File: f.Name, Err: err}
+}
+
+// readerAt gives an Unpacker random access to pk: in place for the file a
+// local Source delivered, else from a copy in TempDir.
+func (c *content) readerAt(pk *Packed, ch chain, max int64) (io.ReaderAt, int64, error) {
+	if rs, ok := c.rc.(io.ReadSeeker); ok && c.local && len(ch.stages) == 0 {
+		// Hash and verify the whole file as delivered first; then read it
+		// again where it is.
+		if _, err := io.Copy(io.Discard, pk); err != nil {
+			return nil, 0, err
+		}
+		n := c.raw.n
+		c.raw.r = eofReader{} // the Unpacker moves rc from here on
+		if n > max {
+			return nil, 0, fmt.Errorf("%w: %d bytes, over the %d an archive may hold here", ErrTooLarge, n, max)
+		}
+		if ra, ok := rs.(io.ReaderAt); ok {
+			return ra, n, nil
+		}
+		return &seekReaderAt{rs: rs}, n, nil
+	}
+	f, n, err := spoolContent(pk, c.run.p.TempDir, max)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.spools = append(c.spools, f)
+	return f, n, nil
+}
+
+// removeSpools removes the copies made for random access.
+func (c *content) removeSpools() {
+	for _, f := range c.spools {
+		f.Close()
+		os.Remove(f.Name())
+	}
+}
+
+// eofReader is a reader at its end.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // ctxCheckEvery is how many rows are read between two looks at ctx.
 const ctxCheckEvery = 4096
@@ -485,10 +687,19 @@ func (r *run) reject(re *RowError) {
 }
 
 // countRejectedByPlan moves a row the Reconciler refused from its file's
-// good records to its rejected rows.
+// good records to its rejected rows, and from its archive's.
 func (r *run) countRejectedByPlan(re *RowError) {
 	for i := range r.res.Files {
-		if f := &r.res.Files[i]; f.Name == re.File {
+		f := &r.res.Files[i]
+		for j := range f.Members {
+			if m := &f.Members[j]; m.Name == re.File {
+				m.Records--
+				m.Rejected++
+				f.Records--
+				f.Rejected++
+			}
+		}
+		if f.Name == re.File {
 			f.Records--
 			f.Rejected++
 		}
@@ -781,14 +992,6 @@ func (v *verifyingReader) verify(fr *FileResult) error {
 	return nil
 }
 
-// op names the failed operation: "read" when the transport failed.
-func (v *verifyingReader) op(fallback string) string {
-	if v.err != nil {
-		return "read"
-	}
-	return fallback
-}
-
 // cause returns the transport error when there was one, since the error a
 // Decryptor or Mapper makes of it may hide it.
 func (v *verifyingReader) cause(err error) error {
@@ -803,11 +1006,13 @@ func (v *verifyingReader) cause(err error) error {
 // than on the stage that was reading from it.
 type stageReader struct {
 	r   io.Reader
+	n   int64
 	err error
 }
 
 func (s *stageReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
+	s.n += int64(n)
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
 	}

@@ -56,6 +56,13 @@ type FileResult struct {
 	// DecryptedBy names the key that decrypted the file; "" if it was not
 	// decrypted (see DecryptedReader).
 	DecryptedBy string
+	// Members are the files of an archive (see [Unpacker]), each read as
+	// a file of the run and named "archive/member", such as
+	// "bundle.zip/users.csv"; nil for other files. The archive's Records
+	// and Rejected count those of its members. A member's Bytes are those
+	// it held, uncompressed, and its SHA256 is zero: the delivered file's
+	// is the archive's.
+	Members []FileResult
 	// AlreadyApplied is set when an earlier run applied this same content
 	// (see Deduplicator).
 	AlreadyApplied bool
@@ -63,6 +70,10 @@ type FileResult struct {
 	// FinishErr is the Source's error archiving, removing or setting the
 	// file aside after the run (see Finisher).
 	FinishErr error
+
+	// part is set when the file may give no records and still count: a
+	// groups file, or a part of a bundle (see PartReader).
+	part bool
 }
 
 // Hash returns the file's SHA-256 in hex.
@@ -97,6 +108,9 @@ func (r *Result) Skipped() int {
 	n := 0
 	for i := range r.Files {
 		n += r.Files[i].Format.Skipped
+		for j := range r.Files[i].Members {
+			n += r.Files[i].Members[j].Format.Skipped
+		}
 	}
 	return n
 }

@@ -131,6 +131,9 @@ type File struct {
 	Error string `json:"error,omitempty"`
 	// FinishError is why archiving or removing it after the run failed.
 	FinishError string `json:"finish_error,omitempty"`
+	// Members are the files of an archive, named "bundle.zip/users.csv"
+	// (see usersync.FileResult.Members).
+	Members []File `json:"members,omitempty"`
 }
 
 // Counts are a run's numbers.
@@ -361,10 +364,13 @@ func elapsed(start, end time.Time) time.Duration {
 	return end.Sub(start)
 }
 
-func (b *builder) files() []File {
-	files := make([]File, 0, len(b.r.Files))
-	for i := range b.r.Files {
-		f := &b.r.Files[i]
+func (b *builder) files() []File { return b.fileList(b.r.Files) }
+
+// fileList summarizes results, and the members of archives among them.
+func (b *builder) fileList(results []usersync.FileResult) []File {
+	files := make([]File, 0, len(results))
+	for i := range results {
+		f := &results[i]
 		out := File{
 			Name:           f.Name,
 			Size:           f.Size,
@@ -383,8 +389,11 @@ func (b *builder) files() []File {
 		if f.Format.Delimiter != 0 {
 			out.Delimiter = string(f.Format.Delimiter)
 		}
-		if f.Err == nil {
+		if f.Err == nil && f.SHA256 != [32]byte{} {
 			out.SHA256 = f.Hash()
+		}
+		if len(f.Members) > 0 {
+			out.Members = b.fileList(f.Members)
 		}
 		files = append(files, out)
 	}

@@ -192,6 +192,10 @@ func files(s *Summary) []string {
 		for _, d := range fileDetails(f) {
 			out = append(out, "    "+d)
 		}
+		for j := range f.Members {
+			m := &f.Members[j]
+			out = append(out, "    "+clean(m.Name)+": "+fileLine(m, s.Error))
+		}
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/decrypt"
 	"github.com/usersync/usersync/decrypt/pgpdecrypt"
+	"github.com/usersync/usersync/decrypt/unpack"
 	"github.com/usersync/usersync/report"
 	"github.com/usersync/usersync/report/history"
 	"github.com/usersync/usersync/report/mailreport"
@@ -192,6 +193,17 @@ func (a *app) decryptor() (usersync.Decryptor, error) {
 		decrypt.BySuffix(d, ".pgp", ".gpg", ".asc"),
 		decrypt.ByContent(d, pgpdecrypt.IsMessage),
 	), nil
+}
+
+// unpacker returns the config's Unpacker: gzip and zip are opened unless
+// the config turns them off, since a customer who sends users.csv.gz
+// expects it to be read, and a plain file costs a look at four bytes.
+func (a *app) unpacker() usersync.Unpacker {
+	u := a.cfg.Unpack
+	if u.Off {
+		return nil
+	}
+	return unpack.New(&unpack.Options{MaxFiles: u.MaxFiles, MaxSize: int64(u.MaxSize), MaxRatio: u.MaxRatio, MaxDepth: u.MaxDepth})
 }
 
 // summaryOptions are the options of every summary the command makes.

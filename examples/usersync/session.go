@@ -80,6 +80,7 @@ func (a *app) openSession(ctx context.Context, m mode) (_ *session, err error) {
 		if s.p.Decryptor, err = a.decryptor(); err != nil {
 			return nil, err
 		}
+		s.p.Unpacker = a.unpacker()
 	}
 	if s.p.Reporter, err = s.reporters(ctx); err != nil {
 		return nil, err

@@ -204,6 +204,22 @@ func (d *Decrypt) check(c *checker) {
 	}
 }
 
+func (u *Unpack) check(c *checker) {
+	for _, f := range []struct {
+		key string
+		neg bool
+	}{
+		{"unpack.max_files", u.MaxFiles < 0},
+		{"unpack.max_size", u.MaxSize < 0},
+		{"unpack.max_ratio", u.MaxRatio < 0},
+		{"unpack.max_depth", u.MaxDepth < 0},
+	} {
+		if f.neg {
+			c.errorf(f.key, "must not be negative")
+		}
+	}
+}
+
 func (s *Sink) check(c *checker) {
 	switch countSet(s.SQLite != nil, s.Postgres != nil) {
 	case 0:

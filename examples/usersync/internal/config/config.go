@@ -25,6 +25,7 @@ type Config struct {
 
 	Source   Source    `yaml:"source"`
 	Decrypt  *Decrypt  `yaml:"decrypt"`
+	Unpack   Unpack    `yaml:"unpack"`
 	Mapping  Mapping   `yaml:"mapping"`
 	Policy   Policy    `yaml:"policy"`
 	Sink     Sink      `yaml:"sink"`
@@ -208,6 +209,24 @@ type PGPKey struct {
 
 // Data returns the content of File.
 func (k *PGPKey) Data() []byte { return k.data }
+
+// Unpack says how containers are opened: gzip files and zip archives are,
+// within limits (see decrypt/unpack), unless Off. The zero value opens
+// them with the library's default limits.
+type Unpack struct {
+	// Off reads every file as delivered.
+	Off bool `yaml:"off"`
+	// MaxFiles bounds the entries of a zip.
+	MaxFiles int `yaml:"max_files"`
+	// MaxSize bounds what a container holds, uncompressed.
+	MaxSize Size `yaml:"max_size"`
+	// MaxRatio bounds how many times larger than its compressed form a
+	// content may be (compression bombs).
+	MaxRatio int `yaml:"max_ratio"`
+	// MaxDepth bounds how many containers a file may be in, one inside the
+	// other: 1 refuses a zip in a zip.
+	MaxDepth int `yaml:"max_depth"`
+}
 
 // Sink is the directory the users are synced into.
 type Sink struct {

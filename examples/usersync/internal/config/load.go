@@ -193,6 +193,7 @@ func (cfg *Config) check(c *checker) {
 		c.errorf("memory_budget", "must be at least 16MiB: records are spilled in chunks of an eighth of it")
 	}
 	cfg.Source.check(c)
+	cfg.Unpack.check(c)
 	if cfg.Decrypt != nil {
 		cfg.Decrypt.check(c)
 	}

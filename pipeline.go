@@ -158,6 +158,7 @@ func (r *run) run() (Status, error) {
 	}
 	feed.Files = r.res.Files
 	feed.Time = r.res.Started
+	sortOutOfScope(feed.OutOfScope)
 
 	fp := newFingerprinter(r.p.lister())
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
@@ -378,6 +379,9 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	}
 	if gr, ok := rr.(GroupReader); ok {
 		feed.Groups = append(feed.Groups, gr.Groups()...)
+	}
+	if sr, ok := rr.(ScopeReader); ok {
+		feed.OutOfScope = append(feed.OutOfScope, sr.OutOfScope()...)
 	}
 	if fm, ok := rr.(FormatReader); ok {
 		fr.Format = fm.Format()

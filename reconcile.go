@@ -34,6 +34,10 @@ type Feed struct {
 	// differs. Groups the records name that are not listed here are known by
 	// their ID alone.
 	Groups []Group
+	// OutOfScope lists the users whose rows a filter left out of the
+	// sync's scope (see [ScopeReader]), in order of Key. They are not in
+	// the feed: a Reconciler treats them as absent, and may say why.
+	OutOfScope []OutOfScope
 	// Time is when the run started. Reconcilers take it as "now" (for grace
 	// periods, say), so that a plan depends only on its inputs.
 	Time time.Time

@@ -39,9 +39,9 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 		case c.simple:
 			r.values[f.slot] = v
 			continue
-		case c.source || c.from != nil || c.def != "":
+		case c.source || c.from != nil || c.def != "" || c.late:
 			r.vals[f.ci] = v // for the columns made from it, or made later
-			if c.from != nil || c.def != "" {
+			if c.from != nil || c.def != "" || c.late {
 				continue
 			}
 		}
@@ -51,7 +51,13 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 	}
 	for i := range r.derived {
 		f := &r.derived[i]
-		v, err := r.derive(f)
+		var v string
+		var err error
+		if f.col.late {
+			v, err = r.made(f)
+		} else {
+			v, err = r.derive(f)
+		}
 		if err != nil {
 			return rec, false, err
 		}
@@ -75,6 +81,15 @@ func (r *reader) value(f *field, v string, kind textKind) (string, error) {
 		v = c
 	} else {
 		return "", r.valueError(f, v)
+	}
+	if f.col.steps != nil {
+		if f.col.late {
+			return v, nil // made later, when what it reads is known
+		}
+		var err error
+		if v, err = r.transform(f, v); err != nil {
+			return "", err
+		}
 	}
 	if !f.col.rules || v == "" {
 		return v, nil

@@ -569,15 +569,23 @@ func needsSqueeze(v string) bool {
 }
 
 // changeCase writes v in case c; a value already in that case is returned
-// as it is.
+// as it is, without a copy.
 func (t *transformer) changeCase(c Case, v string) string {
-	ascii := isPlainASCII(v)
-	if c == Lower && ascii {
+	if c == Lower && isPlainASCII(v) {
 		return foldCase(v, t.a)
 	}
+	if !t.recase(c, v, false) {
+		return v
+	}
 	at := t.a.start(len(v))
-	start := true
-	changed := false
+	t.recase(c, v, true)
+	return t.a.since(at)
+}
+
+// recase reports whether case c changes v, and writes v in case c to the
+// arena when write is set.
+func (t *transformer) recase(c Case, v string, write bool) bool {
+	start, changed := true, false
 	for _, r := range v {
 		var o rune
 		switch c {
@@ -593,13 +601,17 @@ func (t *transformer) changeCase(c Case, v string) string {
 			}
 			start = isWordBreak(r)
 		}
-		changed = changed || o != r
-		t.a.b.WriteRune(o)
+		if o != r {
+			if !write {
+				return true
+			}
+			changed = true
+		}
+		if write {
+			t.a.b.WriteRune(o)
+		}
 	}
-	if !changed {
-		return v // the arena's bytes are left unused until the next value
-	}
-	return t.a.since(at)
+	return changed
 }
 
 // isWordBreak reports whether a letter after r starts a word, for Title.

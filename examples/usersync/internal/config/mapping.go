@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -49,6 +50,13 @@ type SchemaSpec struct {
 	Headers *HeaderRule `yaml:"headers"`
 	// Name names the files the schema reads, for descriptions.
 	Name string `yaml:"name"`
+	// Transforms rewrite the values of columns, by column name, in order:
+	// status words mapped, "Last, First" names turned, a username taken
+	// from the email. A preset's columns take them too.
+	Transforms map[string][]Transform `yaml:"transforms"`
+	// Filters set the sync's scope: the rows they leave out are counted,
+	// neither rejected nor leavers.
+	Filters []Filter `yaml:"filters"`
 }
 
 func (s *SchemaSpec) isSet() bool { return s.Preset != "" || len(s.Columns) > 0 }
@@ -122,7 +130,7 @@ func (s *SchemaSpec) schema() (csvmap.Schema, error) {
 	if s.Name != "" {
 		sc.Name = s.Name
 	}
-	return sc, nil
+	return sc, s.applyTransforms(&sc)
 }
 
 func indexColumn(cols []csvmap.Column, name string) int {
@@ -202,6 +210,10 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 
 func buildMapper(c *checker, path string, s *SchemaSpec, opts *csvmap.Options) *csvmap.Mapper {
 	sc, err := s.schema()
+	if ke := (*keyError)(nil); errors.As(err, &ke) {
+		c.fail(path+"."+ke.key, ke.err)
+		return nil
+	}
 	if err != nil {
 		c.fail(path+".preset", err)
 		return nil
@@ -209,7 +221,12 @@ func buildMapper(c *checker, path string, s *SchemaSpec, opts *csvmap.Options) *
 	mp, err := csvmap.New(sc, opts)
 	if err != nil {
 		at := path
-		if len(s.Columns) > 0 {
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "csvmap: filter"):
+			at = path + ".filters"
+		case strings.Contains(msg, ": transform ") && len(s.Transforms) > 0:
+			at = path + ".transforms"
+		case len(s.Columns) > 0:
 			at = path + ".columns"
 		}
 		c.fail(at, trimPrefix(err, "csvmap: "))

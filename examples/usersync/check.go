@@ -23,9 +23,10 @@ import (
 
 // A step is one line of check's report.
 type step struct {
-	part                 string // "source", "file", "decryption", "mapping", "sink", "email"
-	usersync.CheckResult        // a Warning means the step passed, with something to fix
-	skip                 bool   // the step could not run, because an earlier one failed
+	part                 string   // "source", "file", "decryption", "mapping", "sink", "email"
+	usersync.CheckResult          // a Warning means the step passed, with something to fix
+	skip                 bool     // the step could not run, because an earlier one failed
+	preview              *preview // the first records, for a first row that maps
 }
 
 func (s *step) result() string {
@@ -398,7 +399,14 @@ func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 	var re *usersync.RowError
 	switch {
 	case err == nil:
-		cs.add("mapping", usersync.CheckResult{Name: name, Detail: fmt.Sprintf("maps: key %q, %d attributes", rec.Key, rec.Attrs.Len())})
+		p := readPreview(rr, rec)
+		detail := fmt.Sprintf("maps: key %q, %d attributes; the first %d records as mapped:", rec.Key, rec.Attrs.Len(), len(p.Rows))
+		if p.OutOfScope > 0 {
+			detail = fmt.Sprintf("maps: key %q, %d attributes; %d rows out of scope; the first %d records as mapped:",
+				rec.Key, rec.Attrs.Len(), p.OutOfScope, len(p.Rows))
+		}
+		cs.add("mapping", usersync.CheckResult{Name: name, Detail: detail})
+		(*cs)[len(*cs)-1].preview = p
 	case errors.Is(err, io.EOF):
 		cs.add("mapping", usersync.CheckResult{Name: name, Err: fmt.Errorf("%s holds no row after its header: a run would fail: %w", file, usersync.ErrNoRecords)})
 	case errors.As(err, &re):
@@ -435,7 +443,8 @@ func (a *app) printChecks(cs checks) int {
 	if a.json {
 		o := &output{Status: status, ExitCode: code}
 		for _, s := range cs {
-			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail), Warning: a.redact(s.Warning)}
+			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail), Warning: a.redact(s.Warning),
+				Preview: a.redactPreview(s.preview)}
 			if s.Err != nil {
 				co.Error = a.redact(checkstep.Under(s.Name, s.Err).Error())
 			}
@@ -457,6 +466,11 @@ func (a *app) printChecks(cs checks) int {
 			text = checkstep.Under(s.Name, s.Err).Error()
 		}
 		fmt.Fprintf(a.stdout, "%-4s  %-10s  %s: %s\n", strings.ToUpper(s.result()), s.part, oneLine(s.Name), oneLine(a.redact(text)))
+		if s.preview != nil {
+			for _, line := range s.preview.lines(a.redact) {
+				fmt.Fprintf(a.stdout, "%18s%s\n", "", line)
+			}
+		}
 	}
 	switch {
 	case code != exitOK:

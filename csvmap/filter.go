@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/usersync/usersync"
@@ -77,6 +78,7 @@ type filter struct {
 	exclude bool
 	col     int                 // the column Values or Pattern test; -1 for Expr
 	values  map[string]struct{} // lower-cased
+	shown   []string            // the Values, as the schema spells them
 	re      *regexp.Regexp
 	prog    *program
 }
@@ -145,6 +147,7 @@ func (m *Mapper) compileFilter(fd *Filter) (filter, error) {
 	}
 	switch {
 	case fd.Values != nil:
+		f.shown = slices.Clone(fd.Values)
 		f.values = make(map[string]struct{}, len(fd.Values))
 		for _, v := range fd.Values {
 			f.values[strings.ToLower(strings.TrimSpace(v))] = struct{}{}

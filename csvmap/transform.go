@@ -43,7 +43,8 @@ type Transform struct {
 	// keeps the value.
 	Else string
 	// Reject rejects a row whose non-empty value Map does not list, with
-	// ErrUnmapped.
+	// ErrUnmapped: list every word accepted, a Status column's own words
+	// (active, 1, yes, ...) too.
 	Reject bool
 
 	// Template makes the value from other columns' values, by Name in
@@ -124,6 +125,16 @@ func (c Case) String() string {
 		return caseNames[c]
 	}
 	return fmt.Sprintf("Case(%d)", uint8(c))
+}
+
+// index returns the position of c in m's columns.
+func (c *column) index(m *Mapper) int {
+	for i := range m.cols {
+		if &m.cols[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // Errors that reject a row, wrapped in a [*RuleError] that names the rule.

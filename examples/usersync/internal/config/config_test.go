@@ -357,7 +357,7 @@ func TestMapping(t *testing.T) {
 
 func TestMappingErrors(t *testing.T) {
 	_, err := parse(t, strings.Replace(base, "  preset: cosafe\n", "  preset: workday\n", 1), env())
-	assert.ErrorContains(t, err, `:6: mapping.preset: want one of cosafe, opensense, got "workday"`)
+	assert.ErrorContains(t, err, `:6: mapping.preset: want one of cosafe, opensense, smartfense, got "workday"`)
 
 	_, err = parse(t, strings.Replace(base, "  preset: cosafe\n", `  columns:
     - name: id

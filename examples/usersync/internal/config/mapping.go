@@ -39,7 +39,7 @@ type Mapping struct {
 // SchemaSpec is a schema: a preset, columns, or a preset with columns
 // added or replaced.
 type SchemaSpec struct {
-	// Preset is cosafe or opensense.
+	// Preset is cosafe, opensense or smartfense.
 	Preset string `yaml:"preset"`
 	// Columns are the columns of the files; with a preset, a column of
 	// the preset's name replaces it, and others are added.
@@ -103,7 +103,7 @@ func (c *Column) column() csvmap.Column {
 	}
 }
 
-var presets = map[string]func() csvmap.Schema{"cosafe": csvmap.Cosafe, "opensense": csvmap.Opensense}
+var presets = map[string]func() csvmap.Schema{"cosafe": csvmap.Cosafe, "opensense": csvmap.Opensense, "smartfense": csvmap.Smartfense}
 
 // schema builds the csvmap.Schema of s.
 func (s *SchemaSpec) schema() (csvmap.Schema, error) {
@@ -167,7 +167,7 @@ func (m *Mapping) options() *csvmap.Options {
 // problem at the key it comes from.
 func (m *Mapping) build(c *checker) usersync.Mapper {
 	if !m.isSet() && len(m.Routes) == 0 {
-		c.errorf("mapping", "give a preset (cosafe or opensense) or the columns of the files")
+		c.errorf("mapping", "give a preset (cosafe, opensense or smartfense) or the columns of the files")
 		return nil
 	}
 	if m.Hold != nil && m.Hold.Rows == nil && m.Hold.Percent == nil {

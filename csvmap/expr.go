@@ -26,7 +26,8 @@ import (
 // A program is compiled once, in New: a syntax error, an unknown variable
 // or a result of the wrong type fails the schema, not a row. At run time
 // each program has the VM's default memory budget, and it cannot loop
-// without end.
+// without end. The functions now, repeat and reduce are left out (see
+// disabledBuiltins).
 
 // An exprUse says what an expression is for.
 type exprUse uint8
@@ -38,6 +39,12 @@ const (
 
 // maxExprNodes bounds an expression's size.
 const maxExprNodes = 1000
+
+// disabledBuiltins are the functions of expr an expression may not call:
+// now, since a value must depend on the row alone (or every run would
+// update every user), and repeat and reduce, which can build a string of
+// any size before the VM's memory budget is checked.
+var disabledBuiltins = []string{"now", "repeat", "reduce"}
 
 // A program is a compiled expression, with the columns it reads.
 type program struct {
@@ -64,6 +71,9 @@ func (m *Mapper) compileExpr(src string, use exprUse, self string) (*program, er
 		}
 	}
 	opts := []expr.Option{expr.Env(env), expr.MaxNodes(maxExprNodes)}
+	for _, b := range disabledBuiltins {
+		opts = append(opts, expr.DisableBuiltin(b))
+	}
 	if use == exprTransform {
 		env["value"] = ""
 		opts = append(opts, expr.AsKind(reflect.String))
@@ -150,7 +160,11 @@ func (t *transformer) runExpr(p *program, v string) (string, error) {
 		return "", fmt.Errorf("%w: %s", ErrExpr, oneLineErr(err))
 	}
 	s, _ := out.(string)
-	return strings.TrimSpace(s), nil
+	c, ok := cleanSlow(s, t.m.maxField)
+	if !ok {
+		return "", fmt.Errorf("%w: it made a value that is not valid text, or longer than %d bytes", ErrExpr, t.m.maxField)
+	}
+	return c, nil
 }
 
 // envFor returns the environment of a program, its variables set from the

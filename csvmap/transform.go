@@ -271,6 +271,9 @@ func (m *Mapper) compileStep(c *column, t *Transform, names map[string]int) (ste
 	if s.rule == "" {
 		s.rule = "?"
 	}
+	if err := checkLiterals(t); err != nil {
+		return s, err
+	}
 	switch {
 	case n == 0:
 		return s, errors.New("sets no rule: give one of Map, Template, EmailLocal, Trim, Case, Extract, LastFirst, Date, DefaultFrom or Expr")
@@ -345,6 +348,21 @@ func (m *Mapper) compileStep(c *column, t *Transform, names map[string]int) (ste
 		}
 	}
 	return s, nil
+}
+
+// checkLiterals checks that the text a Transform may write into a value is
+// valid: UTF-8 without NUL, in NFC, as every value read from a file is.
+func checkLiterals(t *Transform) error {
+	lits := []string{t.Template, t.Else}
+	for k, v := range t.Map {
+		lits = append(lits, k, v)
+	}
+	for _, l := range lits {
+		if c, ok := cleanSlow(l, len(l)); !ok || c != strings.TrimSpace(l) {
+			return fmt.Errorf("%q is not valid text: want UTF-8 in NFC, without NUL", l)
+		}
+	}
+	return nil
 }
 
 // addRef records that column c reads column j, which must be an Attribute

@@ -600,8 +600,16 @@ func needsSqueeze(v string) bool {
 // changeCase writes v in case c; a value already in that case is returned
 // as it is, without a copy.
 func (t *transformer) changeCase(c Case, v string) string {
-	if c == Lower && isPlainASCII(v) {
-		return foldCase(v, t.a)
+	if isPlainASCII(v) {
+		if c == Lower {
+			return foldCase(v, t.a)
+		}
+		if !recaseASCII(c, v, nil) {
+			return v
+		}
+		at := t.a.start(len(v))
+		recaseASCII(c, v, &t.a.b)
+		return t.a.since(at)
 	}
 	if !t.recase(c, v, false) {
 		return v
@@ -609,6 +617,36 @@ func (t *transformer) changeCase(c Case, v string) string {
 	at := t.a.start(len(v))
 	t.recase(c, v, true)
 	return t.a.since(at)
+}
+
+// recaseASCII is recase for ASCII text, Upper or Title: it reports whether
+// case c changes v, and writes v in case c to w unless w is nil.
+func recaseASCII(c Case, v string, w *strings.Builder) bool {
+	start, changed := true, false
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		o := b
+		upper := c == Upper || start
+		switch {
+		case upper && 'a' <= b && b <= 'z':
+			o = b - ('a' - 'A')
+		case !upper && 'A' <= b && b <= 'Z':
+			o = b + ('a' - 'A')
+		}
+		if c == Title {
+			start = b < utf8.RuneSelf && isWordBreak(rune(b))
+		}
+		if o != b {
+			if w == nil {
+				return true
+			}
+			changed = true
+		}
+		if w != nil {
+			w.WriteByte(o)
+		}
+	}
+	return changed
 }
 
 // recase reports whether case c changes v, and writes v in case c to the
@@ -646,7 +684,7 @@ func (t *transformer) recase(c Case, v string, write bool) bool {
 // isWordBreak reports whether a letter after r starts a word, for Title.
 func isWordBreak(r rune) bool {
 	switch r {
-	case '-', '\'', '’', '.', '(', ')', '/':
+	case ' ', '-', '\'', '’', '.', '(', ')', '/':
 		return true
 	}
 	return unicode.IsSpace(r)

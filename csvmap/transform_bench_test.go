@@ -1,0 +1,107 @@
+package csvmap_test
+
+import (
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/internal/gen"
+)
+
+// transformSchema is Cosafe's schema with three transforms and a filter,
+// the case: a value map on Title, Title case on Name, lower case
+// on Mail; and the caretakers left out of scope.
+func transformSchema() csvmap.Schema {
+	s := csvmap.Cosafe()
+	for i := range s.Columns {
+		c := &s.Columns[i]
+		switch c.Name {
+		case "title":
+			c.Transforms = []csvmap.Transform{{Rule: "titles", Map: map[string]string{
+				"Teacher": "Educator", "HR Representative": "HR", "Kitchen Staff": "Kitchen"}}}
+		case "name":
+			c.Transforms = []csvmap.Transform{{Case: csvmap.Title}}
+		case "email":
+			c.Transforms = []csvmap.Transform{{Case: csvmap.Lower}}
+		}
+	}
+	s.Filters = []csvmap.Filter{{Name: "caretakers", Mode: csvmap.Exclude, Column: "title", Values: []string{"Caretaker"}}}
+	return s
+}
+
+// BenchmarkTransforms maps the same generated Cosafe file (1M users, or
+// USERSYNC_BENCH_ROWS) with Cosafe's schema, then with three transforms and
+// a filter added, in turn, so that both meet the same machine load; each
+// b.N is one round of both. It reports the median of each side and their
+// ratio (target: at most 1.2) on the clock and in CPU time (the garbage
+// collector's included: each pass ends with a collection), which a busy
+// machine disturbs least.
+//
+//	go test -run='^$' -bench=BenchmarkTransforms -benchtime=5x ./csvmap
+func BenchmarkTransforms(b *testing.B) {
+	rows := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("USERSYNC_BENCH_ROWS")); err == nil && n > 0 {
+		rows = n
+	}
+	data := gen.Bytes(gen.Config{Rows: rows, Seed: 1})
+	plain, err := csvmap.New(csvmap.Cosafe(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	transformed, err := csvmap.New(transformSchema(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var without, with, withoutCPU, withCPU []time.Duration
+	for b.Loop() {
+		runtime.GC() // each pass pays for its own garbage
+		start, startCPU := time.Now(), cpuTime()
+		mapPass(b, plain, data)
+		runtime.GC()
+		mid, midCPU := time.Now(), cpuTime()
+		mapPass(b, transformed, data)
+		runtime.GC()
+		end, endCPU := time.Now(), cpuTime()
+		without, with = append(without, mid.Sub(start)), append(with, end.Sub(mid))
+		withoutCPU, withCPU = append(withoutCPU, midCPU-startCPU), append(withCPU, endCPU-midCPU)
+	}
+	median := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	b.ReportMetric(median(without).Seconds(), "s/without")
+	b.ReportMetric(median(with).Seconds(), "s/with")
+	b.ReportMetric(median(with).Seconds()/median(without).Seconds(), "with/without")
+	if median(withoutCPU) > 0 {
+		b.ReportMetric(median(withCPU).Seconds()/median(withoutCPU).Seconds(), "with/without-cpu")
+	}
+	b.ReportMetric(float64(len(data))/1e6, "MB")
+}
+
+// BenchmarkMapTransforms is BenchmarkMap with transformSchema.
+func BenchmarkMapTransforms(b *testing.B) {
+	data := benchFile()
+	for _, tc := range []struct {
+		name string
+		s    csvmap.Schema
+	}{{"without", csvmap.Cosafe()}, {"with", transformSchema()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			m, err := csvmap.New(tc.s, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			perRow := countMallocs(b)
+			for b.Loop() {
+				mapPass(b, m, data)
+			}
+			perRow()
+		})
+	}
+}

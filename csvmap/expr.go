@@ -82,7 +82,7 @@ func (m *Mapper) compileExpr(src string, use exprUse, self string) (*program, er
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("Expr: %s", oneLineErr(err))
+		return nil, fmt.Errorf("expression: %s", oneLineErr(err))
 	}
 	p := &program{src: src, prog: prog}
 	var bad error
@@ -97,11 +97,11 @@ func (m *Mapper) compileExpr(src string, use exprUse, self string) (*program, er
 			if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "$env" {
 				s, ok := n.Property.(*ast.StringNode)
 				if !ok {
-					bad = errors.New(`Expr: $env takes a quoted column name, such as $env["First Name"]`)
+					bad = errors.New(`expression: $env takes a quoted column name, such as $env["First Name"]`)
 					return
 				}
 				if _, ok := env[s.Value]; !ok {
-					bad = fmt.Errorf("Expr: $env[%q] is not a column", s.Value)
+					bad = fmt.Errorf("expression: $env[%q] is not a column", s.Value)
 					return
 				}
 				names[s.Value] = true

@@ -142,7 +142,7 @@ func (m *Mapper) compileFilter(fd *Filter) (filter, error) {
 	}
 	if fd.Column != "" {
 		if f.col = m.colIndex(fd.Column); f.col < 0 {
-			return f, fmt.Errorf("Column %q is not a column of the schema", fd.Column)
+			return f, fmt.Errorf("column %q is not a column of the schema", fd.Column)
 		}
 	}
 	switch {
@@ -155,7 +155,7 @@ func (m *Mapper) compileFilter(fd *Filter) (filter, error) {
 	case fd.Pattern != "":
 		re, err := regexp.Compile(fd.Pattern)
 		if err != nil {
-			return f, fmt.Errorf("Pattern: %w", err)
+			return f, fmt.Errorf("the pattern: %w", err)
 		}
 		f.re = re
 	default:
@@ -164,7 +164,7 @@ func (m *Mapper) compileFilter(fd *Filter) (filter, error) {
 			return f, err
 		}
 		if len(p.vars) == 0 {
-			return f, errors.New("Expr reads no column: it would put every row in scope, or none")
+			return f, errors.New("the expression reads no column: it would put every row in scope, or none")
 		}
 		f.prog = p
 	}

@@ -280,7 +280,7 @@ func (m *Mapper) compileStep(c *column, t *Transform, names map[string]int) (ste
 	case n > 1:
 		return s, errors.New("sets more than one rule: give each its own Transform, in the order they apply")
 	case (t.Else != "" || t.Reject) && kind != stepMap:
-		return s, errors.New("Else and Reject are only for a Map")
+		return s, errors.New("the rule is not a Map: Else and Reject are only for one")
 	case t.Else != "" && t.Reject:
 		return s, errors.New("give Else or Reject, not both")
 	case t.Case > Title:
@@ -292,7 +292,7 @@ func (m *Mapper) compileStep(c *column, t *Transform, names map[string]int) (ste
 		for k, v := range t.Map {
 			lk := strings.ToLower(strings.TrimSpace(k))
 			if _, dup := s.mapped[lk]; dup {
-				return s, fmt.Errorf("Map lists %q twice, ignoring case", k)
+				return s, fmt.Errorf("the Map lists %q twice, ignoring case", k)
 			}
 			s.mapped[lk] = v
 		}
@@ -315,15 +315,15 @@ func (m *Mapper) compileStep(c *column, t *Transform, names map[string]int) (ste
 	case stepExtract:
 		re, err := regexp.Compile(t.Extract)
 		if err != nil {
-			return s, fmt.Errorf("Extract: %w", err)
+			return s, fmt.Errorf("the Extract pattern: %w", err)
 		}
 		if re.NumSubexp() < 1 {
-			return s, fmt.Errorf("Extract %q has no capture group: put the part to keep in parentheses, such as ^EMP-(\\d+)$", t.Extract)
+			return s, fmt.Errorf("the Extract pattern %q has no capture group: put the part to keep in parentheses, such as ^EMP-(\\d+)$", t.Extract)
 		}
 		s.re = re
 	case stepDate:
 		if len(t.Date) == 0 {
-			return s, errors.New("Date lists no layout: give one such as 02.01.2006")
+			return s, errors.New("the Date rule lists no layout: give one such as 02.01.2006")
 		}
 		s.dates = t.Date
 	case stepDefaultFrom:
@@ -402,14 +402,14 @@ func parseTemplate(t, self string, names map[string]int) ([]tmplPart, error) {
 		case c == '{':
 			end := strings.IndexByte(t[i:], '}')
 			if end < 0 {
-				return nil, fmt.Errorf("Template %q: a { is not closed", t)
+				return nil, fmt.Errorf("template %q: a { is not closed", t)
 			}
 			name := strings.TrimSpace(t[i+1 : i+end])
 			col := -1
 			if name != "" {
 				j, ok := names[name]
 				if !ok {
-					return nil, fmt.Errorf("Template %q: {%s} is not a column", t, name)
+					return nil, fmt.Errorf("template %q: {%s} is not a column", t, name)
 				}
 				if name != self {
 					col = j
@@ -419,7 +419,7 @@ func parseTemplate(t, self string, names map[string]int) ([]tmplPart, error) {
 			parts = append(parts, tmplPart{col: col})
 			i += end
 		case c == '}':
-			return nil, fmt.Errorf("Template %q: a } is not opened (write }} for a brace)", t)
+			return nil, fmt.Errorf("template %q: a } is not opened (write }} for a brace)", t)
 		default:
 			lit.WriteByte(c)
 		}

@@ -74,9 +74,9 @@ func TestTransformErrors(t *testing.T) {
 		{"  transforms:\n    nope: [{trim: true}]\n", `mapping.transforms.nope: no column of the schema is named "nope"`},
 		{"  transforms:\n    name: [{case: camel}]\n", `mapping.transforms.name[0].case: want one of lower, title, upper, got "camel"`},
 		{"  transforms:\n    name: [{trim: true, last_first: true}]\n", `mapping.transforms: column "name": transform 1 (last-first): sets more than one rule`},
-		{"  transforms:\n    name: [{extract: \"(\"}]\n", `mapping.transforms: column "name": transform 1 (extract): Extract: error parsing regexp`},
+		{"  transforms:\n    name: [{extract: \"(\"}]\n", `mapping.transforms: column "name": transform 1 (extract): the Extract pattern: error parsing regexp`},
 		{"  filters:\n    - {mode: sideways, column: title, values: [x]}\n", `mapping.filters[0].mode: want one of exclude, include, got "sideways"`},
-		{"  filters:\n    - {mode: exclude, column: nope, values: [x]}\n", `mapping.filters: filter 1: Column "nope" is not a column of the schema`},
+		{"  filters:\n    - {mode: exclude, column: nope, values: [x]}\n", `mapping.filters: filter 1: column "nope" is not a column of the schema`},
 	} {
 		_, err := parse(t, strings.Replace(base, "  preset: cosafe\n", "  preset: cosafe\n"+tc.yaml, 1), env())
 		require.Error(t, err, tc.yaml)

@@ -78,6 +78,7 @@ type filter struct {
 	exclude bool
 	col     int                 // the column Values or Pattern test; -1 for Expr
 	values  map[string]struct{} // lower-cased
+	few     []string            // the same, for a linear search, when there are few
 	shown   []string            // the Values, as the schema spells them
 	re      *regexp.Regexp
 	prog    *program
@@ -151,6 +152,11 @@ func (m *Mapper) compileFilter(fd *Filter) (filter, error) {
 		f.values = make(map[string]struct{}, len(fd.Values))
 		for _, v := range fd.Values {
 			f.values[strings.ToLower(strings.TrimSpace(v))] = struct{}{}
+		}
+		if len(f.values) <= maxLinear {
+			for v := range f.values {
+				f.few = append(f.few, v)
+			}
 		}
 	case fd.Pattern != "":
 		re, err := regexp.Compile(fd.Pattern)
@@ -246,6 +252,8 @@ func (r *reader) filterRow(row []string, kind textKind) (bool, error) {
 // are in raw.
 func (t *transformer) matches(f *filter, raw []string) (bool, error) {
 	switch {
+	case f.few != nil:
+		return indexFold(f.few, raw[f.col]) >= 0, nil
 	case f.values != nil:
 		_, ok := f.values[string(t.lower(raw[f.col]))]
 		return ok, nil

@@ -121,7 +121,8 @@ type column struct {
 	from   []int  // indexes of the From columns
 	def    string // Default, normalized
 	simple bool   // a Text attribute with no rule: read as it is
-	rules  bool   // values need normalizing: a Kind, a list, Fold or bounds
+	rules  bool   // values need more than trimming: checks, or Transforms
+	checks bool   // values need normalizing: a Kind, a list, Fold or bounds
 	source bool   // another column is made From this one
 
 	// Transforms: the compiled steps, the columns they read, and whether
@@ -355,9 +356,9 @@ func (m *Mapper) prepare(c *column, names map[string]int) error {
 		}
 		c.def = v
 	}
-	c.rules = (c.Role == Attribute || c.Role == Key) &&
-		(c.Kind != Text || c.Separator != "" || c.Fold || c.MinLen != 0 || c.MaxLen != 0) ||
-		c.steps != nil
+	c.checks = (c.Role == Attribute || c.Role == Key) &&
+		(c.Kind != Text || c.Separator != "" || c.Fold || c.MinLen != 0 || c.MaxLen != 0)
+	c.rules = c.checks || c.steps != nil
 	c.late = c.steps != nil && (c.from != nil || c.Default != "" || c.refs != nil || c.makes)
 	c.simple = c.Role == Attribute && !c.rules && !c.Required && c.From == nil && c.Default == ""
 	return nil

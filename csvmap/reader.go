@@ -300,8 +300,8 @@ func (r *reader) direct(f *field, row []string) string {
 			return v // as the file has it: see lateKey
 		}
 		var err error
-		if v, err = r.transform(f, v); err != nil || v == "" {
-			return ""
+		if v, err = r.transform(f, v); err != nil || v == "" || !f.col.checks {
+			return v
 		}
 	}
 	v, err := r.norm.normalize(f.col, v)

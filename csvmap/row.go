@@ -91,7 +91,7 @@ func (r *reader) value(f *field, v string, kind textKind) (string, error) {
 			return "", err
 		}
 	}
-	if !f.col.rules || v == "" {
+	if !f.col.checks || v == "" {
 		return v, nil
 	}
 	nv, err := r.norm.normalize(f.col, v)

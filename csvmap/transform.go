@@ -183,6 +183,8 @@ type step struct {
 	rule string
 
 	mapped map[string]string // keys lower-cased
+	keys   []string          // a small map's keys and values, side by side,
+	vals   []string          // which a linear search finds faster than a hash
 	els    string
 	reject bool
 	tmpl   []tmplPart
@@ -295,6 +297,11 @@ func (m *Mapper) compileStep(c *column, t *Transform, names map[string]int) (ste
 				return s, fmt.Errorf("the Map lists %q twice, ignoring case", k)
 			}
 			s.mapped[lk] = v
+		}
+		if len(s.mapped) <= maxLinear {
+			for k, v := range s.mapped {
+				s.keys, s.vals = append(s.keys, k), append(s.vals, v)
+			}
 		}
 		s.els, s.reject = t.Else, t.Reject
 	case stepTemplate:
@@ -444,7 +451,11 @@ type transformer struct {
 func (t *transformer) apply(s *step, v string) (string, error) {
 	switch s.kind {
 	case stepMap:
-		if out, ok := s.mapped[string(t.lower(v))]; ok {
+		if s.keys != nil {
+			if i := indexFold(s.keys, v); i >= 0 {
+				return s.vals[i], nil
+			}
+		} else if out, ok := s.mapped[string(t.lower(v))]; ok {
 			return out, nil
 		}
 		switch {
@@ -516,6 +527,21 @@ func (t *transformer) apply(s *step, v string) (string, error) {
 		return "", fmt.Errorf("%w: want %s", ErrInvalidTime, strings.Join(s.dates, " or "))
 	}
 	return v, nil
+}
+
+// maxLinear is the most keys a value map or a filter's Values are searched
+// in one by one, ignoring case, rather than lower-cased and hashed.
+const maxLinear = 8
+
+// indexFold returns the index of the first of keys (lower-cased) equal to
+// v ignoring case, or -1.
+func indexFold(keys []string, v string) int {
+	for i, k := range keys {
+		if strings.EqualFold(k, v) {
+			return i
+		}
+	}
+	return -1
 }
 
 // lower returns v lower-cased in scratch space, for a map lookup that does
@@ -634,7 +660,7 @@ func recaseASCII(c Case, v string, w *strings.Builder) bool {
 			o = b + ('a' - 'A')
 		}
 		if c == Title {
-			start = b < utf8.RuneSelf && isWordBreak(rune(b))
+			start = b == ' ' || b == '-' || b == '\'' || b == '.' || b == '(' || b == ')' || b == '/' || b == '\t'
 		}
 		if o != b {
 			if w == nil {
@@ -760,6 +786,9 @@ func (r *reader) made(f *field) (string, error) {
 	}
 	if v == "" {
 		return f.col.def, nil
+	}
+	if !f.col.checks {
+		return v, nil
 	}
 	nv, err := r.norm.normalize(f.col, v)
 	if err != nil {

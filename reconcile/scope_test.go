@@ -47,6 +47,12 @@ func TestOutOfScopeUsersAreAbsentWithAReason(t *testing.T) {
 				got = append(got, c.String()+": "+c.Reason)
 			}
 			assert.Equal(t, tc.want, got, "a user created by hand (e4) is left alone, in scope or not")
+			var diff strings.Builder
+			require.NoError(t, reconcile.WriteDiff(&diff, p))
+			if tc.want != nil {
+				assert.Contains(t, diff.String(), "e2: ")
+				assert.Contains(t, diff.String(), "out of scope: rule contractors")
+			}
 		})
 	}
 }

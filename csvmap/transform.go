@@ -680,6 +680,16 @@ func recaseASCII(c Case, v string, w *strings.Builder) bool {
 func (t *transformer) recase(c Case, v string, write bool) bool {
 	start, changed := true, false
 	for _, r := range v {
+		if !write && r <= unicode.MaxLatin1 {
+			// Latin-1's case is in a table: no search of the case ranges.
+			switch {
+			case c == Upper && unicode.IsLower(r), c == Lower && unicode.IsUpper(r),
+				c == Title && start && unicode.IsLower(r), c == Title && !start && unicode.IsUpper(r):
+				return true
+			}
+			start = isWordBreak(r)
+			continue
+		}
 		var o rune
 		switch c {
 		case Lower:

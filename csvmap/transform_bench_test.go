@@ -83,9 +83,13 @@ func BenchmarkTransforms(b *testing.B) {
 	b.ReportMetric(float64(len(data))/1e6, "MB")
 }
 
-// BenchmarkMapTransforms is BenchmarkMap with transformSchema.
+// BenchmarkMapTransforms is BenchmarkMap with and without transformSchema,
+// one after the other, for profiles of each (-bench=MapTransforms/with$).
 func BenchmarkMapTransforms(b *testing.B) {
 	data := benchFile()
+	if n, err := strconv.Atoi(os.Getenv("USERSYNC_BENCH_ROWS")); err == nil && n > 0 {
+		data = gen.Bytes(gen.Config{Rows: n, Seed: 1})
+	}
 	for _, tc := range []struct {
 		name string
 		s    csvmap.Schema

@@ -72,8 +72,9 @@
 // capture group, "Last, First" turned into "First Last", a date layout
 // read and written as ISO 8601, and a default taken from another column. A
 // column made by its transforms from others needs no header of its own.
-// These rules are plain Go, compiled once by [New]; mapping a row with them
-// costs no allocation of its own.
+// These rules are plain Go, compiled once by [New]; but for Extract's
+// regular expression, mapping a row with them costs no allocation of its
+// own (what they write goes to the row's arena).
 //
 // For the rest, a transform or a filter may be an expression in the
 // language of github.com/expr-lang/expr, compiled once per schema and run

@@ -107,6 +107,11 @@ func foldCase(v string, a *arena) string {
 	if !isPlainASCII(v) {
 		return strings.ToLower(v)
 	}
+	return foldASCII(v, a)
+}
+
+// foldASCII is foldCase for ASCII text.
+func foldASCII(v string, a *arena) string {
 	i := 0
 	for i < len(v) && (v[i] < 'A' || v[i] > 'Z') {
 		i++

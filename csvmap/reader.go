@@ -265,6 +265,7 @@ func (r *reader) parseError(pe *csv.ParseError, row []string) error {
 // worst keeps some other user from being deactivated tonight.
 func (r *reader) rowKey(row []string) string {
 	k := r.key
+	r.tx.ascii = false // not known for this row: see mapRow
 	if k.col.late {
 		return strings.Clone(r.lateKey(row))
 	}

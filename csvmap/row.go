@@ -20,6 +20,7 @@ import (
 // scanner's arena until Layout.Make copies them, and keys and Groups slices
 // come from an arena and a slab of their own.
 func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipped bool, err error) {
+	r.tx.ascii = kind == asciiText
 	if r.skip != nil {
 		if skipped, err = r.skipRow(row, kind); skipped || err != nil {
 			return rec, skipped, err

@@ -445,6 +445,9 @@ type transformer struct {
 	buf  []byte // scratch for dates
 	vm   vm.VM
 	env  map[string]any
+	// ascii is set while the current row is plain ASCII: its values need
+	// no check of their own.
+	ascii bool
 }
 
 // apply runs the step on the trimmed value v.
@@ -626,9 +629,9 @@ func needsSqueeze(v string) bool {
 // changeCase writes v in case c; a value already in that case is returned
 // as it is, without a copy.
 func (t *transformer) changeCase(c Case, v string) string {
-	if isPlainASCII(v) {
+	if t.ascii || isPlainASCII(v) {
 		if c == Lower {
-			return foldCase(v, t.a)
+			return foldASCII(v, t.a)
 		}
 		if !recaseASCII(c, v, nil) {
 			return v

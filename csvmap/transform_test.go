@@ -309,3 +309,13 @@ func TestFilterHoldPolicy(t *testing.T) {
 		}
 	}
 }
+
+// The key of a row out of scope is made as for any row, even after a
+// plain ASCII row.
+func TestOutOfScopeKeyAfterASCIIRow(t *testing.T) {
+	_, _, rr := readFile(t, csvmap.Schema{
+		Columns: []csvmap.Column{{Name: "id", Role: csvmap.Key, Transforms: []csvmap.Transform{{Case: csvmap.Lower}}}, {Name: "type", Role: csvmap.Ignore}},
+		Filters: []csvmap.Filter{{Name: "c", Mode: csvmap.Exclude, Column: "type", Values: []string{"C"}}},
+	}, "id,type\nABC,E\nÅSA,C\n")
+	assert.Equal(t, []usersync.OutOfScope{{Key: "åsa", Rule: "c"}}, rr.(usersync.ScopeReader).OutOfScope())
+}

@@ -402,8 +402,12 @@ func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 		p := readPreview(rr, rec)
 		detail := fmt.Sprintf("maps: key %q, %d attributes; the first %d records as mapped:", rec.Key, rec.Attrs.Len(), len(p.Rows))
 		if p.OutOfScope > 0 {
-			detail = fmt.Sprintf("maps: key %q, %d attributes; %d rows out of scope; the first %d records as mapped:",
-				rec.Key, rec.Attrs.Len(), p.OutOfScope, len(p.Rows))
+			rows := "rows"
+			if p.OutOfScope == 1 {
+				rows = "row"
+			}
+			detail = fmt.Sprintf("maps: key %q, %d attributes; %d %s out of scope; the first %d records as mapped:",
+				rec.Key, rec.Attrs.Len(), p.OutOfScope, rows, len(p.Rows))
 		}
 		cs.add("mapping", usersync.CheckResult{Name: name, Detail: detail})
 		(*cs)[len(*cs)-1].preview = p

@@ -29,7 +29,7 @@ func TestCheckPreviewsMappedRows(t *testing.T) {
 		"EMP-000003,\"Ek, Cy\",cy@example.com,RN,E\n"))
 	r := f.run("check")
 	require.Equal(t, exitOK, r.code, r)
-	assert.Contains(t, r.stdout, "1 rows out of scope; the first 2 records as mapped:")
+	assert.Contains(t, r.stdout, "1 row out of scope; the first 2 records as mapped:")
 	lines := strings.Split(r.stdout, "\n")
 	var table []string
 	for _, l := range lines {

@@ -12,22 +12,12 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// Expressions are for what the plain rules cannot say. They are written in
-// the language of github.com/expr-lang/expr: a small, side-effect-free
-// language with Go-like syntax, string functions (lower, upper, trim,
-// split, replace, hasPrefix, ...), the ?: operator and regular
-// expressions (matches). It was chosen over CEL (github.com/google/cel-go)
-// because it has no dependencies of its own, so csvmap stays light, it
-// compiles to a program a small VM runs without reflection for map
-// variables, and a string-valued language with a familiar syntax is what
-// a mapping needs; CEL's protocol-buffer types and its cost estimator bring
-// dozens of modules for nothing a CSV row holds.
-//
-// A program is compiled once, in New: a syntax error, an unknown variable
-// or a result of the wrong type fails the schema, not a row. At run time
-// each program has the VM's default memory budget, and it cannot loop
-// without end. The functions now, repeat and reduce are left out (see
-// disabledBuiltins).
+// Expressions are for what the plain rules cannot say; the package doc
+// says why they are expr-lang/expr's. A program is compiled once, in New: a
+// syntax error, an unknown variable or a result of the wrong type fails the
+// schema, not a row. At run time each program has the VM's default memory
+// budget, and it cannot loop without end. The functions now, repeat and
+// reduce are left out (see disabledBuiltins).
 
 // An exprUse says what an expression is for.
 type exprUse uint8

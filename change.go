@@ -167,6 +167,11 @@ type Change struct {
 	// it writes, so that a person reviewing the plan sees what changes.
 	// Sinks ignore it.
 	Before Attrs `json:"before,omitzero"`
+	// Reason says why the change is planned when its kind does not, for a
+	// person reading the plan: "out of scope: rule contractors" for a user
+	// deactivated because a filter now leaves their row out. Sinks ignore
+	// it.
+	Reason string `json:"reason,omitempty"`
 }
 
 // String describes the change in one line, for logs.

@@ -1,6 +1,10 @@
 package usersync
 
-import "io"
+import (
+	"io"
+	"slices"
+	"strings"
+)
 
 // A Mapper turns a plaintext file into Records: it reads the header, maps
 // columns to attributes and validates values.
@@ -35,4 +39,34 @@ type Format struct {
 	Columns   []string // header names as they appear in the file
 	Skipped   int      // rows left out on purpose (such as Skip=1): not errors
 	Warnings  []string // things an administrator should know, such as unknown columns
+	// OutOfScope counts the rows a filter of the Mapper left out of the
+	// sync's scope (see [ScopeReader]): neither errors nor leavers.
+	OutOfScope int
+}
+
+// A ScopeReader is a RecordReader whose filters leave some rows out of the
+// sync's scope, such as contractors or another company's staff. Such rows
+// are not records and not errors. Their users are not in the feed, so a
+// user who moves out of scope is handled like one who left (a reconciler's
+// absent-user policy), and a reconciler can say why: the Pipeline adds
+// them to [Feed.OutOfScope] once the file is read to its end.
+type ScopeReader interface {
+	RecordReader
+	// OutOfScope lists the rows left out of scope so far whose key could
+	// be read, in file order.
+	OutOfScope() []OutOfScope
+}
+
+// OutOfScope is a row that a filter left out of the sync's scope: the key
+// of its user, and the filter's name. It holds no more, so that a file of a
+// million contractors costs little.
+type OutOfScope struct {
+	Key  string
+	Rule string
+}
+
+// sortOutOfScope sorts a feed's out-of-scope rows by key, rows of the same
+// key in file order.
+func sortOutOfScope(s []OutOfScope) {
+	slices.SortStableFunc(s, func(a, b OutOfScope) int { return strings.Compare(a.Key, b.Key) })
 }

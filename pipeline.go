@@ -182,6 +182,7 @@ func (r *run) run() (Status, error) {
 	if err := r.checkRelated(feed); err != nil {
 		return Failed, err
 	}
+	sortOutOfScope(feed.OutOfScope)
 
 	fp := newFingerprinter(lister)
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
@@ -485,6 +486,9 @@ func (c *content) read(in io.Reader, f FileInfo, fr *FileResult, ch chain) *File
 	if gr, ok := rr.(GroupReader); ok {
 		groups = gr.Groups()
 		c.feed.Groups = append(c.feed.Groups, groups...)
+	}
+	if sr, ok := rr.(ScopeReader); ok {
+		c.feed.OutOfScope = append(c.feed.OutOfScope, sr.OutOfScope()...)
 	}
 	fr.Fragments, fr.Groups = c.feed.spool.nfrag-frags, len(groups)
 	if fm, ok := rr.(FormatReader); ok {

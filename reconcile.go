@@ -37,6 +37,10 @@ type Feed struct {
 	// empty meaning none: a Reconciler sets them on a Sink that stores them
 	// (see [GroupLinker]), and creates the parents of the groups it creates.
 	Groups []Group
+	// OutOfScope lists the users whose rows a filter left out of the
+	// sync's scope (see [ScopeReader]), in order of Key. They are not in
+	// the feed: a Reconciler treats them as absent, and may say why.
+	OutOfScope []OutOfScope
 	// Time is when the run started. Reconcilers take it as "now" (for grace
 	// periods, say), so that a plan depends only on its inputs.
 	Time time.Time

@@ -103,6 +103,16 @@ type Result struct {
 	Err error
 }
 
+// OutOfScope returns how many rows the Mapper's filters left out of the
+// sync's scope.
+func (r *Result) OutOfScope() int {
+	n := 0
+	for i := range r.Files {
+		n += r.Files[i].Format.OutOfScope
+	}
+	return n
+}
+
 // Skipped returns how many rows the Mapper left out on purpose.
 func (r *Result) Skipped() int {
 	n := 0

@@ -13,7 +13,8 @@
 //	}}, nil)
 //
 // Schemas are plain data. [Cosafe] and [Opensense] return the layouts those
-// vendors publish, for a host to use as they are or change. [ByName] reads
+// vendors publish, and [Smartfense] one in the style of SMARTFENSE's user
+// import, for a host to use as they are or change. [ByName] reads
 // each file with the schema its name calls for, such as students.csv and
 // staff.csv.
 //
@@ -59,6 +60,43 @@
 // [ErrInvalidEmail] or [ErrFieldCount]; the other rows still count, unless
 // a [HoldPolicy] holds the whole file when too many are bad. Rows that share
 // a key are rejected by the Reconciler, which sees every file of the run.
+//
+// # Transforms and filters
+//
+// Real exports need more than renaming columns. A column's [Transform]s
+// rewrite its value, in order, before its Kind checks it: a value map
+// (status words such as "Terminated" or "On leave" mapped to active or
+// inactive, with a default for other words or a rejection), a template
+// joining columns ("{first} {last}"), the email address's local part, white
+// space closed up, lower, upper or title case, a regular expression's
+// capture group, "Last, First" turned into "First Last", a date layout
+// read and written as ISO 8601, and a default taken from another column. A
+// column made by its transforms from others needs no header of its own.
+// These rules are plain Go, compiled once by [New]; but for Extract's
+// regular expression, mapping a row with them costs no allocation of its
+// own (what they write goes to the row's arena).
+//
+// For the rest, a transform or a filter may be an expression in the
+// language of github.com/expr-lang/expr, compiled once per schema and run
+// on a VM kept per reader: `type == "C" ? "Contractor" : value`. expr was
+// chosen over CEL (github.com/google/cel-go) because it has no dependencies
+// of its own, so csvmap stays light, and a string-valued language with a
+// familiar syntax is all a row needs; CEL brings protocol buffers and a
+// dozen modules. A syntax error, an unknown column or a result of the
+// wrong type fails New, not a row.
+//
+// A transform that refuses a value rejects the row with a
+// *usersync.RowError naming the file, the line, the column and the rule
+// ([RuleError]): users.csv:12: column Status: "Retired": rule hr-status:
+// value not in the map.
+//
+// A [Filter] sets the sync's scope: rows whose column has some values, or
+// matches a pattern or an expression, are kept (Include) or left out
+// (Exclude). Rows out of scope are neither records nor errors: they are
+// counted in Format.OutOfScope, never checked, and their keys reach the
+// Reconciler (the reader is a usersync.ScopeReader), so that a user who
+// moves out of scope is handled by the absent-user policy, and the report
+// says why ("out of scope: rule contractors").
 //
 // # Limits
 //

@@ -180,6 +180,9 @@ func (m *Mapper) available(i int, at []int) bool {
 	if at[i] >= 0 || c.def != "" {
 		return true
 	}
+	if c.makes && !slices.ContainsFunc(c.refs, func(j int) bool { return !m.available(j, at) }) {
+		return true // its Transforms make it
+	}
 	return c.from != nil && !slices.ContainsFunc(c.from, func(j int) bool { return at[j] < 0 })
 }
 
@@ -233,7 +236,9 @@ func (m *Mapper) bindFields(r *reader, at []int) {
 			f.header = r.header[f.index]
 		} else {
 			f.header = m.derivedHeader(c, at, r.header)
-			r.format.Warnings = append(r.format.Warnings, "column "+quote(c.header())+" is missing: "+m.derivedFrom(i, at))
+			if !c.makes { // a column its Transforms make is not expected in the file
+				r.format.Warnings = append(r.format.Warnings, "column "+quote(c.header())+" is missing: "+m.derivedFrom(i, at))
+			}
 		}
 		if c.Role == Attribute {
 			f.slot = len(names)
@@ -246,12 +251,12 @@ func (m *Mapper) bindFields(r *reader, at []int) {
 		case f.index >= 0:
 			r.fields = append(r.fields, f)
 		}
-		if c.from != nil || c.def != "" {
+		if c.from != nil || c.def != "" || c.late {
 			r.derived = append(r.derived, f)
 		}
 	}
-	// Defaults first: a column may be made from one that has a Default.
-	slices.SortStableFunc(r.derived, func(a, b field) int { return len(a.col.from) - len(b.col.from) })
+	// Each after those it is made from (see rankColumns); Defaults first.
+	slices.SortStableFunc(r.derived, func(a, b field) int { return a.col.rank - b.col.rank })
 	r.layout = usersync.NewLayout(names...)
 	r.values = make([]string, len(names))
 	r.vals = make([]string, len(m.cols))
@@ -271,7 +276,7 @@ func (m *Mapper) bindFields(r *reader, at []int) {
 // columns it is made from.
 func (m *Mapper) derivedHeader(c *column, at []int, header []string) string {
 	var from []string
-	for _, j := range c.from {
+	for _, j := range append(c.from[:len(c.from):len(c.from)], c.refs...) {
 		if at[j] >= 0 {
 			from = append(from, header[at[j]])
 		}

@@ -107,8 +107,16 @@ func foldCase(v string, a *arena) string {
 	if !isPlainASCII(v) {
 		return strings.ToLower(v)
 	}
-	i := strings.IndexFunc(v, func(r rune) bool { return 'A' <= r && r <= 'Z' })
-	if i < 0 {
+	return foldASCII(v, a)
+}
+
+// foldASCII is foldCase for ASCII text.
+func foldASCII(v string, a *arena) string {
+	i := 0
+	for i < len(v) && (v[i] < 'A' || v[i] > 'Z') {
+		i++
+	}
+	if i == len(v) {
 		return v
 	}
 	at := a.start(len(v))

@@ -76,8 +76,9 @@ type Options struct {
 
 // A HoldPolicy holds a whole file when more than Rows of its rows, or more
 // than Percent percent of them, are rejected. Rows left out on purpose (see
-// Skip) do not count. A negative field turns that limit off; the zero
-// HoldPolicy holds a file at its first rejected row.
+// Skip) and rows out of scope (see Filter) do not count. A negative field
+// turns that limit off; the zero HoldPolicy holds a file at its first
+// rejected row.
 //
 // The Rows limit trips as soon as it is passed; the Percent limit is
 // checked at the end of the file.
@@ -108,6 +109,9 @@ type Mapper struct {
 	maxRows   int
 	maxFile   int64
 	hold      *HoldPolicy
+
+	filters    []filter
+	filterCols []int // the columns filters read
 }
 
 var _ usersync.Mapper = (*Mapper)(nil)
@@ -118,8 +122,20 @@ type column struct {
 	from   []int  // indexes of the From columns
 	def    string // Default, normalized
 	simple bool   // a Text attribute with no rule: read as it is
-	rules  bool   // values need normalizing: a Kind, a list, Fold or bounds
+	rules  bool   // values need more than trimming: checks, or Transforms
+	checks bool   // values need normalizing: a Kind, a list, Fold or bounds
 	source bool   // another column is made From this one
+
+	// Transforms: the compiled steps, the columns they read, and whether
+	// the first makes the value without the column's own.
+	steps []step
+	refs  []int
+	makes bool
+	// late columns have steps and are made after the columns read from
+	// the file, as From and Default columns are: they read other columns
+	// or need their own value made first. rank orders them.
+	late bool
+	rank int
 }
 
 // New returns a Mapper for the schema. It checks the schema: exactly one Key
@@ -149,6 +165,7 @@ func New(s Schema, opts *Options) (*Mapper, error) {
 		c.Values = slices.Clone(c.Values)
 		c.Layouts = slices.Clone(c.Layouts)
 		c.From = slices.Clone(c.From)
+		c.Transforms = slices.Clone(c.Transforms)
 		if c.Role == Groups && c.Separator == "" {
 			c.Separator = ","
 		}
@@ -161,6 +178,9 @@ func New(s Schema, opts *Options) (*Mapper, error) {
 		return nil, err
 	}
 	if err := m.checkColumns(); err != nil {
+		return nil, err
+	}
+	if err := m.compileFilters(s.Filters); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -251,6 +271,9 @@ func (m *Mapper) checkColumns() error {
 		return errors.New("csvmap: the schema has no Key column")
 	}
 	for i := range m.cols {
+		if err := m.compileTransforms(i, names); err != nil {
+			return err
+		}
 		if err := m.prepare(&m.cols[i], names); err != nil {
 			return err
 		}
@@ -259,8 +282,11 @@ func (m *Mapper) checkColumns() error {
 		for _, j := range m.cols[i].from {
 			m.cols[j].simple, m.cols[j].source = false, true
 		}
+		for _, j := range m.cols[i].refs {
+			m.cols[j].simple, m.cols[j].source = false, true
+		}
 	}
-	return nil
+	return m.rankColumns()
 }
 
 // checkColumn checks that each field of c is set only where it applies.
@@ -335,8 +361,10 @@ func (m *Mapper) prepare(c *column, names map[string]int) error {
 		}
 		c.def = v
 	}
-	c.rules = (c.Role == Attribute || c.Role == Key) &&
+	c.checks = (c.Role == Attribute || c.Role == Key) &&
 		(c.Kind != Text || c.Separator != "" || c.Fold || c.MinLen != 0 || c.MaxLen != 0)
+	c.rules = c.checks || c.steps != nil
+	c.late = c.steps != nil && (c.from != nil || c.Default != "" || c.refs != nil || c.makes)
 	c.simple = c.Role == Attribute && !c.rules && !c.Required && c.From == nil && c.Default == ""
 	return nil
 }

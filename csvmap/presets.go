@@ -62,3 +62,45 @@ func Opensense() Schema {
 		},
 	}
 }
+
+// Smartfense returns a schema in the style of SMARTFENSE's CSV user import,
+// which a security-awareness platform reads from a folder or an FTP
+// server: users keyed by email address (compared without regard to case),
+// with a username, a language, whether the user is active, and the
+// manager's email address. Its rules follow SMARTFENSE's published ones:
+// without a username, one is made from the email address; without a
+// language, the product's own default applies; users can be activated and
+// deactivated from the file. The header spellings are this package's
+// ("Manager Email"); their usual variants match, and aliases can be
+// added.
+//
+// A manager whose email matches no user is not saved: set the
+// reconciler's manager policy on "manager_email" to have such references
+// left out with a warning.
+func Smartfense() Schema {
+	return Schema{
+		Name: "SMARTFENSE-style users",
+		Columns: []Column{
+			{Name: "email", Header: "Email", Aliases: []string{"Mail", "E-mail"}, Role: Key, Kind: Email, Fold: true,
+				Example: "ann.lee@example.com", Description: "The user's email address, which identifies the user."},
+			{Name: "username", Header: "Username", Aliases: []string{"User"}, Example: "ann.lee",
+				Transforms:  []Transform{{Rule: "username-from-email", Expr: `value != "" ? value : split(email, "@")[0]`}},
+				Description: "The name the user logs in with. When empty, the part of the email address before the @."},
+			{Name: "first_name", Header: "First Name", Aliases: []string{"Name", "Given Name"}, Example: "Ann",
+				Description: "The user's first name."},
+			{Name: "last_name", Header: "Last Name", Aliases: []string{"Surname"}, Example: "Lee",
+				Description: "The user's last name."},
+			{Name: "language", Header: "Language", Aliases: []string{"Lang"}, Example: "en",
+				Transforms:  []Transform{{Case: Lower}},
+				Description: "The user's language, such as es, en or pt. When empty, the product's default language."},
+			{Name: "active", Header: "Active", Aliases: []string{"Enabled", "Status"}, Role: Status, Example: "yes",
+				Transforms:  []Transform{{Rule: "si-no", Map: map[string]string{"sí": "yes", "si": "yes"}}},
+				Description: "Whether the user is active: yes (or sí, 1, true, active) or no (0, false, inactive). When empty, active."},
+			{Name: "manager_email", Header: "Manager Email", Aliases: []string{"Manager"}, Kind: Email, Fold: true,
+				Example:     "bob.berg@example.com",
+				Description: "The email address of the user's manager. A manager who is not a user of the product is not saved."},
+			{Name: "groups", Header: "Groups", Role: Groups, Separator: ",", Example: "Sales, Buenos Aires",
+				Description: "The groups the user belongs to, separated by commas."},
+		},
+	}
+}

@@ -47,6 +47,7 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 	}
 	rd.sc.blank = in.recordDone
 	rd.norm = newNormalizer(m, &rd.sc.arena)
+	rd.tx = &transformer{m: m, a: &rd.sc.arena}
 	rd.format.Encoding = in.encoding
 	rd.format.Delimiter = rune(comma)
 	if err := rd.readHeader(); err != nil {
@@ -56,6 +57,10 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 		if errors.Is(err, ErrMissingColumn) && m.comma != 0 {
 			err = m.delimiterHint(err, rd.header)
 		}
+		return nil, err
+	}
+	rd.tx.vals = rd.vals
+	if err := m.bindFilters(rd); err != nil {
 		return nil, err
 	}
 	return m.related(rd), nil
@@ -79,6 +84,8 @@ type reader struct {
 	skip    *field // looked at before the others; nil without a Skip column
 	sep     string // Groups separator
 	vals    []string
+	tx      *transformer // runs Transforms and Filters
+	scope   *scope       // nil without Filters
 
 	// Attribute values of the current row go to values, in Layout order,
 	// then Layout.Make packs them into one string.
@@ -148,6 +155,16 @@ func (r *reader) Read() (usersync.Record, error) {
 			r.err = fmt.Errorf("%w: line %d is past the limit of %d rows", ErrTooManyRows, r.line, r.m.maxRows)
 			break
 		}
+		if r.scope != nil {
+			out, err := r.filterRow(row, r.sc.kind)
+			if err != nil {
+				err.(*usersync.RowError).Key = r.rowKey(row)
+				return usersync.Record{}, r.reject(err)
+			}
+			if out {
+				continue
+			}
+		}
 		rec, skipped, err := r.mapRow(row, r.sc.kind)
 		if skipped {
 			r.format.Skipped++
@@ -175,7 +192,7 @@ func (r *reader) reject(err error) error {
 // atEnd checks the hold policy's percentage once the file is read.
 func (r *reader) atEnd() error {
 	h := r.m.hold
-	read := r.rows - r.format.Skipped
+	read := r.rows - r.format.Skipped - r.format.OutOfScope
 	if h == nil || h.Percent < 0 || read == 0 {
 		return io.EOF
 	}
@@ -248,6 +265,10 @@ func (r *reader) parseError(pe *csv.ParseError, row []string) error {
 // worst keeps some other user from being deactivated tonight.
 func (r *reader) rowKey(row []string) string {
 	k := r.key
+	r.tx.ascii = false // not known for this row: see mapRow
+	if k.col.late {
+		return strings.Clone(r.lateKey(row))
+	}
 	v := r.direct(k, row)
 	if v == "" {
 		var parts []string
@@ -274,6 +295,15 @@ func (r *reader) direct(f *field, row []string) string {
 	v, ok := r.clean(row[f.index], otherText)
 	if !ok || v == "" || !f.col.rules {
 		return v
+	}
+	if f.col.steps != nil {
+		if f.col.late {
+			return v // as the file has it: see lateKey
+		}
+		var err error
+		if v, err = r.transform(f, v); err != nil || v == "" || !f.col.checks {
+			return v
+		}
 	}
 	v, err := r.norm.normalize(f.col, v)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 // scanner's arena until Layout.Make copies them, and keys and Groups slices
 // come from an arena and a slab of their own.
 func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipped bool, err error) {
+	r.tx.ascii = kind == asciiText
 	if r.skip != nil {
 		if skipped, err = r.skipRow(row, kind); skipped || err != nil {
 			return rec, skipped, err
@@ -39,9 +40,9 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 		case c.simple:
 			r.values[f.slot] = v
 			continue
-		case c.source || c.from != nil || c.def != "":
+		case c.source || c.from != nil || c.def != "" || c.late:
 			r.vals[f.ci] = v // for the columns made from it, or made later
-			if c.from != nil || c.def != "" {
+			if c.from != nil || c.def != "" || c.late {
 				continue
 			}
 		}
@@ -51,7 +52,13 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 	}
 	for i := range r.derived {
 		f := &r.derived[i]
-		v, err := r.derive(f)
+		var v string
+		var err error
+		if f.col.late {
+			v, err = r.made(f)
+		} else {
+			v, err = r.derive(f)
+		}
 		if err != nil {
 			return rec, false, err
 		}
@@ -76,7 +83,16 @@ func (r *reader) value(f *field, v string, kind textKind) (string, error) {
 	} else {
 		return "", r.valueError(f, v)
 	}
-	if !f.col.rules || v == "" {
+	if f.col.steps != nil {
+		if f.col.late {
+			return v, nil // made later, when what it reads is known
+		}
+		var err error
+		if v, err = r.transform(f, v); err != nil {
+			return "", err
+		}
+	}
+	if !f.col.checks || v == "" {
 		return v, nil
 	}
 	nv, err := r.norm.normalize(f.col, v)

@@ -171,6 +171,12 @@ type Column struct {
 	// Example is the value of the template's example row (see
 	// Mapper.WriteTemplate); "" means one made up for the Kind.
 	Example string
+	// Transforms rewrite the value, in order, before Kind checks it: a
+	// value map, a template, case, a date layout... (see [Transform]). A
+	// column whose first Transform makes its value from other columns
+	// (a Template, an Expr that does not read value, DefaultFrom) counts
+	// as in the file when they are.
+	Transforms []Transform
 }
 
 // header returns the header the column is known by in the file.
@@ -213,4 +219,7 @@ type Schema struct {
 	// File says what the schema's files list: users (the zero value),
 	// groups or memberships. See [FileKind].
 	File FileKind
+	// Filters set the sync's scope: the rows they leave out are counted,
+	// neither records nor errors (see [Filter]).
+	Filters []Filter
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,7 +146,8 @@ func (m *Mapper) fileRules() []string {
 	} else {
 		rules = append(rules, "The file is in UTF-8 or UTF-16 (as Excel's \"Unicode text\"), with or without a byte order mark.")
 	}
-	return append(rules, m.fileKindRules()...)
+	rules = append(rules, m.fileKindRules()...)
+	return append(rules, m.filterRules()...)
 }
 
 // presence says whether c is required and what it feeds.
@@ -167,7 +169,11 @@ func (m *Mapper) presence(c *column) string {
 	case Skip:
 		s += "; leaves rows out"
 	case Ignore:
-		s += "; not read"
+		if slices.Contains(m.filterCols, c.index(m)) {
+			s += "; read by the filters only"
+		} else {
+			s += "; not read"
+		}
 	}
 	return s
 }
@@ -200,6 +206,8 @@ func (m *Mapper) valueRules(c *column) []string {
 	}
 	if c.Description != "" {
 		rules = append(rules, c.Description)
+	} else if r := m.stepsRule(c); r != "" {
+		rules = append(rules, r)
 	}
 	if len(c.Aliases) > 0 {
 		rules = append(rules, "Also accepted as: "+strings.Join(c.Aliases, ", ")+".")

@@ -17,9 +17,10 @@ import (
 // record, every column present.
 func TestTemplateReadsBack(t *testing.T) {
 	schemas := map[string]csvmap.Schema{
-		"Cosafe":    csvmap.Cosafe(),
-		"Opensense": csvmap.Opensense(),
-		"test":      testSchema(),
+		"Cosafe":     csvmap.Cosafe(),
+		"Opensense":  csvmap.Opensense(),
+		"Smartfense": csvmap.Smartfense(),
+		"test":       testSchema(),
 		"every kind": {Strict: true, Columns: []csvmap.Column{
 			{Name: "id", Role: csvmap.Key, MinLen: 12, Fold: true},
 			{Name: "mail", Kind: csvmap.Email, Required: true},

@@ -114,7 +114,11 @@ func (d *differ) change(c *usersync.Change) {
 		}
 		d.groups(c)
 	case usersync.MarkMissing:
-		d.printf("! %s %s: %s\n", c.Kind, c.User.Key, missing(&c.User))
+		if c.Reason != "" {
+			d.printf("! %s %s: %s (%s)\n", c.Kind, c.User.Key, missing(&c.User), oneLine(c.Reason))
+		} else {
+			d.printf("! %s %s: %s\n", c.Kind, c.User.Key, missing(&c.User))
+		}
 	case usersync.DeactivateUser, usersync.DeleteUser:
 		d.printf("- %s%s%s\n", c.Kind, rekey(c), removal(c))
 		d.writes(c)
@@ -196,6 +200,9 @@ func origin(c *usersync.Change, invite bool) string {
 
 // removal says why a user is deactivated or deleted.
 func removal(c *usersync.Change) string {
+	if c.Reason != "" {
+		return ": " + oneLine(c.Reason)
+	}
 	if c.User.Origin == (usersync.Position{}) {
 		return ": missing from the files"
 	}

@@ -24,7 +24,9 @@
 //     deactivated or marked missing;
 //   - for managed users missing from a full feed: MarkMissing while a grace
 //     period lasts, then DeactivateUser, DeleteUser or nothing, as
-//     Policy.Absent says;
+//     Policy.Absent says; a user whose row a filter of the Mapper left out
+//     of scope (usersync.Feed.OutOfScope) is missing too, and the change
+//     says why in Change.Reason ("out of scope: rule contractors");
 //   - CreateGroup for group IDs the feed uses that the Sink lacks (unless the
 //     policy forbids it), and RenameGroup for managed groups the feed names
 //     otherwise. Groups without an external ID are not listed by Sinks, so
@@ -177,6 +179,7 @@ type planner struct {
 	managers managers
 	warnings warnings
 	layouts  layoutCache
+	scope    []usersync.OutOfScope // Feed.OutOfScope, sorted; see outOfScope
 
 	// changes by kind, merged in apply order by finish.
 	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change

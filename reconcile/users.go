@@ -132,10 +132,10 @@ func (pl *planner) absent(u *usersync.Record) {
 	switch p.Absent {
 	case Deactivate:
 		if !u.Inactive {
-			pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u})
+			pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u, Reason: pl.outOfScope(u)})
 		}
 	case Delete:
-		pl.deletes = append(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: *u})
+		pl.deletes = append(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: *u, Reason: pl.outOfScope(u)})
 	}
 }
 
@@ -165,10 +165,10 @@ func (pl *planner) markMissing(u *usersync.Record) {
 		m.MissingRuns = 0 // nothing to mark
 	}
 	if m.MissingRuns != 0 {
-		pl.marks = append(pl.marks, usersync.Change{Kind: usersync.MarkMissing, User: m})
+		pl.marks = append(pl.marks, usersync.Change{Kind: usersync.MarkMissing, User: m, Reason: pl.outOfScope(u)})
 	}
 	if pl.policy.Grace.Deactivate && !u.Inactive {
-		pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u})
+		pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u, Reason: pl.outOfScope(u)})
 	}
 }
 

@@ -79,7 +79,7 @@ func idOf(c *usersync.Change) changeID {
 // change makes the Summary's item for c.
 func (l *fullLists) change(c *usersync.Change, o Outcome, err error) Change {
 	ch := Change{Kind: c.Kind, Key: idOf(c).key, OldKey: c.OldKey, Attrs: c.Attrs, Join: c.Join, Leave: c.Leave,
-		Outcome: o}
+		Reason: c.Reason, Outcome: o}
 	if c.Kind == usersync.MarkMissing {
 		ch.MissingRuns = int(c.User.MissingRuns)
 	}

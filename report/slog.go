@@ -162,6 +162,9 @@ func fileAttrs(f *usersync.FileResult, read bool) []slog.Attr {
 		slog.Int("rejected", f.Rejected),
 		slog.Int("skipped", f.Format.Skipped),
 	}
+	if f.Format.OutOfScope > 0 {
+		a = append(a, slog.Int("out_of_scope", f.Format.OutOfScope))
+	}
 	if f.Format.Encoding != "" {
 		a = append(a, slog.String("encoding", f.Format.Encoding))
 	}

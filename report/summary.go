@@ -123,6 +123,8 @@ type File struct {
 	Records   int      `json:"records"`
 	Rejected  int      `json:"rejected"`
 	Skipped   int      `json:"skipped"`
+	// OutOfScope counts the rows a filter left out of the sync's scope.
+	OutOfScope int `json:"out_of_scope,omitempty"`
 	// DecryptedBy names the key that decrypted the file, if one did.
 	DecryptedBy string `json:"decrypted_by,omitempty"`
 	// AlreadyApplied says an earlier run applied this same content.
@@ -153,6 +155,9 @@ type Counts struct {
 	Records  int `json:"records"`
 	Rejected int `json:"rejected"`
 	Skipped  int `json:"skipped"`
+	// OutOfScope counts the rows a filter left out of the sync's scope:
+	// neither errors nor leavers.
+	OutOfScope int `json:"out_of_scope,omitempty"`
 	// Manual counts feed users left alone because they were created by
 	// hand; Population the active managed users before the plan.
 	Manual     int `json:"manual"`
@@ -211,10 +216,13 @@ type Change struct {
 	MissingRuns int `json:"missing_runs,omitempty"`
 	// Attrs names the attributes written; Join and Leave the groups joined
 	// and left.
-	Attrs   []string `json:"attrs,omitempty"`
-	Join    []string `json:"join,omitempty"`
-	Leave   []string `json:"leave,omitempty"`
-	Outcome Outcome  `json:"outcome"`
+	Attrs []string `json:"attrs,omitempty"`
+	Join  []string `json:"join,omitempty"`
+	Leave []string `json:"leave,omitempty"`
+	// Reason says why the change is planned when its kind does not:
+	// "out of scope: rule contractors" (see usersync.Change.Reason).
+	Reason  string  `json:"reason,omitempty"`
+	Outcome Outcome `json:"outcome"`
 	// Error is why the Sink refused the change.
 	Error string `json:"error,omitempty"`
 }
@@ -381,6 +389,7 @@ func (b *builder) fileList(results []usersync.FileResult) []File {
 			Records:        f.Records,
 			Rejected:       f.Rejected,
 			Skipped:        f.Format.Skipped,
+			OutOfScope:     f.Format.OutOfScope,
 			DecryptedBy:    f.DecryptedBy,
 			AlreadyApplied: f.AlreadyApplied,
 			Error:          b.errText(f.Err),
@@ -406,6 +415,8 @@ func (b *builder) counts() Counts {
 		Failed:   len(r.Failed),
 		Rejected: max(r.RejectedTotal, len(r.Rejected)),
 		Skipped:  r.Skipped(),
+		// Rows out of scope: see usersync.ScopeReader.
+		OutOfScope: r.OutOfScope(),
 	}
 	for i := range r.Files {
 		c.Records += r.Files[i].Records

@@ -214,6 +214,9 @@ func fileLine(f *File, runErr string) string {
 	if f.Skipped > 0 {
 		parts = append(parts, strconv.Itoa(f.Skipped)+" skipped")
 	}
+	if f.OutOfScope > 0 {
+		parts = append(parts, strconv.Itoa(f.OutOfScope)+" out of scope")
+	}
 	line := strings.Join(parts, ", ")
 	var format []string
 	if f.Encoding != "" {
@@ -311,6 +314,7 @@ func countRows(s *Summary) []countRow {
 	add("Not attempted", s.Counts.NotAttempted)
 	add("Rejected rows", s.Counts.Rejected)
 	add("Skipped rows", s.Counts.Skipped)
+	add("Rows out of scope", s.Counts.OutOfScope)
 	return rows
 }
 
@@ -413,6 +417,9 @@ func who(c Change) string {
 // user joins and leaves.
 func changeDetail(c Change) string {
 	var parts []string
+	if c.Reason != "" {
+		parts = append(parts, oneLine(c.Reason))
+	}
 	if c.Kind == usersync.MarkMissing {
 		parts = append(parts, missing(c.MissingRuns))
 	}

@@ -23,9 +23,10 @@ import (
 
 // A step is one line of check's report.
 type step struct {
-	part                 string // "source", "file", "decryption", "mapping", "sink", "email"
-	usersync.CheckResult        // a Warning means the step passed, with something to fix
-	skip                 bool   // the step could not run, because an earlier one failed
+	part                 string   // "source", "file", "decryption", "mapping", "sink", "email"
+	usersync.CheckResult          // a Warning means the step passed, with something to fix
+	skip                 bool     // the step could not run, because an earlier one failed
+	preview              *preview // the first records, for a first row that maps
 }
 
 func (s *step) result() string {
@@ -402,7 +403,18 @@ func (a *app) checkFirstRow(cs *checks, rr usersync.RecordReader, file string) {
 	var re *usersync.RowError
 	switch {
 	case err == nil:
-		cs.add("mapping", usersync.CheckResult{Name: name, Detail: fmt.Sprintf("maps: key %q, %d attributes", rec.Key, rec.Attrs.Len())})
+		p := readPreview(rr, rec)
+		detail := fmt.Sprintf("maps: key %q, %d attributes; the first %d records as mapped:", rec.Key, rec.Attrs.Len(), len(p.Rows))
+		if p.OutOfScope > 0 {
+			rows := "rows"
+			if p.OutOfScope == 1 {
+				rows = "row"
+			}
+			detail = fmt.Sprintf("maps: key %q, %d attributes; %d %s out of scope; the first %d records as mapped:",
+				rec.Key, rec.Attrs.Len(), p.OutOfScope, rows, len(p.Rows))
+		}
+		cs.add("mapping", usersync.CheckResult{Name: name, Detail: detail})
+		(*cs)[len(*cs)-1].preview = p
 	case errors.Is(err, io.EOF) && listsGroups(rr) != "":
 		cs.add("mapping", usersync.CheckResult{Name: name, Detail: listsGroups(rr)})
 	case errors.Is(err, io.EOF):
@@ -441,7 +453,8 @@ func (a *app) printChecks(cs checks) int {
 	if a.json {
 		o := &output{Status: status, ExitCode: code}
 		for _, s := range cs {
-			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail), Warning: a.redact(s.Warning)}
+			co := checkOutput{Part: s.part, Name: s.Name, Result: s.result(), Detail: a.redact(s.Detail), Warning: a.redact(s.Warning),
+				Preview: a.redactPreview(s.preview)}
 			if s.Err != nil {
 				co.Error = a.redact(checkstep.Under(s.Name, s.Err).Error())
 			}
@@ -463,6 +476,11 @@ func (a *app) printChecks(cs checks) int {
 			text = checkstep.Under(s.Name, s.Err).Error()
 		}
 		fmt.Fprintf(a.stdout, "%-4s  %-10s  %s: %s\n", strings.ToUpper(s.result()), s.part, oneLine(s.Name), oneLine(a.redact(text)))
+		if s.preview != nil {
+			for _, line := range s.preview.lines(a.redact) {
+				fmt.Fprintf(a.stdout, "%18s%s\n", "", line)
+			}
+		}
 	}
 	switch {
 	case code != exitOK:

@@ -129,12 +129,13 @@ type jsonOutput struct {
 	PlanFile string          `json:"plan_file"`
 	Summary  *report.Summary `json:"summary"`
 	Checks   []struct {
-		Part    string `json:"part"`
-		Name    string `json:"name"`
-		Result  string `json:"result"`
-		Detail  string `json:"detail"`
-		Warning string `json:"warning"`
-		Error   string `json:"error"`
+		Part    string   `json:"part"`
+		Name    string   `json:"name"`
+		Result  string   `json:"result"`
+		Detail  string   `json:"detail"`
+		Warning string   `json:"warning"`
+		Error   string   `json:"error"`
+		Preview *preview `json:"preview"`
 	} `json:"checks"`
 	Entries []struct {
 		ID       string          `json:"id"`

@@ -48,6 +48,9 @@ type checkOutput struct {
 	Detail  string `json:"detail,omitempty"`
 	Warning string `json:"warning,omitempty"` // what to fix, on a step that passed
 	Error   string `json:"error,omitempty"`
+	// Preview holds the first records of a file as mapped, for the step
+	// of its first row.
+	Preview *preview `json:"preview,omitempty"`
 }
 
 // emit prints the JSON document, with the config's warnings.

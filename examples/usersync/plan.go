@@ -90,8 +90,12 @@ func (a *app) showPlan(plan *usersync.Plan, sum *report.Summary, next string) {
 	_ = reconcile.WriteDiff(&b, plan)
 	for _, f := range sum.Files {
 		if f.Encoding != "" {
-			fmt.Fprintf(&b, "\nRead %s: %s, %q-separated, %d records, %d rejected, %d skipped\n",
-				f.Name, f.Encoding, f.Delimiter, f.Records, f.Rejected, f.Skipped)
+			scope := ""
+			if f.OutOfScope > 0 {
+				scope = fmt.Sprintf(", %d out of scope", f.OutOfScope)
+			}
+			fmt.Fprintf(&b, "\nRead %s: %s, %q-separated, %d records, %d rejected, %d skipped%s\n",
+				f.Name, f.Encoding, f.Delimiter, f.Records, f.Rejected, f.Skipped, scope)
 		}
 	}
 	for _, w := range sum.Warnings.Items {

@@ -357,7 +357,7 @@ func TestMapping(t *testing.T) {
 
 func TestMappingErrors(t *testing.T) {
 	_, err := parse(t, strings.Replace(base, "  preset: cosafe\n", "  preset: workday\n", 1), env())
-	assert.ErrorContains(t, err, `:6: mapping.preset: want one of cosafe, opensense, sis_staff, sis_students, got "workday"`)
+	assert.ErrorContains(t, err, `:6: mapping.preset: want one of cosafe, opensense, sis_staff, sis_students, smartfense, got "workday"`)
 
 	_, err = parse(t, strings.Replace(base, "  preset: cosafe\n", `  columns:
     - name: id
@@ -547,6 +547,9 @@ func TestExample(t *testing.T) {
 	known := map[string]bool{}
 	collectKeys(reflect.TypeFor[Config](), known, map[reflect.Type]bool{})
 	known["phone2"] = true // an attribute's name, under policy.attributes
+	for _, c := range []string{"username", "status", "start_date", "employee_no", "phone", "title"} {
+		known[c] = true // columns' names, under mapping.transforms
+	}
 	keyLine := regexp.MustCompile(`^\s*#\s+(?:- )?([a-z][a-z0-9_]*):(?:\s|$)`)
 	for i, line := range strings.Split(string(data), "\n") {
 		if m := keyLine.FindStringSubmatch(line); m != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,7 +44,7 @@ type Mapping struct {
 // SchemaSpec is a schema: a preset, columns, or a preset with columns
 // added or replaced.
 type SchemaSpec struct {
-	// Preset is cosafe, opensense, sis_students or sis_staff.
+	// Preset is cosafe, opensense, smartfense, sis_students or sis_staff.
 	Preset string `yaml:"preset"`
 	// Columns are the columns of the files; with a preset, a column of
 	// the preset's name replaces it, and others are added.
@@ -56,6 +57,13 @@ type SchemaSpec struct {
 	Name string `yaml:"name"`
 	// File is users (the default), groups or memberships: see FileKind.
 	File FileKind `yaml:"file"`
+	// Transforms rewrite the values of columns, by column name, in order:
+	// status words mapped, "Last, First" names turned, a username taken
+	// from the email. A preset's columns take them too.
+	Transforms map[string][]Transform `yaml:"transforms"`
+	// Filters set the sync's scope: the rows they leave out are counted,
+	// neither rejected nor leavers.
+	Filters []Filter `yaml:"filters"`
 }
 
 func (s *SchemaSpec) isSet() bool { return s.Preset != "" || len(s.Columns) > 0 }
@@ -103,7 +111,7 @@ func (c *Column) column() csvmap.Column {
 }
 
 var presets = map[string]func() csvmap.Schema{"cosafe": csvmap.Cosafe, "opensense": csvmap.Opensense,
-	"sis_students": csvmap.SISStudents, "sis_staff": csvmap.SISStaff}
+	"smartfense": csvmap.Smartfense, "sis_students": csvmap.SISStudents, "sis_staff": csvmap.SISStaff}
 
 // schema builds the csvmap.Schema of s.
 func (s *SchemaSpec) schema() (csvmap.Schema, error) {
@@ -131,7 +139,7 @@ func (s *SchemaSpec) schema() (csvmap.Schema, error) {
 		sc.Name = s.Name
 	}
 	sc.File = s.File.V
-	return sc, nil
+	return sc, s.applyTransforms(&sc)
 }
 
 func indexColumn(cols []csvmap.Column, name string) int {
@@ -171,7 +179,7 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 		return m.buildOneRoster(c)
 	}
 	if !m.isSet() && len(m.Routes) == 0 {
-		c.errorf("mapping", "give a preset (cosafe or opensense) or the columns of the files")
+		c.errorf("mapping", "give a preset (cosafe, opensense or smartfense) or the columns of the files")
 		return nil
 	}
 	if m.Hold != nil && m.Hold.Rows == nil && m.Hold.Percent == nil {
@@ -215,6 +223,10 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 
 func buildMapper(c *checker, path string, s *SchemaSpec, opts *csvmap.Options) *csvmap.Mapper {
 	sc, err := s.schema()
+	if ke := (*keyError)(nil); errors.As(err, &ke) {
+		c.fail(path+"."+ke.key, ke.err)
+		return nil
+	}
 	if err != nil {
 		c.fail(path+".preset", err)
 		return nil
@@ -222,7 +234,12 @@ func buildMapper(c *checker, path string, s *SchemaSpec, opts *csvmap.Options) *
 	mp, err := csvmap.New(sc, opts)
 	if err != nil {
 		at := path
-		if len(s.Columns) > 0 {
+		switch msg := err.Error(); {
+		case strings.HasPrefix(msg, "csvmap: filter"):
+			at = path + ".filters"
+		case strings.Contains(msg, ": transform ") && len(s.Transforms) > 0:
+			at = path + ".transforms"
+		case len(s.Columns) > 0:
 			at = path + ".columns"
 		}
 		c.fail(at, trimPrefix(err, "csvmap: "))

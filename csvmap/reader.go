@@ -68,6 +68,10 @@ type reader struct {
 	in     *input
 	sc     *scanner
 	header []string // as written in the file
+	// src, when set, yields the rows in place of in and sc (see
+	// NewRowReader); padded holds a row shorter than the header.
+	src    RowSource
+	padded []string
 	norm   *normalizer
 
 	// The columns bound to the file: fields are read from it, in schema
@@ -133,6 +137,9 @@ func (r *reader) Format() usersync.Format {
 func (r *reader) Read() (usersync.Record, error) {
 	if r.held != nil && r.err == nil {
 		r.err = r.held
+	}
+	if r.src != nil {
+		return r.readSource()
 	}
 	for r.err == nil {
 		row, err := r.sc.read()
@@ -284,7 +291,7 @@ func (r *reader) direct(f *field, row []string) string {
 
 // rowError rejects the current row for its value v of f.
 func (r *reader) rowError(f *field, v string, err error) error {
-	return &usersync.RowError{File: r.file, Line: r.line, Column: f.header, Value: clip(v), Err: err}
+	return &usersync.RowError{File: r.file, Line: r.line, Column: f.header, Value: clip(v), Cell: r.cell(f.index), Err: err}
 }
 
 // maxValueKept bounds RowError.Value: a run keeps thousands of RowErrors,

@@ -178,6 +178,8 @@ func checkKind(name string) error {
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	switch {
+	case n == 0:
+		return fmt.Errorf("%w: the file is empty (%w)", ErrNotWorkbook, usersync.ErrNoRecords)
 	case bytes.Equal(head, oleMagic):
 		doc, err := mscfb.New(f)
 		if err != nil {

@@ -1,11 +1,13 @@
 // Command xlsxbench measures a directory delivered as an Excel workbook
-// against the same rows delivered as CSV: a first load of N users (Cosafe's
-// columns, from internal/gen) through the whole Pipeline (dirsource, the
-// csvmap/xlsx Mapper, the spool, reconcile) into a Sink that only counts
-// changes, so that the peak RSS is the sync core's, not a directory's.
+// against the same rows delivered as CSV: examples/bench's nightly sync
+// (internal/bench's scenario: N users, Cosafe's columns, 2% changed since
+// yesterday) into SQLite, through the whole Pipeline (dirsource, the
+// csvmap/xlsx Mapper, the spool, reconcile, sqlsink), once from today's
+// users.csv and once from the same rows in users.xlsx.
 //
 // The workbook is written once, with excelize's StreamWriter (inline
-// strings, as streaming writers make them), in a temporary folder. Rounds
+// strings, as streaming writers make them), and yesterday's users are
+// loaded once into a SQLite database that each round copies. Rounds
 // alternate the two files; the medians are reported, with the peak RSS of
 // each sync (VmHWM, reset before it) and the ratio of the times.
 //
@@ -25,7 +27,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -34,15 +35,16 @@ import (
 	"github.com/usersync/usersync/csvmap"
 	"github.com/usersync/usersync/csvmap/xlsx"
 	"github.com/usersync/usersync/internal/bench"
-	"github.com/usersync/usersync/internal/gen"
 	"github.com/usersync/usersync/reconcile"
+	"github.com/usersync/usersync/sink/sqlsink"
+	"github.com/usersync/usersync/sink/sqlsink/sqlite"
 	"github.com/usersync/usersync/source/dirsource"
 )
 
 func main() {
 	users := flag.Int("users", 1_000_000, "users (rows) in the file")
 	rounds := flag.Int("rounds", 3, "rounds; each syncs the CSV file and the workbook, in turn")
-	dir := flag.String("dir", "", "folder for the generated files, kept (default: a temporary folder, removed after)")
+	dir := flag.String("dir", "", "folder for the generated files and the seeded database, kept and reused (default: a temporary folder, removed after)")
 	flag.Parse()
 	if err := run(*users, *rounds, *dir); err != nil {
 		log.Fatal(err)
@@ -50,6 +52,7 @@ func main() {
 }
 
 func run(users, rounds int, dir string) error {
+	ctx := context.Background()
 	if dir == "" {
 		d, err := os.MkdirTemp("", "xlsxbench-*")
 		if err != nil {
@@ -58,85 +61,141 @@ func run(users, rounds int, dir string) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	csvDir, xlsxDir, tmp := filepath.Join(dir, "csv"), filepath.Join(dir, "xlsx"), filepath.Join(dir, "tmp")
-	for _, d := range []string{csvDir, xlsxDir, tmp} {
+	start := time.Now()
+	s, err := bench.PrepareWith(dir, users, &bench.PrepareOptions{Reuse: true})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("today's users.csv: %d rows, %.1f MB, in %v\n", users, mb(size(s.Today)), time.Since(start).Round(time.Millisecond))
+	xlsxDir, tmp := filepath.Join(dir, "drop-xlsx"), filepath.Join(dir, "tmp")
+	for _, d := range []string{xlsxDir, tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
-	csvPath, xlsxPath := filepath.Join(csvDir, "users.csv"), filepath.Join(xlsxDir, "users.xlsx")
-	start := time.Now()
-	if err := writeCSV(csvPath, users); err != nil {
-		return err
+	xlsxPath := filepath.Join(xlsxDir, "users.xlsx")
+	if size(xlsxPath) == 0 {
+		start = time.Now()
+		if err := writeXLSX(xlsxPath, s.Today); err != nil {
+			return err
+		}
+		fmt.Printf("today's users.xlsx written with excelize's StreamWriter in %v\n", time.Since(start).Round(time.Millisecond))
 	}
-	fmt.Printf("users.csv: %d rows, %.1f MB, in %v\n", users, mb(size(csvPath)), time.Since(start).Round(time.Millisecond))
-	start = time.Now()
-	if err := writeXLSX(xlsxPath, csvPath); err != nil {
-		return err
+	fmt.Printf("today's users.xlsx: %.1f MB\n", mb(size(xlsxPath)))
+	seed := filepath.Join(dir, "seed.db")
+	if size(seed) == 0 {
+		start = time.Now()
+		if err := seedDB(ctx, seed, s.YesterdayDir(), tmp, users); err != nil {
+			return err
+		}
+		fmt.Printf("yesterday's %d users loaded into SQLite in %v\n", users, time.Since(start).Round(time.Millisecond))
 	}
-	fmt.Printf("users.xlsx: %.1f MB, written with excelize's StreamWriter in %v\n", mb(size(xlsxPath)), time.Since(start).Round(time.Millisecond))
 	fmt.Printf("GOMAXPROCS %d, %s\n\n", runtime.GOMAXPROCS(0), loadavg())
 
 	sides := []struct {
 		name, dir string
 		times     []time.Duration
 		peak      uint64
-	}{{name: "csv", dir: csvDir}, {name: "xlsx", dir: xlsxDir}}
+	}{{name: "csv", dir: s.DropDir()}, {name: "xlsx", dir: xlsxDir}}
+	created, gone := s.Expect()
 	for r := range rounds {
 		for i := range sides {
-			s := &sides[i]
-			d, rss, err := syncOnce(s.dir, tmp, users)
+			side := &sides[i]
+			d, rss, err := nightly(ctx, seed, side.dir, tmp, created, gone)
 			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
+				return fmt.Errorf("%s: %w", side.name, err)
 			}
-			s.times = append(s.times, d)
-			s.peak = max(s.peak, rss.Peak)
-			fmt.Printf("round %d  %-4s  %7.2fs  peak RSS %4.0f MiB (%s)\n", r+1, s.name, d.Seconds(), mib(rss.Peak), rss.Source)
+			side.times = append(side.times, d)
+			side.peak = max(side.peak, rss.Peak)
+			fmt.Printf("round %d  %-4s  %7.2fs  peak RSS %4.0f MiB (%s)  %s\n", r+1, side.name, d.Seconds(), mib(rss.Peak), rss.Source, loadavg())
 		}
 	}
-	fmt.Printf("\nmedians, %d users, %s:\n", users, loadavg())
-	for _, s := range sides {
-		fmt.Printf("  %-4s  %7.2fs  peak RSS %4.0f MiB\n", s.name, bench.Median(s.times).Seconds(), mib(s.peak))
+	fmt.Printf("\nmedians, nightly sync of %d users into SQLite, %s:\n", users, loadavg())
+	for _, side := range sides {
+		fmt.Printf("  %-4s  %7.2fs  peak RSS %4.0f MiB\n", side.name, bench.Median(side.times).Seconds(), mib(side.peak))
 	}
 	fmt.Printf("  xlsx / csv: %.2f× the time; the memory budget is %d MiB\n",
 		bench.Ratio(bench.Median(sides[1].times), bench.Median(sides[0].times)), usersync.DefaultMemoryBudget>>20)
 	return nil
 }
 
-// syncOnce runs a first load of the folder's file into a counting Sink and
-// returns its time and peak RSS.
-func syncOnce(dir, tmp string, users int) (time.Duration, bench.RSS, error) {
-	src, err := dirsource.New(dir, nil)
+// pipeline returns the Pipeline of a sync from src into sink.
+func pipeline(src usersync.Source, sink usersync.Sink, tmp string) (*usersync.Pipeline, error) {
+	cm, err := csvmap.New(bench.Schema, nil)
 	if err != nil {
-		return 0, bench.RSS{}, err
-	}
-	defer src.Close()
-	cm, err := csvmap.New(csvmap.Cosafe(), nil)
-	if err != nil {
-		return 0, bench.RSS{}, err
+		return nil, err
 	}
 	m, err := xlsx.New(cm, &xlsx.Options{TempDir: tmp})
 	if err != nil {
-		return 0, bench.RSS{}, err
+		return nil, err
 	}
-	sink := &countingSink{}
-	p := usersync.Pipeline{
-		Source:     src,
-		Mapper:     m,
-		Reconciler: reconcile.New(nil),
+	return &usersync.Pipeline{
+		Source: src,
+		Mapper: m,
+		// A directory of this size sets its own absolute limit, as
+		// internal/bench's scenario does.
+		Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}}),
 		Sink:       sink,
 		TempDir:    tmp,
+	}, nil
+}
+
+// syncFolder syncs the folder's file into the SQLite database at path and
+// returns the sync's time and peak RSS.
+func syncFolder(ctx context.Context, path, dir, tmp string) (*usersync.Result, time.Duration, bench.RSS, error) {
+	db, err := sqlite.Open(path)
+	if err != nil {
+		return nil, 0, bench.RSS{}, err
+	}
+	defer db.Close()
+	sink, err := sqlsink.New(ctx, db, sqlsink.SQLite, nil)
+	if err != nil {
+		return nil, 0, bench.RSS{}, err
+	}
+	src, err := dirsource.New(dir, nil)
+	if err != nil {
+		return nil, 0, bench.RSS{}, err
+	}
+	defer src.Close()
+	p, err := pipeline(src, sink, tmp)
+	if err != nil {
+		return nil, 0, bench.RSS{}, err
 	}
 	stop := bench.StartRSS()
 	start := time.Now()
-	res, err := p.Run(context.Background())
+	res, err := p.Run(ctx)
 	d := time.Since(start)
 	rss := stop()
+	if err == nil {
+		err = db.Close() // the last connection checkpoints the WAL into the file
+	}
+	return res, d, rss, err
+}
+
+// seedDB loads yesterday's users into a new SQLite database at path.
+func seedDB(ctx context.Context, path, dir, tmp string, users int) error {
+	res, _, _, err := syncFolder(ctx, path, dir, tmp)
+	if err == nil && res.Applied.Created != users {
+		err = fmt.Errorf("first load: %+v, want %d created", res.Applied, users)
+	}
+	return err
+}
+
+// nightly copies the seeded database and syncs the folder's file into the
+// copy, checking the outcome; it returns the sync's time and peak RSS.
+func nightly(ctx context.Context, seed, dir, tmp string, created, gone int) (time.Duration, bench.RSS, error) {
+	path := filepath.Join(filepath.Dir(seed), "round.db")
+	removeDB(path)
+	defer removeDB(path)
+	if err := copyFile(seed, path); err != nil {
+		return 0, bench.RSS{}, err
+	}
+	res, d, rss, err := syncFolder(ctx, path, dir, tmp)
 	if err != nil {
 		return 0, rss, err
 	}
-	if res.Applied.Created != users || sink.n.Load() < int64(users) {
-		return 0, rss, fmt.Errorf("created %d (%d changes), want %d", res.Applied.Created, sink.n.Load(), users)
+	if c := res.Applied; res.Status != usersync.Succeeded || c.Created != created || c.Deactivated != gone || c.Updated == 0 {
+		return 0, rss, fmt.Errorf("unexpected outcome: %s, applied %+v, want %d created and %d deactivated", res.Status, c, created, gone)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		return 0, rss, fmt.Errorf("left in the temporary folder: %v", left)
@@ -144,29 +203,33 @@ func syncOnce(dir, tmp string, users int) (time.Duration, bench.RSS, error) {
 	return d, rss, nil
 }
 
-// A countingSink applies nothing and counts the changes.
-type countingSink struct{ n atomic.Int64 }
-
-func (s *countingSink) Apply(ctx context.Context, c usersync.Change) error {
-	s.n.Add(1)
-	return nil
+func removeDB(p string) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(p + suffix)
+	}
 }
 
-func (s *countingSink) ApplyBatch(ctx context.Context, cs []usersync.Change) []error {
-	s.n.Add(int64(len(cs)))
-	return nil
-}
-
-func writeCSV(path string, users int) error {
-	f, err := os.Create(path)
+// copyFile copies a file, flushed to disk, so that its writing back does
+// not fall into a timed sync.
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
-	if err := gen.Write(f, gen.Config{Rows: users, Seed: 1, SkipEvery: -1}); err != nil {
-		f.Close()
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
 		return err
 	}
-	return f.Close()
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // writeXLSX writes the rows of the CSV file to a workbook with excelize's

@@ -33,6 +33,8 @@ type Mapping struct {
 	MaxRows       int       `yaml:"max_rows"`
 	// Hold fails a whole file in which too many rows are rejected.
 	Hold *Hold `yaml:"hold"`
+	// Excel says how .xlsx workbooks are read (see excel.go).
+	Excel *Excel `yaml:"excel"`
 }
 
 // SchemaSpec is a schema: a preset, columns, or a preset with columns
@@ -167,7 +169,10 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 	}
 	opts := m.options()
 	if len(m.Routes) == 0 {
-		return buildMapper(c, "mapping", &m.SchemaSpec, opts)
+		if mp := buildMapper(c, "mapping", &m.SchemaSpec, opts); mp != nil {
+			return m.excelMapper(c, mp)
+		}
+		return nil
 	}
 	routes := make([]csvmap.Route, 0, len(m.Routes)+1)
 	for i := range m.Routes {
@@ -181,12 +186,12 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 			continue
 		}
 		if mp := buildMapper(c, path, &r.SchemaSpec, opts); mp != nil {
-			routes = append(routes, csvmap.Route{Pattern: r.Pattern, Mapper: mp})
+			routes = append(routes, csvmap.Route{Pattern: r.Pattern, Mapper: m.excelMapper(c, mp)})
 		}
 	}
 	if m.isSet() {
 		if mp := buildMapper(c, "mapping", &m.SchemaSpec, opts); mp != nil {
-			routes = append(routes, csvmap.Route{Pattern: "*", Mapper: mp})
+			routes = append(routes, csvmap.Route{Pattern: "*", Mapper: m.excelMapper(c, mp)})
 		}
 	}
 	if c.failed() {

@@ -83,13 +83,16 @@ func TestDamagedWorkbooks(t *testing.T) {
 			return data
 		})
 	}
-	flipped := bytes.Clone(good)
-	zr, _ := zip.NewReader(bytes.NewReader(good), int64(len(good)))
-	for _, f := range zr.File {
-		if f.Name == "xl/worksheets/sheet1.xml" {
-			off, _ := f.DataOffset()
-			flipped[off+int64(f.CompressedSize64/2)] ^= 0x55
+	flip := func(part string) []byte {
+		flipped := bytes.Clone(good)
+		zr, _ := zip.NewReader(bytes.NewReader(good), int64(len(good)))
+		for _, f := range zr.File {
+			if f.Name == part {
+				off, _ := f.DataOffset()
+				flipped[off+int64(f.CompressedSize64/2)] ^= 0x55
+			}
 		}
+		return flipped
 	}
 	var encrypted bytes.Buffer
 	f, _ := excelize.OpenReader(bytes.NewReader(good))
@@ -102,7 +105,8 @@ func TestDamagedWorkbooks(t *testing.T) {
 		want error
 	}{
 		{"truncated", good[:len(good)/2], xlsx.ErrDamaged},
-		{"corrupt part", flipped, xlsx.ErrDamaged},
+		{"corrupt sheet", flip("xl/worksheets/sheet1.xml"), xlsx.ErrDamaged},
+		{"corrupt styles", flip("xl/styles.xml"), xlsx.ErrDamaged},
 		{"sheet XML cut short", sheetXML(func(s string) string { return s[:len(s)/2] }), xlsx.ErrDamaged},
 		{"sheet XML broken midway", sheetXML(func(s string) string { return strings.Replace(s, `<row r="5"`, `<row r="5" <<`, 1) }), xlsx.ErrDamaged},
 		{"password", encrypted.Bytes(), xlsx.ErrPasswordProtected},

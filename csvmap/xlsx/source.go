@@ -32,7 +32,8 @@ type source struct {
 var _ csvmap.RowSource = (*source)(nil)
 
 // Next returns the next row, with its merged cells filled, and its number.
-func (s *source) Next() ([]string, int, error) {
+func (s *source) Next() (row []string, n int, err error) {
+	defer recoverTo(&err)
 	for s.rows.Next() {
 		s.n++
 		row, err := s.rows.Columns()
@@ -110,6 +111,14 @@ func (s *source) merged(row []string, fill bool) []string {
 		}
 	}
 	return row
+}
+
+// recoverTo turns a panic of excelize, on a workbook it did not expect,
+// into an error that fails the file rather than the program.
+func recoverTo(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("%w: excelize: panic: %v", ErrDamaged, v)
+	}
 }
 
 func isBlank(row []string) bool {

@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"cmp"
+	"compress/flate"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -75,21 +77,8 @@ func (m *Mapper) openWorkbook(r io.Reader, f usersync.FileInfo) (_ usersync.Reco
 	if err != nil {
 		return nil, err
 	}
-	w.file, err = excelize.OpenFile(name, excelize.Options{
-		UnzipSizeLimit:    m.opts.MaxUnzippedBytes,
-		UnzipXMLSizeLimit: min(inMemoryBytes, m.opts.MaxUnzippedBytes),
-		TmpDir:            dir,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotWorkbook, err)
-	}
-	// excelize has unzipped what it reads: the spooled file is no longer
-	// needed.
-	if err := os.Remove(name); err != nil {
+	if err := m.open(w, name, sheet); err != nil {
 		return nil, err
-	}
-	if w.rows, err = w.file.Rows(sheet.name); err != nil {
-		return nil, fmt.Errorf("sheet %s: %w", quoteSheet(sheet.name), err)
 	}
 	src := &source{rows: w.rows, sheet: sheet, headerRow: m.opts.HeaderRow, ref: quoteSheet(sheet.name) + "!"}
 	rr, err := m.csv.NewRowReader(src, f)
@@ -101,6 +90,33 @@ func (m *Mapper) openWorkbook(r io.Reader, f usersync.FileInfo) (_ usersync.Reco
 	// no files behind: the cleanup removes them once it is unreachable.
 	rd.cleanup = runtime.AddCleanup(rd, func(w *workbook) { w.close() }, w)
 	return rd, nil
+}
+
+// open opens the spooled workbook with excelize, and the sheet's rows.
+func (m *Mapper) open(w *workbook, name string, sheet *sheetInfo) (err error) {
+	defer recoverTo(&err)
+	w.file, err = excelize.OpenFile(name, excelize.Options{
+		UnzipSizeLimit:    m.opts.MaxUnzippedBytes,
+		UnzipXMLSizeLimit: min(inMemoryBytes, m.opts.MaxUnzippedBytes),
+		TmpDir:            w.dir,
+		ShortDatePattern:  cmp.Or(m.opts.DateFormat, "yyyy-mm-dd"),
+	})
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &corrupt):
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrNotWorkbook, err)
+	}
+	// excelize has unzipped what it reads: the spooled file is no longer
+	// needed.
+	if err := os.Remove(name); err != nil {
+		return err
+	}
+	if w.rows, err = w.file.Rows(sheet.name); err != nil {
+		return fmt.Errorf("sheet %s: %w", quoteSheet(sheet.name), err)
+	}
+	return nil
 }
 
 // spool copies r to the file name, up to MaxFileBytes.

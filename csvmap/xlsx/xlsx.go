@@ -14,9 +14,10 @@
 //
 // It reads the first sheet, or the one [Options.Sheet] names; the header is
 // the first row that is not blank, or [Options.HeaderRow]. Values are what
-// Excel shows: numbers and dates with their number formats applied, shared
-// strings resolved, and a merged cell's value in every cell of its range
-// below the header. Blank rows are passed over, as CSV's blank lines are.
+// Excel shows: numbers and dates with their number formats applied (dates
+// in Excel's default date format as yyyy-mm-dd; see [Options.DateFormat]),
+// shared strings resolved, and a merged cell's value in every cell of its
+// range below the header. Blank rows are passed over, as CSV's blank lines are.
 //
 // The workbook is read through github.com/xuri/excelize/v2's streaming row
 // reader, so that memory stays bounded whatever the sheet's size: the file
@@ -93,6 +94,13 @@ type Options struct {
 	// header; the rows above it are not read. 0 means the first row that
 	// is not blank.
 	HeaderRow int
+	// DateFormat is the number format (such as "dd/mm/yyyy") of the dates
+	// in Excel's default date format, which Excel shows as the computer's
+	// locale says (excelize.Options.ShortDatePattern); it also makes the
+	// date part of the default date-and-time format. "" means yyyy-mm-dd,
+	// which csvmap's Date and Timestamp columns read without Layouts.
+	// Dates in a format of the workbook's own are shown in that format.
+	DateFormat string
 	// TempDir is where the workbook and its large parts are written while
 	// it is read; "" means os.TempDir(). Give it the Pipeline's TempDir.
 	TempDir string

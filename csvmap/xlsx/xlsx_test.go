@@ -90,6 +90,8 @@ func usersBook(t testing.TB) []byte {
 		iso := "yyyy-mm-dd"
 		st, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &iso})
 		f.SetCellStyle("Users", "D4", "D8", st)
+		short, _ := f.NewStyle(&excelize.Style{NumFmt: 14}) // Excel's default date format
+		f.SetCellStyle("Users", "D5", "D5", short)
 		money, _ := f.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
 		f.SetCellStyle("Users", "E4", "E5", money)
 		if err := f.MergeCell("Users", "F4", "F7"); err != nil {

@@ -14,6 +14,9 @@ type Excel struct {
 	// HeaderRow is the number of the header's row; by default the first
 	// row that is not blank.
 	HeaderRow int `yaml:"header_row"`
+	// DateFormat is how dates in Excel's default date format are written,
+	// such as dd/mm/yyyy; yyyy-mm-dd by default.
+	DateFormat string `yaml:"date_format"`
 	// MaxFileSize bounds a workbook's bytes, MaxUnzippedSize its parts'
 	// once unzipped; see xlsx.Options.
 	MaxFileSize     Size `yaml:"max_file_size"`
@@ -25,7 +28,7 @@ type Excel struct {
 func (m *Mapping) excelMapper(c *checker, mp *csvmap.Mapper) usersync.Mapper {
 	var o xlsx.Options
 	if e := m.Excel; e != nil {
-		o = xlsx.Options{Sheet: e.Sheet, HeaderRow: e.HeaderRow,
+		o = xlsx.Options{Sheet: e.Sheet, HeaderRow: e.HeaderRow, DateFormat: e.DateFormat,
 			MaxFileBytes: int64(e.MaxFileSize), MaxUnzippedBytes: int64(e.MaxUnzippedSize)}
 	}
 	x, err := xlsx.New(mp, &o)

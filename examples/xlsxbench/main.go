@@ -102,29 +102,31 @@ func run(users, rounds int, dir string, shared bool) error {
 	fmt.Printf("GOMAXPROCS %d, %s\n\n", runtime.GOMAXPROCS(0), loadavg())
 
 	sides := []struct {
-		name, dir string
-		times     []time.Duration
-		peak      uint64
+		name, dir  string
+		times, cpu []time.Duration
+		peak       uint64
 	}{{name: "csv", dir: s.DropDir()}, {name: "xlsx", dir: xlsxDir}}
 	created, gone := s.Expect()
 	for r := range rounds {
 		for i := range sides {
 			side := &sides[i]
-			d, rss, err := nightly(ctx, seed, side.dir, tmp, created, gone)
+			m, err := nightly(ctx, seed, side.dir, tmp, created, gone)
 			if err != nil {
 				return fmt.Errorf("%s: %w", side.name, err)
 			}
-			side.times = append(side.times, d)
-			side.peak = max(side.peak, rss.Peak)
-			fmt.Printf("round %d  %-4s  %7.2fs  peak RSS %4.0f MiB (%s)  %s\n", r+1, side.name, d.Seconds(), mib(rss.Peak), rss.Source, loadavg())
+			side.times, side.cpu = append(side.times, m.time), append(side.cpu, m.cpu)
+			side.peak = max(side.peak, m.rss.Peak)
+			fmt.Printf("round %d  %-4s  %7.2fs (CPU %7.2fs)  peak RSS %4.0f MiB (%s)  %s\n",
+				r+1, side.name, m.time.Seconds(), m.cpu.Seconds(), mib(m.rss.Peak), m.rss.Source, loadavg())
 		}
 	}
 	fmt.Printf("\nmedians, nightly sync of %d users into SQLite, %s:\n", users, loadavg())
 	for _, side := range sides {
-		fmt.Printf("  %-4s  %7.2fs  peak RSS %4.0f MiB\n", side.name, bench.Median(side.times).Seconds(), mib(side.peak))
+		fmt.Printf("  %-4s  %7.2fs (CPU %7.2fs)  peak RSS %4.0f MiB\n", side.name, bench.Median(side.times).Seconds(), bench.Median(side.cpu).Seconds(), mib(side.peak))
 	}
-	fmt.Printf("  xlsx / csv: %.2f× the time; the memory budget is %d MiB\n",
-		bench.Ratio(bench.Median(sides[1].times), bench.Median(sides[0].times)), usersync.DefaultMemoryBudget>>20)
+	fmt.Printf("  xlsx / csv: %.2f× the time, %.2f× the CPU time; the memory budget is %d MiB\n",
+		bench.Ratio(bench.Median(sides[1].times), bench.Median(sides[0].times)),
+		bench.Ratio(bench.Median(sides[1].cpu), bench.Median(sides[0].cpu)), usersync.DefaultMemoryBudget>>20)
 	return nil
 }
 
@@ -151,39 +153,48 @@ func pipeline(src usersync.Source, sink usersync.Sink, tmp string) (*usersync.Pi
 
 // syncFolder syncs the folder's file into the SQLite database at path and
 // returns the sync's time and peak RSS.
-func syncFolder(ctx context.Context, path, dir, tmp string) (*usersync.Result, time.Duration, bench.RSS, error) {
+func syncFolder(ctx context.Context, path, dir, tmp string) (*usersync.Result, measured, error) {
+	var m measured
 	db, err := sqlite.Open(path)
 	if err != nil {
-		return nil, 0, bench.RSS{}, err
+		return nil, m, err
 	}
 	defer db.Close()
 	sink, err := sqlsink.New(ctx, db, sqlsink.SQLite, nil)
 	if err != nil {
-		return nil, 0, bench.RSS{}, err
+		return nil, m, err
 	}
 	src, err := dirsource.New(dir, nil)
 	if err != nil {
-		return nil, 0, bench.RSS{}, err
+		return nil, m, err
 	}
 	defer src.Close()
 	p, err := pipeline(src, sink, tmp)
 	if err != nil {
-		return nil, 0, bench.RSS{}, err
+		return nil, m, err
 	}
 	stop := bench.StartRSS()
+	cpu0, _ := bench.CPUTime()
 	start := time.Now()
 	res, err := p.Run(ctx)
-	d := time.Since(start)
-	rss := stop()
+	m.time = time.Since(start)
+	cpu1, _ := bench.CPUTime()
+	m.cpu, m.rss = cpu1-cpu0, stop()
 	if err == nil {
 		err = db.Close() // the last connection checkpoints the WAL into the file
 	}
-	return res, d, rss, err
+	return res, m, err
+}
+
+// measured is what a sync measured: its wall and CPU time, its peak RSS.
+type measured struct {
+	time, cpu time.Duration
+	rss       bench.RSS
 }
 
 // seedDB loads yesterday's users into a new SQLite database at path.
 func seedDB(ctx context.Context, path, dir, tmp string, users int) error {
-	res, _, _, err := syncFolder(ctx, path, dir, tmp)
+	res, _, err := syncFolder(ctx, path, dir, tmp)
 	if err == nil && res.Applied.Created != users {
 		err = fmt.Errorf("first load: %+v, want %d created", res.Applied, users)
 	}
@@ -192,24 +203,24 @@ func seedDB(ctx context.Context, path, dir, tmp string, users int) error {
 
 // nightly copies the seeded database and syncs the folder's file into the
 // copy, checking the outcome; it returns the sync's time and peak RSS.
-func nightly(ctx context.Context, seed, dir, tmp string, created, gone int) (time.Duration, bench.RSS, error) {
+func nightly(ctx context.Context, seed, dir, tmp string, created, gone int) (measured, error) {
 	path := filepath.Join(filepath.Dir(seed), "round.db")
 	removeDB(path)
 	defer removeDB(path)
 	if err := copyFile(seed, path); err != nil {
-		return 0, bench.RSS{}, err
+		return measured{}, err
 	}
-	res, d, rss, err := syncFolder(ctx, path, dir, tmp)
+	res, m, err := syncFolder(ctx, path, dir, tmp)
 	if err != nil {
-		return 0, rss, err
+		return m, err
 	}
 	if c := res.Applied; res.Status != usersync.Succeeded || c.Created != created || c.Deactivated != gone || c.Updated == 0 {
-		return 0, rss, fmt.Errorf("unexpected outcome: %s, applied %+v, want %d created and %d deactivated", res.Status, c, created, gone)
+		return m, fmt.Errorf("unexpected outcome: %s, applied %+v, want %d created and %d deactivated", res.Status, c, created, gone)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
-		return 0, rss, fmt.Errorf("left in the temporary folder: %v", left)
+		return m, fmt.Errorf("left in the temporary folder: %v", left)
 	}
-	return d, rss, nil
+	return m, nil
 }
 
 func removeDB(p string) {

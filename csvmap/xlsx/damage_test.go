@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -198,4 +200,27 @@ func TestCloseRemovesFiles(t *testing.T) {
 	if _, err := rr.Read(); err == nil || err == io.EOF {
 		t.Errorf("Read after Close: %v", err)
 	}
+}
+
+func TestDroppedReaderRemovesFiles(t *testing.T) {
+	dir := t.TempDir()
+	m := newMapper(t, testSchema(), nil, &xlsx.Options{TempDir: dir})
+	func() {
+		rr, err := m.NewReader(bytes.NewReader(smallBook(t)), usersync.FileInfo{Name: "u.xlsx"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rr.Read(); err != nil {
+			t.Fatal(err)
+		}
+	}() // dropped mid-file, as by a cancelled run
+	for range 100 {
+		runtime.GC()
+		if left, _ := os.ReadDir(dir); len(left) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	left, _ := os.ReadDir(dir)
+	t.Errorf("left in TempDir by a dropped reader: %v", left)
 }

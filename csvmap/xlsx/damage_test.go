@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -223,4 +224,38 @@ func TestDroppedReaderRemovesFiles(t *testing.T) {
 	}
 	left, _ := os.ReadDir(dir)
 	t.Errorf("left in TempDir by a dropped reader: %v", left)
+}
+
+// TestLargeSharedStrings reads a workbook whose shared string table is too
+// large for excelize to hold in memory, and bounds it.
+func TestLargeSharedStrings(t *testing.T) {
+	big := rezip(t, smallBook(t), func(name string, data []byte) []byte {
+		if name != "xl/sharedStrings.xml" {
+			return data
+		}
+		s := string(data)
+		end := strings.LastIndex(s, "</sst>")
+		var b strings.Builder
+		b.WriteString(s[:end])
+		for i := range 300_000 {
+			fmt.Fprintf(&b, "<si><t>padding %07d</t></si>", i)
+		}
+		b.WriteString("</sst>")
+		return []byte(b.String())
+	})
+	dir := t.TempDir()
+	rr, err := newMapper(t, testSchema(), nil, &xlsx.Options{TempDir: dir}).NewReader(bytes.NewReader(big), usersync.FileInfo{Name: "u.xlsx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, rr); len(got) != 10 || !strings.Contains(got[9], `1009 {name="User" email="u@example.com"`) {
+		t.Errorf("got %q", got)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left in TempDir: %v", left)
+	}
+	err = openErr(t, newMapper(t, testSchema(), nil, &xlsx.Options{MaxSharedStrings: 300_000}), big)
+	if !errors.Is(err, xlsx.ErrTooLarge) || !strings.Contains(err.Error(), "MaxSharedStrings") {
+		t.Errorf("over MaxSharedStrings: %v", err)
+	}
 }

@@ -179,7 +179,68 @@ func (m *Mapper) check(name string) (*sheetInfo, error) {
 	if err := scanSheet(&zr.Reader, sheet); err != nil {
 		return nil, err
 	}
+	if err := m.countStrings(&zr.Reader); err != nil {
+		return nil, err
+	}
 	return sheet, nil
+}
+
+// sharedStringsPart is where excelize reads the shared string table.
+const sharedStringsPart = "xl/sharedstrings.xml"
+
+// countStrings bounds the shared string table of a workbook that excelize
+// will not hold in memory: it keeps an index of each string's place in a
+// temporary file, about 60 bytes of memory a string, however short the
+// strings are.
+func (m *Mapper) countStrings(zr *zip.Reader) error {
+	for _, p := range zr.File {
+		if strings.ToLower(strings.ReplaceAll(p.Name, "\\", "/")) != sharedStringsPart || p.UncompressedSize64 <= inMemoryBytes {
+			continue
+		}
+		rc, err := p.Open()
+		if err != nil {
+			return fmt.Errorf("%w: the shared strings: %w", ErrDamaged, err)
+		}
+		defer rc.Close()
+		n := 0
+		err = eachTag(rc, func(name string, _ []byte) error {
+			if name == "si" {
+				if n++; n > m.opts.MaxSharedStrings {
+					return fmt.Errorf("%w: over %d shared strings (Options.MaxSharedStrings)", ErrTooLarge, m.opts.MaxSharedStrings)
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrTooLarge) {
+			err = fmt.Errorf("%w: the shared strings: %w", ErrDamaged, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// eachTag calls fn with the local name and the attributes of each tag of
+// the XML in r, without parsing it: a tag's first tagPeek bytes at most.
+func eachTag(r io.Reader, fn func(name string, attrs []byte) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		_, err := br.ReadSlice('<')
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+		tag, _ := br.Peek(tagPeek)
+		if end := bytes.IndexByte(tag, '>'); end >= 0 {
+			tag = tag[:end]
+		}
+		if err := fn(tagName(tag)); err != nil {
+			return err
+		}
+	}
 }
 
 // checkKind fails a file that is not a zip, telling an encrypted workbook
@@ -363,24 +424,8 @@ func scanSheet(zr *zip.Reader, s *sheetInfo) error {
 		return fmt.Errorf("%w: sheet %s: %w", ErrDamaged, quoteSheet(s.name), err)
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 64<<10)
 	ended := false
-	for {
-		_, err := br.ReadSlice('<')
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%w: sheet %s: %w", ErrDamaged, quoteSheet(s.name), err)
-		}
-		tag, _ := br.Peek(tagPeek)
-		if end := bytes.IndexByte(tag, '>'); end >= 0 {
-			tag = tag[:end]
-		}
-		name, attrs := tagName(tag)
+	err = eachTag(rc, func(name string, attrs []byte) error {
 		ended = name == "/worksheet"
 		switch name {
 		case "row":
@@ -395,6 +440,13 @@ func scanSheet(zr *zip.Reader, s *sheetInfo) error {
 				s.merges = append(s.merges, mg)
 			}
 		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return err
+	case err != nil:
+		return fmt.Errorf("%w: sheet %s: %w", ErrDamaged, quoteSheet(s.name), err)
 	}
 	if !ended {
 		return fmt.Errorf("%w: the XML of sheet %s breaks off before its end", ErrDamaged, quoteSheet(s.name))

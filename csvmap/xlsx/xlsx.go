@@ -23,9 +23,13 @@
 // reader, so that memory stays bounded whatever the sheet's size: the file
 // is spooled to a private directory under [Options.TempDir], and the sheet
 // and a large shared string table are unzipped there too rather than held
-// in memory. The directory is removed when the reader reaches the end of
+// in memory. One cost grows with the workbook: for a shared string table
+// (Excel saves every text cell's value there) excelize keeps an index of
+// about 60 bytes per distinct string in memory, some 270 MB for a million
+// users of Cosafe's columns; [Options.MaxSharedStrings] bounds it. The directory is removed when the reader reaches the end of
 // the file or fails it (or by Close). A zip bomb stops at
-// [Options.MaxUnzippedBytes], [Options.MaxPartBytes] and [Options.MaxParts];
+// [Options.MaxUnzippedBytes], [Options.MaxPartBytes], [Options.MaxParts] and
+// [Options.MaxSharedStrings];
 // a password-protected, damaged or truncated workbook fails the file with
 // an error that says so ([ErrPasswordProtected], [ErrNotWorkbook],
 // [ErrDamaged]).
@@ -59,6 +63,9 @@ const (
 	DefaultMaxPartBytes = 32 << 20
 	// DefaultMaxParts bounds the parts (zip members) of a workbook.
 	DefaultMaxParts = 10_000
+	// DefaultMaxSharedStrings bounds the distinct strings of a large
+	// shared string table: about 500 MB of excelize's index.
+	DefaultMaxSharedStrings = 8_000_000
 )
 
 // inMemoryBytes is the size above which excelize unzips a worksheet or the
@@ -115,6 +122,10 @@ type Options struct {
 	MaxPartBytes int64
 	// MaxParts bounds the number of parts; 0 means DefaultMaxParts.
 	MaxParts int
+	// MaxSharedStrings bounds the distinct strings of a shared string
+	// table too large to be held in memory, for which excelize keeps an
+	// index of about 60 bytes a string; 0 means DefaultMaxSharedStrings.
+	MaxSharedStrings int
 }
 
 // A Mapper reads .xlsx workbooks with a csvmap.Mapper's schema and passes
@@ -137,13 +148,14 @@ func New(m *csvmap.Mapper, opts *Options) (*Mapper, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.HeaderRow < 0 || o.MaxFileBytes < 0 || o.MaxUnzippedBytes < 0 || o.MaxPartBytes < 0 || o.MaxParts < 0 {
-		return nil, errors.New("xlsx: negative HeaderRow, MaxFileBytes, MaxUnzippedBytes, MaxPartBytes or MaxParts")
+	if o.HeaderRow < 0 || o.MaxFileBytes < 0 || o.MaxUnzippedBytes < 0 || o.MaxPartBytes < 0 || o.MaxParts < 0 || o.MaxSharedStrings < 0 {
+		return nil, errors.New("xlsx: negative HeaderRow, MaxFileBytes, MaxUnzippedBytes, MaxPartBytes, MaxParts or MaxSharedStrings")
 	}
 	o.MaxFileBytes = cmpOr(o.MaxFileBytes, DefaultMaxFileBytes)
 	o.MaxUnzippedBytes = cmpOr(o.MaxUnzippedBytes, DefaultMaxUnzippedBytes)
 	o.MaxPartBytes = cmpOr(o.MaxPartBytes, DefaultMaxPartBytes)
 	o.MaxParts = cmpOr(o.MaxParts, DefaultMaxParts)
+	o.MaxSharedStrings = cmpOr(o.MaxSharedStrings, DefaultMaxSharedStrings)
 	return &Mapper{csv: m, opts: o}, nil
 }
 

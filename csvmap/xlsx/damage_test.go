@@ -254,6 +254,22 @@ func TestLargeSharedStrings(t *testing.T) {
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("left in TempDir: %v", left)
 	}
+	// Rich text, escapes and phonetic guides, as Excel writes them.
+	rich := rezip(t, big, func(name string, data []byte) []byte {
+		if name == "xl/sharedStrings.xml" {
+			return bytes.Replace(data, []byte("<si><t>User</t></si>"), []byte(
+				`<si><r><rPr><b/></rPr><t xml:space="preserve">Åsa </t></r><r><t>&lt;Lee&gt; &amp; Co</t></r><rPh sb="0" eb="1"><t>ignored</t></rPh></si>`), 1)
+		}
+		return data
+	})
+	rr, err = newMapper(t, testSchema(), nil, nil).NewReader(bytes.NewReader(rich), usersync.FileInfo{Name: "u.xlsx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, rr); len(got) != 10 || !strings.Contains(got[0], `{name="Åsa <Lee> & Co" email="u@example.com"`) {
+		t.Errorf("rich text: got %q", got)
+	}
+
 	err = openErr(t, newMapper(t, testSchema(), nil, &xlsx.Options{MaxSharedStrings: 300_000}), big)
 	if !errors.Is(err, xlsx.ErrTooLarge) || !strings.Contains(err.Error(), "MaxSharedStrings") {
 		t.Errorf("over MaxSharedStrings: %v", err)

@@ -77,6 +77,11 @@ func (m *Mapper) openWorkbook(r io.Reader, f usersync.FileInfo) (_ usersync.Reco
 	if err != nil {
 		return nil, err
 	}
+	if sheet.inline {
+		if name, err = inlineStrings(name, dir, sheet); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.open(w, name, sheet); err != nil {
 		return nil, err
 	}
@@ -144,6 +149,10 @@ type sheetInfo struct {
 	part    string  // its path in the zip
 	lastRow int     // the number of its last <row>, 0 if its rows are not numbered
 	merges  []merge // its merged cells, in the order of their first row
+	// inline is set when the shared string table is too large for
+	// excelize to hold in memory: the sheet is rewritten with its strings
+	// inline (see inlineStrings).
+	inline bool
 }
 
 // maxMerges bounds the merged ranges kept for a sheet.
@@ -179,7 +188,7 @@ func (m *Mapper) check(name string) (*sheetInfo, error) {
 	if err := scanSheet(&zr.Reader, sheet); err != nil {
 		return nil, err
 	}
-	if err := m.countStrings(&zr.Reader); err != nil {
+	if sheet.inline, err = m.countStrings(&zr.Reader); err != nil {
 		return nil, err
 	}
 	return sheet, nil
@@ -188,18 +197,17 @@ func (m *Mapper) check(name string) (*sheetInfo, error) {
 // sharedStringsPart is where excelize reads the shared string table.
 const sharedStringsPart = "xl/sharedstrings.xml"
 
-// countStrings bounds the shared string table of a workbook that excelize
-// will not hold in memory: it keeps an index of each string's place in a
-// temporary file, about 60 bytes of memory a string, however short the
-// strings are.
-func (m *Mapper) countStrings(zr *zip.Reader) error {
+// countStrings bounds the shared string table of a workbook when it is too
+// large to be held in memory, and reports whether it is: inlineStrings then
+// keeps an index of 8 bytes a string, however short the strings are.
+func (m *Mapper) countStrings(zr *zip.Reader) (large bool, err error) {
 	for _, p := range zr.File {
-		if strings.ToLower(strings.ReplaceAll(p.Name, "\\", "/")) != sharedStringsPart || p.UncompressedSize64 <= inMemoryBytes {
+		if partName(p) != sharedStringsPart || p.UncompressedSize64 <= inMemoryBytes {
 			continue
 		}
 		rc, err := p.Open()
 		if err != nil {
-			return fmt.Errorf("%w: the shared strings: %w", ErrDamaged, err)
+			return true, fmt.Errorf("%w: the shared strings: %w", ErrDamaged, err)
 		}
 		defer rc.Close()
 		n := 0
@@ -214,9 +222,9 @@ func (m *Mapper) countStrings(zr *zip.Reader) error {
 		if err != nil && !errors.Is(err, ErrTooLarge) {
 			err = fmt.Errorf("%w: the shared strings: %w", ErrDamaged, err)
 		}
-		return err
+		return true, err
 	}
-	return nil
+	return false, nil
 }
 
 // eachTag calls fn with the local name and the attributes of each tag of

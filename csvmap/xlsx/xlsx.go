@@ -23,10 +23,12 @@
 // reader, so that memory stays bounded whatever the sheet's size: the file
 // is spooled to a private directory under [Options.TempDir], and the sheet
 // and a large shared string table are unzipped there too rather than held
-// in memory. One cost grows with the workbook: for a shared string table
-// (Excel saves every text cell's value there) excelize keeps an index of
-// about 60 bytes per distinct string in memory, some 270 MB for a million
-// users of Cosafe's columns; [Options.MaxSharedStrings] bounds it. The directory is removed when the reader reaches the end of
+// in memory. A shared string table (where Excel saves every text cell's
+// value) too large for memory is written to a file too, and the sheet
+// rewritten with its strings inline, rather than left to excelize, which
+// would keep an index of about 60 bytes per distinct string in memory (some
+// 270 MB for a million users of Cosafe's columns): what remains in memory
+// is 8 bytes per distinct string, which [Options.MaxSharedStrings] bounds. The directory is removed when the reader reaches the end of
 // the file or fails it (or by Close). A zip bomb stops at
 // [Options.MaxUnzippedBytes], [Options.MaxPartBytes], [Options.MaxParts] and
 // [Options.MaxSharedStrings];
@@ -64,7 +66,7 @@ const (
 	// DefaultMaxParts bounds the parts (zip members) of a workbook.
 	DefaultMaxParts = 10_000
 	// DefaultMaxSharedStrings bounds the distinct strings of a large
-	// shared string table: about 500 MB of excelize's index.
+	// shared string table: 64 MB of index.
 	DefaultMaxSharedStrings = 8_000_000
 )
 
@@ -123,8 +125,8 @@ type Options struct {
 	// MaxParts bounds the number of parts; 0 means DefaultMaxParts.
 	MaxParts int
 	// MaxSharedStrings bounds the distinct strings of a shared string
-	// table too large to be held in memory, for which excelize keeps an
-	// index of about 60 bytes a string; 0 means DefaultMaxSharedStrings.
+	// table too large to be held in memory, whose index keeps 8 bytes a
+	// string; 0 means DefaultMaxSharedStrings.
 	MaxSharedStrings int
 }
 

@@ -3,8 +3,10 @@ package xlsx_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,37 +44,55 @@ func FuzzWorkbook(f *testing.F) {
 				return data
 			})
 		}
-		dir := t.TempDir()
-		cm, err := csvmap.New(testSchema(), &csvmap.Options{MaxRows: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := xlsx.New(cm, &xlsx.Options{TempDir: dir, MaxUnzippedBytes: 8 << 20, MaxPartBytes: 1 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rr, err := m.NewReader(bytes.NewReader(in), usersync.FileInfo{Name: "u.xlsx"})
-		for err == nil {
-			var rec usersync.Record
-			rec, err = rr.Read()
-			var re *usersync.RowError
-			switch {
-			case err == nil && rec.Key == "":
-				t.Fatalf("a record without a key: %+v", rec)
-			case errors.As(err, &re):
-				if re.File != "u.xlsx" || re.Line < 1 || re.Column != "" && re.Cell == "" && !strings.Contains(re.Column, "(from") {
-					t.Fatalf("RowError %+v", re)
-				}
-				err = nil
-			}
-		}
-		if err != io.EOF && !wellFailed(err) {
-			t.Fatalf("failed with %v", err)
-		}
-		if left, _ := os.ReadDir(dir); len(left) != 0 {
-			t.Fatalf("left in TempDir: %v", left)
+		// Each input is read twice: with its shared strings as excelize
+		// reads them, and rewritten inline, as a large table is. Read
+		// whole both ways, it gives the same records and row errors.
+		plain, okPlain := readFuzzed(t, in)
+		defer xlsx.SetInlineAbove(xlsx.SetInlineAbove(0))
+		inlined, okInlined := readFuzzed(t, in)
+		if okPlain && okInlined && !slices.Equal(plain, inlined) {
+			t.Fatalf("read as it is:\n%s\nwith its strings inline:\n%s", strings.Join(plain, "\n"), strings.Join(inlined, "\n"))
 		}
 	})
+}
+
+// readFuzzed reads a fuzzed workbook and checks what FuzzWorkbook says. It
+// returns the records and row errors, and whether it read to the end.
+func readFuzzed(t *testing.T, in []byte) (got []string, whole bool) {
+	dir := t.TempDir()
+	cm, err := csvmap.New(testSchema(), &csvmap.Options{MaxRows: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := xlsx.New(cm, &xlsx.Options{TempDir: dir, MaxUnzippedBytes: 8 << 20, MaxPartBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := m.NewReader(bytes.NewReader(in), usersync.FileInfo{Name: "u.xlsx"})
+	for err == nil {
+		var rec usersync.Record
+		rec, err = rr.Read()
+		var re *usersync.RowError
+		switch {
+		case err == nil && rec.Key == "":
+			t.Fatalf("a record without a key: %+v", rec)
+		case err == nil:
+			got = append(got, fmt.Sprint(rec.Origin, rec.Key, rec.Attrs, rec.Groups))
+		case errors.As(err, &re):
+			got = append(got, re.Error())
+			if re.File != "u.xlsx" || re.Line < 1 || re.Column != "" && re.Cell == "" && !strings.Contains(re.Column, "(from") {
+				t.Fatalf("RowError %+v", re)
+			}
+			err = nil
+		}
+	}
+	if err != io.EOF && !wellFailed(err) {
+		t.Fatalf("failed with %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("left in TempDir: %v", left)
+	}
+	return got, err == io.EOF
 }
 
 // wellFailed reports whether err says why a workbook failed.

@@ -194,6 +194,11 @@ func (m *Mapper) check(name string) (*sheetInfo, error) {
 	return sheet, nil
 }
 
+// inlineAbove is the size of a shared string table above which the sheet
+// is rewritten with its strings inline: the size above which excelize does
+// not hold the table in memory. Tests lower it.
+var inlineAbove uint64 = inMemoryBytes
+
 // sharedStringsPart is where excelize reads the shared string table.
 const sharedStringsPart = "xl/sharedstrings.xml"
 
@@ -202,7 +207,7 @@ const sharedStringsPart = "xl/sharedstrings.xml"
 // keeps an index of 8 bytes a string, however short the strings are.
 func (m *Mapper) countStrings(zr *zip.Reader) (large bool, err error) {
 	for _, p := range zr.File {
-		if partName(p) != sharedStringsPart || p.UncompressedSize64 <= inMemoryBytes {
+		if partName(p) != sharedStringsPart || p.UncompressedSize64 <= inlineAbove {
 			continue
 		}
 		rc, err := p.Open()

@@ -427,6 +427,7 @@ type rowErrorJSON struct {
 	Value  string `json:"value,omitempty"`
 	Key    string `json:"key,omitempty"`
 	Error  string `json:"error"`
+	Cell   string `json:"cell,omitempty"`
 }
 
 // MarshalJSON encodes the plan with stable, lower-case field names; its
@@ -530,7 +531,7 @@ func (e heldError) Unwrap() error { return ErrGuardTripped }
 func rowErrorsToJSON(res []*RowError) []rowErrorJSON {
 	out := make([]rowErrorJSON, 0, len(res))
 	for _, re := range res {
-		out = append(out, rowErrorJSON{re.File, re.Line, re.Column, re.Value, re.Key, errString(re.Err)})
+		out = append(out, rowErrorJSON{re.File, re.Line, re.Column, re.Value, re.Key, errString(re.Err), re.Cell})
 	}
 	return out
 }
@@ -541,7 +542,7 @@ func rowErrorsFromJSON(js []rowErrorJSON) []*RowError {
 	}
 	out := make([]*RowError, len(js))
 	for i, j := range js {
-		out[i] = &RowError{File: j.File, Line: j.Line, Column: j.Column, Value: j.Value, Key: j.Key, Err: errors.New(j.Error)}
+		out[i] = &RowError{File: j.File, Line: j.Line, Column: j.Column, Value: j.Value, Key: j.Key, Cell: j.Cell, Err: errors.New(j.Error)}
 	}
 	return out
 }

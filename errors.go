@@ -43,6 +43,10 @@ type RowError struct {
 	Line   int    // 1-based line where the row starts
 	Column string // header of the offending column; empty if the whole row is at fault
 	Value  string // the offending value, truncated for display
+	// Cell names the offending cell of a spreadsheet as it is written
+	// there, such as "Sheet1!C17"; empty for text files. When set, the
+	// message names it in place of the line.
+	Cell string
 	// Key is the row's match key, when it could be read. A user whose row
 	// was rejected is still in the file: reconcilers leave such a user as it
 	// is instead of treating it as missing.
@@ -53,10 +57,17 @@ type RowError struct {
 // maxValueShown bounds the value quoted in a RowError message.
 const maxValueShown = 64
 
-// Error formats the error as file:line: column: "value": reason.
+// Error formats the error as file:line: column: "value": reason, or
+// file: cell: column: "value": reason when it names a spreadsheet's cell.
 func (e *RowError) Error() string {
 	var b strings.Builder
-	b.WriteString(Position{e.File, e.Line}.String())
+	if e.Cell != "" {
+		b.WriteString(Position{File: e.File}.String())
+		b.WriteString(": ")
+		b.WriteString(e.Cell)
+	} else {
+		b.WriteString(Position{e.File, e.Line}.String())
+	}
 	if e.Column != "" {
 		fmt.Fprintf(&b, ": column %s", e.Column)
 	}

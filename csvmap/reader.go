@@ -59,6 +59,13 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 		}
 		return nil, err
 	}
+	return m.ready(rd)
+}
+
+// ready sets up what reading the rows of rd, whose header is bound, needs
+// beyond the columns: the transforms' values, the filters, and the reader
+// of the file's kind.
+func (m *Mapper) ready(rd *reader) (usersync.FormatReader, error) {
 	rd.tx.vals = rd.vals
 	if err := m.bindFilters(rd); err != nil {
 		return nil, err
@@ -73,6 +80,10 @@ type reader struct {
 	in     *input
 	sc     *scanner
 	header []string // as written in the file
+	// src, when set, yields the rows in place of in and sc (see
+	// NewRowReader); padded holds a row shorter than the header.
+	src    RowSource
+	padded []string
 	norm   *normalizer
 
 	// The columns bound to the file: fields are read from it, in schema
@@ -141,6 +152,9 @@ func (r *reader) Read() (usersync.Record, error) {
 	if r.held != nil && r.err == nil {
 		r.err = r.held
 	}
+	if r.src != nil {
+		return r.readSource()
+	}
 	for r.err == nil {
 		row, err := r.sc.read()
 		r.in.recordDone(r.sc.offset)
@@ -155,28 +169,38 @@ func (r *reader) Read() (usersync.Record, error) {
 			r.err = fmt.Errorf("%w: line %d is past the limit of %d rows", ErrTooManyRows, r.line, r.m.maxRows)
 			break
 		}
-		if r.scope != nil {
-			out, err := r.filterRow(row, r.sc.kind)
-			if err != nil {
-				err.(*usersync.RowError).Key = r.rowKey(row)
-				return usersync.Record{}, r.reject(err)
-			}
-			if out {
-				continue
-			}
+		if rec, ok, err := r.take(row, r.sc.kind); ok {
+			return rec, err
 		}
-		rec, skipped, err := r.mapRow(row, r.sc.kind)
-		if skipped {
-			r.format.Skipped++
-			continue
-		}
-		if err != nil {
-			err.(*usersync.RowError).Key = r.rowKey(row)
-			return rec, r.reject(err)
-		}
-		return rec, nil
 	}
 	return usersync.Record{}, r.err
+}
+
+// take makes a record of a row read, through the filters and the
+// mapping, and counts the row out of scope, skipped or rejected. ok is
+// false for a row that gives neither a record nor an error: the caller
+// reads on.
+func (r *reader) take(row []string, kind textKind) (rec usersync.Record, ok bool, err error) {
+	if r.scope != nil {
+		out, err := r.filterRow(row, kind)
+		if err != nil {
+			err.(*usersync.RowError).Key = r.rowKey(row)
+			return rec, true, r.reject(err)
+		}
+		if out {
+			return rec, false, nil
+		}
+	}
+	rec, skipped, err := r.mapRow(row, kind)
+	if skipped {
+		r.format.Skipped++
+		return rec, false, nil
+	}
+	if err != nil {
+		err.(*usersync.RowError).Key = r.rowKey(row)
+		return rec, true, r.reject(err)
+	}
+	return rec, true, nil
 }
 
 // reject counts a rejected row and applies the hold policy.
@@ -314,7 +338,7 @@ func (r *reader) direct(f *field, row []string) string {
 
 // rowError rejects the current row for its value v of f.
 func (r *reader) rowError(f *field, v string, err error) error {
-	return &usersync.RowError{File: r.file, Line: r.line, Column: f.header, Value: clip(v), Err: err}
+	return &usersync.RowError{File: r.file, Line: r.line, Column: f.header, Value: clip(v), Cell: r.cell(f.index), Err: err}
 }
 
 // maxValueKept bounds RowError.Value: a run keeps thousands of RowErrors,

@@ -126,7 +126,7 @@ func (m *Mapper) fileKindRules() []string {
 }
 
 // related wraps the reader of a groups or memberships file.
-func (m *Mapper) related(rd *reader) usersync.RecordReader {
+func (m *Mapper) related(rd *reader) usersync.FormatReader {
 	switch m.file {
 	case GroupsFile:
 		return &groupsReader{reader: rd, line: make(map[string]int)}

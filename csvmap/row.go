@@ -272,7 +272,7 @@ func (r *reader) valueError(f *field, v string) error {
 		err = fmt.Errorf("%w: not valid UTF-8; is the file saved in another encoding, such as windows-1252 (see Options.Encoding)?", ErrInvalidEncoding)
 	case strings.IndexByte(v, 0) >= 0:
 		err = ErrNULByte
-	case r.in.decoded:
+	case r.in != nil && r.in.decoded:
 		err = fmt.Errorf("%w: bytes that are not valid %s, or a U+FFFD replacement character", ErrInvalidEncoding, r.format.Encoding)
 	default:
 		err = fmt.Errorf("%w: U+FFFD, the replacement character: an earlier conversion lost characters here", ErrInvalidEncoding)

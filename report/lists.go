@@ -153,7 +153,7 @@ func (l *fullLists) row(re *usersync.RowError) Row {
 	if re == nil {
 		return Row{}
 	}
-	return Row{File: re.File, Line: re.Line, Column: re.Column, Value: re.Value, Key: re.Key,
+	return Row{File: re.File, Line: re.Line, Column: re.Column, Value: re.Value, Key: re.Key, Cell: re.Cell,
 		Reason: l.rd.redact(fmt.Sprint(re.Err))}
 }
 

@@ -245,12 +245,16 @@ type Row struct {
 	Value  string `json:"value,omitempty"`
 	Key    string `json:"key,omitempty"`
 	Reason string `json:"reason"`
+	// Cell names a spreadsheet's cell, such as "Sheet1!C17" (see
+	// usersync.RowError.Cell).
+	Cell string `json:"cell,omitempty"`
 }
 
 // String formats the row as the pipeline's RowError does:
-// file:line: column C: "value": reason.
+// file:line: column C: "value": reason, or file: cell: ... for a
+// spreadsheet's cell.
 func (r Row) String() string {
-	return (&usersync.RowError{File: r.File, Line: r.Line, Column: r.Column, Value: r.Value,
+	return (&usersync.RowError{File: r.File, Line: r.Line, Column: r.Column, Value: r.Value, Cell: r.Cell,
 		Err: errors.New(r.Reason)}).Error()
 }
 

@@ -373,12 +373,18 @@ func (a *app) checkFile(ctx context.Context, cs *checks, picker *source.Picker, 
 		cs.add("mapping", usersync.CheckResult{Name: "header line of " + f.Name, Err: err})
 		return
 	}
+	if c, ok := rr.(io.Closer); ok {
+		defer c.Close() // a workbook's temporary files (csvmap/xlsx)
+	}
 	name := "header line of " + f.Name
 	var detail string
 	var warnings []string
 	if fr, ok := rr.(usersync.FormatReader); ok {
 		fm := fr.Format()
 		detail = fmt.Sprintf("%s, %q-separated, columns: %s", fm.Encoding, string(fm.Delimiter), strings.Join(fm.Columns, ", "))
+		if fm.Delimiter == 0 { // a workbook
+			detail = fmt.Sprintf("%s, columns: %s", fm.Encoding, strings.Join(fm.Columns, ", "))
+		}
 		warnings = fm.Warnings
 	}
 	if len(warnings) > 0 {

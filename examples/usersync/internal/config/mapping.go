@@ -37,6 +37,8 @@ type Mapping struct {
 	// OneRoster reads the files as a OneRoster CSV bundle, instead of a
 	// schema; see oneroster.go.
 	OneRoster *OneRoster `yaml:"oneroster"`
+	// Excel says how .xlsx workbooks are read (see excel.go).
+	Excel *Excel `yaml:"excel"`
 
 	delta bool // policy.mode is delta: the bundle must be too
 }
@@ -188,7 +190,10 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 	m.checkFileKind(c)
 	opts := m.options()
 	if len(m.Routes) == 0 {
-		return buildMapper(c, "mapping", &m.SchemaSpec, opts)
+		if mp := buildMapper(c, "mapping", &m.SchemaSpec, opts); mp != nil {
+			return m.excelMapper(c, mp)
+		}
+		return nil
 	}
 	routes := make([]csvmap.Route, 0, len(m.Routes)+1)
 	for i := range m.Routes {
@@ -202,12 +207,12 @@ func (m *Mapping) build(c *checker) usersync.Mapper {
 			continue
 		}
 		if mp := buildMapper(c, path, &r.SchemaSpec, opts); mp != nil {
-			routes = append(routes, csvmap.Route{Pattern: r.Pattern, Mapper: mp})
+			routes = append(routes, csvmap.Route{Pattern: r.Pattern, Mapper: m.excelMapper(c, mp)})
 		}
 	}
 	if m.isSet() {
 		if mp := buildMapper(c, "mapping", &m.SchemaSpec, opts); mp != nil {
-			routes = append(routes, csvmap.Route{Pattern: "*", Mapper: mp})
+			routes = append(routes, csvmap.Route{Pattern: "*", Mapper: m.excelMapper(c, mp)})
 		}
 	}
 	if c.failed() {

@@ -93,10 +93,6 @@
 //     the changes. A Sink that is only a [Lister] works as before: the
 //     Reconciler then loads the feed with [Feed.Load] and streams every
 //     user past it, which costs memory in proportion to the directory.
-//     The digest listing starts as the files are read, on the core that
-//     reading leaves idle, and keeps up to a quarter of the budget until
-//     the Reconciler takes it; a directory whose digests need more is
-//     listed when the Reconciler asks, as if there were no head start.
 //   - Apply: changes go to a [BatchApplier] in batches of BatchSize.
 //
 // A first load is all change: every row becomes a CreateUser in the plan,

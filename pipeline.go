@@ -161,14 +161,6 @@ func (r *run) run() (Status, error) {
 	}
 	feed := &Feed{spool: newSpool(r.p.TempDir, r.p.chunkSize())}
 	defer feed.spool.Close()
-	lister := r.p.lister()
-	if dl, ok := lister.(DigestLister); ok {
-		// The digest listing starts now, beside the reading of the files,
-		// within a quarter of the budget: the spool takes another quarter.
-		hs := startHeadStart(r.ctx, dl, r.p.memoryBudget()/4)
-		defer hs.stop()
-		lister = hs
-	}
 	for _, f := range files {
 		fr := r.readFile(f, feed, first[f.Name])
 		r.res.Files = append(r.res.Files, fr)
@@ -184,11 +176,8 @@ func (r *run) run() (Status, error) {
 	}
 	sortOutOfScope(feed.OutOfScope)
 
-	fp := newFingerprinter(lister)
+	fp := newFingerprinter(r.p.lister())
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
-	if hs, ok := lister.(*headStart); ok {
-		hs.stop() // what the Reconciler did not take is not needed
-	}
 	feed.spool.Close() // the plan is made: its records' chunk is free for the apply
 	if err != nil {
 		return Failed, fmt.Errorf("reconcile: %w", err)
@@ -477,6 +466,12 @@ func (c *content) read(in io.Reader, f FileInfo, fr *FileResult, ch chain) *File
 	rr, err := r.mapper.NewReader(in, f)
 	if err != nil {
 		return c.fault(ch, f, "map", err)
+	}
+	if cl, ok := rr.(io.Closer); ok {
+		// A reader that holds something, such as a workbook's temporary
+		// files, lets it go once its file is read; what it says then
+		// cannot change what was read.
+		defer cl.Close()
 	}
 	users, frags := c.feed.spool.Len(), c.feed.spool.nfrag
 	if err := r.readRecords(rr, fr, c.feed, c.raw); err != nil {

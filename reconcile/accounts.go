@@ -32,6 +32,9 @@ func newAccounts(policy []Account, feed *usersync.Feed) (*accounts, error) {
 	for _, name := range feedFiles(feed) {
 		i := slices.IndexFunc(policy, func(acc Account) bool {
 			ok, _ := path.Match(acc.File, name)
+			if !ok { // a file of an archive, "bundle.zip/school-a.csv", matches by its own name too
+				ok, _ = path.Match(acc.File, path.Base(name))
+			}
 			return ok
 		})
 		if i < 0 {
@@ -44,15 +47,22 @@ func newAccounts(policy []Account, feed *usersync.Feed) (*accounts, error) {
 }
 
 // feedFiles returns the names of the feed's files that give users:
-// Feed.Files, or for a feed made by hand without them, the files its
-// records name.
+// Feed.Files (an archive's files rather than the archive, as records name
+// them), or for a feed made by hand without them, the files its records
+// name.
 func feedFiles(feed *usersync.Feed) []string {
 	var names []string
 	for _, f := range feed.Files {
-		if f.Fragments == f.Records && (f.Records > 0 || f.Groups > 0) {
-			continue // a memberships or groups file: no account's users
+		files := []usersync.FileResult{f}
+		if f.Members != nil {
+			files = f.Members
 		}
-		names = append(names, f.Name)
+		for _, f := range files {
+			if f.Fragments == f.Records && (f.Records > 0 || f.Groups > 0) {
+				continue // a memberships or groups file: no account's users
+			}
+			names = append(names, f.Name)
+		}
 	}
 	if names != nil {
 		return names

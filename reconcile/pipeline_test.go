@@ -1,6 +1,8 @@
 package reconcile_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/decrypt/unpack"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/source/memsource"
@@ -123,4 +126,29 @@ func TestAccounts_ThroughThePipeline(t *testing.T) {
 	assert.Equal(t, 1, res.Applied.Deactivated)
 	assert.Equal(t, []string{"scranton"}, n.user("e2").Groups, "Bo left Akron only")
 	assert.True(t, n.user("e3").Inactive, "Cy is in no file any more")
+}
+
+// The files of a zip belong to the accounts their own names match.
+func TestAccounts_FilesOfAZip(t *testing.T) {
+	n := newNightly(t, &reconcile.Policy{Accounts: []reconcile.Account{
+		{File: "akron.csv", Group: "akron", Name: "Akron Branch"},
+		{File: "scranton.csv", Group: "scranton", Name: "Scranton branch"},
+	}})
+	n.p.Unpacker = unpack.New(nil)
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	for name, data := range map[string]string{
+		"akron.csv":    "id,name,email\ne1,Ann,ann@x\ne2,Bo,bo@x\n",
+		"scranton.csv": "id,name,email\ne2,Bo,bo@x\ne3,Cy,cy@x\n",
+	} {
+		w, err := zw.Create(name)
+		require.NoError(t, err)
+		_, err = w.Write([]byte(data))
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	res := n.run(map[string]string{"branches.zip": zipped.String()})
+	assert.Equal(t, 3, res.Applied.Created)
+	assert.Equal(t, []string{"akron", "scranton"}, n.user("e2").Groups)
+	assert.Equal(t, []string{"scranton"}, n.user("e3").Groups)
 }

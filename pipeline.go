@@ -12,6 +12,7 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -422,6 +423,9 @@ type chain struct {
 	containers []string // the formats of the containers opened
 	decrypted  bool     // the Decryptor had its turn
 	dec        DecryptedReader
+	// mapper maps the files of an archive that a BundleMapper began with;
+	// nil means the run's.
+	mapper Mapper
 }
 
 // A stage is one step, such as "decrypt" or "unpack", that a file's bytes
@@ -463,7 +467,11 @@ func (c *content) read(in io.Reader, f FileInfo, fr *FileResult, ch chain) *File
 		}
 		in = dec
 	}
-	rr, err := r.mapper.NewReader(in, f)
+	m := r.mapper
+	if ch.mapper != nil {
+		m = ch.mapper
+	}
+	rr, err := m.NewReader(in, f)
 	if err != nil {
 		return c.fault(ch, f, "map", err)
 	}
@@ -527,6 +535,9 @@ func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *
 	if up.Archive == nil {
 		return c.fault(ch, f, "unpack", fmt.Errorf("usersync: the Unpacker returned a %q container with neither Stream nor Archive", up.Format))
 	}
+	if err := c.beginBundle(up.Archive, f, &ch); err != nil {
+		return c.fault(ch, f, "unpack", err)
+	}
 	seen := make(map[string]bool)
 	for {
 		if err := c.run.ctx.Err(); err != nil {
@@ -580,6 +591,44 @@ func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *
 	if len(fr.Members) == 0 {
 		return &FileError{Op: "verify", File: f.Name, Err: fmt.Errorf("%w: the %s archive holds no file", ErrNoRecords, up.Format)}
 	}
+	return nil
+}
+
+// beginBundle begins a BundleMapper with the files of an archive, when the
+// Mapper in charge is one that was left to begin there (a OneRoster bundle
+// delivered as a zip) and the archive can read its files in the order the
+// Mapper gives: the files are named as the run names them,
+// "bundle.zip/manifest.csv".
+func (c *content) beginBundle(a Archive, f FileInfo, ch *chain) error {
+	m := c.run.mapper
+	if ch.mapper != nil {
+		m = ch.mapper
+	}
+	bm, ok := m.(BundleMapper)
+	if !ok {
+		return nil
+	}
+	oa, ok := a.(OrderedArchive)
+	if !ok {
+		return fmt.Errorf("usersync: the %s's files are a bundle, which its Unpacker's Archive cannot read in the Mapper's order (it is not an OrderedArchive)", f.Name)
+	}
+	files := oa.Files()
+	prefix := f.Name + "/"
+	for i := range files {
+		files[i].Name = prefix + files[i].Name
+	}
+	order, bundle, err := bm.Begin(files)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(order))
+	for i, o := range order {
+		names[i] = strings.TrimPrefix(o.Name, prefix)
+	}
+	if err := oa.Reorder(names); err != nil {
+		return err
+	}
+	ch.mapper = bundle
 	return nil
 }
 

@@ -71,6 +71,21 @@ type Archive interface {
 	Next() (FileInfo, io.Reader, error)
 }
 
+// An OrderedArchive is an [Archive] that can read its files in any order,
+// as a zip's directory allows. The Pipeline reads such an archive's files
+// in the order a [BundleMapper] asks for, when the bundle came in one
+// archive (a OneRoster zip): it lists them with Files, begins the
+// BundleMapper with them, and calls Reorder before the first Next.
+type OrderedArchive interface {
+	Archive
+	// Files lists the files Next would return, in the archive's order.
+	Files() []FileInfo
+	// Reorder makes Next return the files named, in that order; each
+	// must be one Files listed, and a file left out is not read. It fails
+	// for a name Files did not list, or one given twice.
+	Reorder(names []string) error
+}
+
 // Packed is the content of one file, as the Pipeline gives it to an
 // [Unpacker]: a stream that can be peeked at, to recognize a format by its
 // first bytes, and random access for the formats that need it, such as

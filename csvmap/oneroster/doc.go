@@ -80,7 +80,8 @@
 // users.csv.gz: a Decryptor or Unpacker passes the plaintext on under the
 // delivered name), all in one folder. A bundle delivered as a folder of
 // files, over SFTP or on disk, is read as it is. A bundle delivered as a
-// zip is read when Begin is given the zip's files, named
-// "bundle.zip/users.csv" and so on, so that it can order them: a Begin
-// given the zip itself fails with ErrManifest, saying so.
+// zip (bundle.zip, or bundle.zip.pgp) needs the Pipeline's Unpacker
+// (decrypt/unpack): Begin given the zip alone leaves the Mapper to begin
+// there, and the Pipeline begins it again with the zip's files, named
+// "bundle.zip/users.csv" and so on, which it reads in the Mapper's order.
 package oneroster

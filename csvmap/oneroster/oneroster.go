@@ -166,10 +166,15 @@ func (m *Mapper) Begin(files []usersync.FileInfo) ([]usersync.FileInfo, usersync
 	}
 	order := make([]placed, 0, len(files))
 	dir := ""
+	if len(files) == 1 && strings.HasSuffix(strings.ToLower(files[0].Name), ".zip") {
+		// The bundle is in the zip: a Pipeline's Unpacker opens it and
+		// begins m again with the zip's files, in their folder.
+		return files, m, nil
+	}
 	for i, f := range files {
 		name, ok := specName(f.Name)
 		if !ok && strings.HasSuffix(strings.ToLower(f.Name), ".zip") {
-			return nil, nil, fmt.Errorf("%w: %s is a zip: its files are the bundle's, and are begun with when a Pipeline's Unpacker lists them (see the package documentation)", ErrManifest, f.Name)
+			return nil, nil, fmt.Errorf("%w: %s is a zip among other files: one run reads one bundle, a zip alone or a folder of its files", ErrManifest, f.Name)
 		}
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: %s is not a file of a OneRoster bundle", ErrManifest, f.Name)

@@ -386,7 +386,7 @@ func TestFileNames(t *testing.T) {
 	}{
 		{map[string]string{"a/manifest.csv": "", "b/users.csv": ""}, "a/manifest.csv and b/users.csv are in different folders"},
 		{map[string]string{"manifest.csv": "", "MANIFEST.csv": ""}, "MANIFEST.csv and manifest.csv are the same file"},
-		{map[string]string{"bundle.zip": ""}, "bundle.zip is a zip"},
+		{map[string]string{"bundle.zip": "", "users.csv": ""}, "bundle.zip is a zip among other files"},
 	} {
 		if _, err := readBundle(t, mustNew(t, nil), tc.files); !errors.Is(err, ErrManifest) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want %q", err, tc.want)

@@ -1,6 +1,8 @@
 package oneroster_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap/oneroster"
+	"github.com/usersync/usersync/decrypt/unpack"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/sink/sqlsink"
@@ -198,5 +201,66 @@ func TestPipelineIncompleteBundle(t *testing.T) {
 	}
 	if n := len(users(sink)); n != 0 {
 		t.Errorf("%d users applied from an incomplete bundle", n)
+	}
+}
+
+// A bundle delivered as one zip, its files in an order of its own, is read
+// through the Pipeline's Unpacker in the Mapper's order: the same users
+// and groups as from the folder.
+func TestPipelineZippedBundle(t *testing.T) {
+	ents, err := os.ReadDir(filepath.Join("testdata", "bulk-1.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(ents) // users.csv before orgs.csv and manifest.csv
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("testdata", "bulk-1.1", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := zw.Create("export/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src := memsource.New()
+	if err := src.Put("roster.zip", zipped.Bytes(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := oneroster.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := memsink.New()
+	p := usersync.Pipeline{Source: src, Unpacker: unpack.New(nil), Mapper: m, Reconciler: reconcile.New(nil), Sink: sink}
+	res, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "users", users(sink), []string{
+		"u1 Ann Lee [k1 k2 s1]", "u2 Ben Ortiz [k1 k2 s1]", "u4 Dan Ortiz [s1 s2]", "u5 Eva Novak [d1]",
+	})
+	var files []string
+	for _, f := range res.Files[0].Members {
+		files = append(files, fmt.Sprintf("%s:%d", f.Name, f.Records))
+	}
+	check(t, "the zip's files in read order, with records", files, []string{
+		"roster.zip/export/manifest.csv:0", "roster.zip/export/orgs.csv:0", "roster.zip/export/classes.csv:0",
+		"roster.zip/export/users.csv:5", "roster.zip/export/enrollments.csv:5",
+		"roster.zip/export/courses.csv:0", "roster.zip/export/academicSessions.csv:0", // as zipped: they refer to nothing
+	})
+
+	// Without an Unpacker, the zip is not a bundle the Mapper can read.
+	p.Unpacker = nil
+	if _, err := p.Run(context.Background()); !errors.Is(err, oneroster.ErrNotBegun) {
+		t.Errorf("without an Unpacker: %v, want ErrNotBegun", err)
 	}
 }

@@ -337,11 +337,40 @@ func skipped(f *zip.File) bool {
 		strings.HasPrefix(f.Name, "__MACOSX/") || path.Base(f.Name) == ".DS_Store"
 }
 
-// archive iterates over a zip's files.
+// archive iterates over a zip's files, in the zip's order or one given to
+// Reorder: it is a usersync.OrderedArchive.
 type archive struct {
 	u     *Unpacker
 	files []*zip.File
 	open  io.ReadCloser
+}
+
+// Files lists the files Next would return.
+func (a *archive) Files() []usersync.FileInfo {
+	out := make([]usersync.FileInfo, len(a.files))
+	for i, f := range a.files {
+		out[i] = usersync.FileInfo{Name: f.Name, Size: int64(f.UncompressedSize64), ModTime: f.Modified}
+	}
+	return out
+}
+
+// Reorder makes Next return the files named, in that order.
+func (a *archive) Reorder(names []string) error {
+	byName := make(map[string]*zip.File, len(a.files))
+	for _, f := range a.files {
+		byName[f.Name] = f
+	}
+	files := make([]*zip.File, 0, len(names))
+	for _, name := range names {
+		f, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("zip: reorder: %q is not a file of the archive, or is named twice", name)
+		}
+		delete(byName, name)
+		files = append(files, f)
+	}
+	a.files = files
+	return nil
 }
 
 func (a *archive) Next() (usersync.FileInfo, io.Reader, error) {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 
@@ -41,28 +40,9 @@ func (b *benchmark) pipeline(src usersync.Source, sink usersync.Sink) (*usersync
 		Sink:       sink,
 	}
 	if b.c.memProfile != "" {
-		p.Reporter = usersync.ReporterFunc(func(_ context.Context, e usersync.Event) error {
-			if e.Kind != usersync.PlanReady {
-				return nil
-			}
-			return writeHeapProfile(b.c.memProfile)
-		})
+		p.Reporter = bench.HeapProfiler(b.c.memProfile)
 	}
 	return p, nil
-}
-
-// writeHeapProfile writes what the heap holds now to path.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	runtime.GC() // the profile is of the last collection's live objects
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // syncFolder runs the Pipeline on the files of dir into sink; with a

@@ -45,7 +45,7 @@ import (
 
 type config struct {
 	users, perStudent, classSize, schools, rounds int
-	dir, sink, cpuprofile                         string
+	dir, sink, cpuprofile, memprofile             string
 }
 
 func main() {
@@ -58,6 +58,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "folder for the bundles and databases (default: a temporary one, removed after)")
 	flag.StringVar(&c.sink, "sink", "sqlite", "sqlite or memsink")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the nightly syncs to this file")
+	flag.StringVar(&c.memprofile, "memprofile", "", "write a heap profile of what each sync holds once its plan is ready to this file (the last sync's; slows the syncs)")
 	flag.Parse()
 	if err := run(context.Background(), c); err != nil {
 		log.Fatal(err)
@@ -104,7 +105,7 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		d, rss, res, err := syncBundle(ctx, day1, sink)
+		d, rss, res, err := syncBundle(ctx, day1, sink, c.memprofile)
 		if err == nil && res.Applied.Created != n1 {
 			err = fmt.Errorf("first load created %d users, want %d", res.Applied.Created, n1)
 		}
@@ -117,7 +118,7 @@ func run(ctx context.Context, c config) error {
 
 		// Nightly, into what the first load left.
 		stopProfile := startProfile(c.cpuprofile)
-		d, rss, res, err = syncBundle(ctx, day2, sink)
+		d, rss, res, err = syncBundle(ctx, day2, sink, c.memprofile)
 		stopProfile()
 		closeSink()
 		if err != nil {
@@ -156,7 +157,7 @@ func medianU(v []uint64) uint64 {
 }
 
 // syncBundle syncs the bundle in dir into sink and measures it.
-func syncBundle(ctx context.Context, dir string, sink usersync.Sink) (time.Duration, bench.RSS, *usersync.Result, error) {
+func syncBundle(ctx context.Context, dir string, sink usersync.Sink, memprofile string) (time.Duration, bench.RSS, *usersync.Result, error) {
 	src, err := dirsource.New(dir, nil)
 	if err != nil {
 		return 0, bench.RSS{}, nil, err
@@ -168,6 +169,9 @@ func syncBundle(ctx context.Context, dir string, sink usersync.Sink) (time.Durat
 	}
 	p := usersync.Pipeline{Source: src, Mapper: m, Sink: sink,
 		Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}})}
+	if memprofile != "" {
+		p.Reporter = bench.HeapProfiler(memprofile)
+	}
 	stop := bench.StartRSS()
 	cpu0, _ := bench.CPUTime()
 	start := time.Now()

@@ -93,11 +93,7 @@ func (b *bundle) readOrgs(r io.Reader, f usersync.FileInfo) (usersync.RecordRead
 	}
 	var parents []pending
 	g.row = func() *usersync.RowError {
-		id := t.get("sourcedId")
-		if rerr := t.require(id, "sourcedId"); rerr != nil {
-			return rerr
-		}
-		deleted, rerr := t.status(id, g.delta)
+		id, deleted, rerr := t.sourced(g.delta)
 		if rerr != nil {
 			return rerr
 		}
@@ -151,11 +147,7 @@ func (b *bundle) readClasses(r io.Reader, f usersync.FileInfo) (usersync.RecordR
 	g := &groupReader{t: t, delta: b.modes["classes"] == delta}
 	checkSchool := b.bulk("orgs")
 	g.row = func() *usersync.RowError {
-		id := t.get("sourcedId")
-		if rerr := t.require(id, "sourcedId"); rerr != nil {
-			return rerr
-		}
-		deleted, rerr := t.status(id, g.delta)
+		id, deleted, rerr := t.sourced(g.delta)
 		if rerr != nil {
 			return rerr
 		}

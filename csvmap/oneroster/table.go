@@ -143,6 +143,17 @@ func (t *table) format() usersync.Format {
 	return usersync.Format{Encoding: "UTF-8", Delimiter: ',', Columns: t.header, Skipped: t.skip}
 }
 
+// sourced reads the row's sourcedId, which it requires, and its status
+// (see status).
+func (t *table) sourced(delta bool) (id string, deleted bool, rerr *usersync.RowError) {
+	id = t.get("sourcedId")
+	if rerr := t.require(id, "sourcedId"); rerr != nil {
+		return id, false, rerr
+	}
+	deleted, rerr = t.status(id, delta)
+	return id, deleted, rerr
+}
+
 // status reads the row's status: "" or "active" is active, "tobedeleted"
 // (and 1.0's "inactive") deleted. In a delta file the status and
 // dateLastModified are required.

@@ -19,6 +19,7 @@ import (
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/decrypt"
 	"github.com/usersync/usersync/decrypt/pgpdecrypt"
+	"github.com/usersync/usersync/internal/bench"
 	"github.com/usersync/usersync/internal/gen"
 	"github.com/usersync/usersync/sink/sqlsink"
 )
@@ -71,7 +72,7 @@ func (b *benchmark) pgpBomb(ctx context.Context, t *sqliteTarget, dir string) er
 				err = fmt.Errorf("the bomb changed the directory: %d users, want %d", n, b.c.users)
 			}
 			err = errors.Join(err, db.Close())
-			removeDB(path)
+			bench.RemoveSQLite(path)
 			return err
 		},
 		sides: []side{{name: "sync the bomb", measured: true, steps: []step{{"sync", func(ctx context.Context) error {

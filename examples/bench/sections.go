@@ -173,8 +173,8 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 		title:  fmt.Sprintf("first load of %d users into an empty SQLite database", b.c.users),
 		rounds: b.c.loadRuns,
 		setup: func(ctx context.Context, _ int) (err error) {
-			removeDB(path)
-			removeDB(imported)
+			bench.RemoveSQLite(path)
+			bench.RemoveSQLite(imported)
 			db, sink, err = openSQLite(ctx, path)
 			return err
 		},
@@ -183,8 +183,8 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 			if round == 0 && err == nil {
 				err = checkCount(ctx, imported, b.c.users)
 			}
-			removeDB(path)
-			removeDB(imported)
+			bench.RemoveSQLite(path)
+			bench.RemoveSQLite(imported)
 			return err
 		},
 		sides: []side{
@@ -271,7 +271,7 @@ func (b *benchmark) sameFileAgain(ctx context.Context, t *sqliteTarget) error {
 	if err != nil {
 		return err
 	}
-	defer removeDB(path)
+	defer bench.RemoveSQLite(path)
 	db, sink, err := openSQLite(ctx, path)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/bench"
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/sink/sqlsink"
 	"github.com/usersync/usersync/sink/sqlsink/sqlite"
@@ -98,7 +98,7 @@ func newSQLite(dir string) *sqliteTarget {
 func (t *sqliteTarget) name() string { return "SQLite" }
 
 func (t *sqliteTarget) seed(ctx context.Context, b *benchmark) error {
-	removeDB(t.seedPath)
+	bench.RemoveSQLite(t.seedPath)
 	db, s, err := openSQLite(ctx, t.seedPath)
 	if err != nil {
 		return err
@@ -126,14 +126,14 @@ func (t *sqliteTarget) fresh(ctx context.Context) (usersync.Sink, usersync.Store
 // disk so that its writing back does not fall into a timed step.
 func (t *sqliteTarget) copySeed(name string) (string, error) {
 	p := filepath.Join(t.dir, name)
-	removeDB(p)
-	return p, copyFile(t.seedPath, p)
+	bench.RemoveSQLite(p)
+	return p, bench.CopyFile(t.seedPath, p)
 }
 
 func (t *sqliteTarget) close() error {
 	err := t.closeRound()
 	for _, n := range []string{"seed.db", "round.db"} {
-		removeDB(filepath.Join(t.dir, n))
+		bench.RemoveSQLite(filepath.Join(t.dir, n))
 	}
 	return err
 }
@@ -149,34 +149,6 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, *sqlsink.Sink, error
 		return nil, nil, err
 	}
 	return db, s, nil
-}
-
-// removeDB removes a SQLite database file and its WAL.
-func removeDB(p string) {
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		os.Remove(p + suffix)
-	}
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // pgTarget is a PostgreSQL server. The seed is a database of its own;

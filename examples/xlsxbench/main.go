@@ -205,9 +205,9 @@ func seedDB(ctx context.Context, path, dir, tmp string, users int) error {
 // copy, checking the outcome; it returns the sync's time and peak RSS.
 func nightly(ctx context.Context, seed, dir, tmp string, created, gone int) (measured, error) {
 	path := filepath.Join(filepath.Dir(seed), "round.db")
-	removeDB(path)
-	defer removeDB(path)
-	if err := copyFile(seed, path); err != nil {
+	bench.RemoveSQLite(path)
+	defer bench.RemoveSQLite(path)
+	if err := bench.CopyFile(seed, path); err != nil {
 		return measured{}, err
 	}
 	res, m, err := syncFolder(ctx, path, dir, tmp)
@@ -221,35 +221,6 @@ func nightly(ctx context.Context, seed, dir, tmp string, created, gone int) (mea
 		return m, fmt.Errorf("left in the temporary folder: %v", left)
 	}
 	return m, nil
-}
-
-func removeDB(p string) {
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		os.Remove(p + suffix)
-	}
-}
-
-// copyFile copies a file, flushed to disk, so that its writing back does
-// not fall into a timed sync.
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // writeXLSX writes the rows of the CSV file to a workbook with excelize's

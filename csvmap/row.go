@@ -52,13 +52,7 @@ func (r *reader) mapRow(row []string, kind textKind) (rec usersync.Record, skipp
 	}
 	for i := range r.derived {
 		f := &r.derived[i]
-		var v string
-		var err error
-		if f.col.late {
-			v, err = r.made(f)
-		} else {
-			v, err = r.derive(f)
-		}
+		v, err := r.derivedValue(f)
 		if err != nil {
 			return rec, false, err
 		}

@@ -810,6 +810,15 @@ func (r *reader) made(f *field) (string, error) {
 	return nv, nil
 }
 
+// derivedValue is the value of a column made of others: by its
+// transforms (a template, a default from another column), or From.
+func (r *reader) derivedValue(f *field) (string, error) {
+	if f.col.late {
+		return r.made(f)
+	}
+	return r.derive(f)
+}
+
 // lateKey returns the key of a row whose key is a late column, as well as
 // it can be made: for a row that is rejected or out of scope, whose other
 // values may be at fault. Values that cannot be read count as empty.
@@ -820,13 +829,7 @@ func (r *reader) lateKey(row []string) string {
 	}
 	for i := range r.derived {
 		f := &r.derived[i]
-		var v string
-		var err error
-		if f.col.late {
-			v, err = r.made(f)
-		} else {
-			v, err = r.derive(f)
-		}
+		v, err := r.derivedValue(f)
 		if err != nil {
 			v = ""
 		}

@@ -193,9 +193,7 @@ func openSink(ctx context.Context, kind, path string, fresh bool) (usersync.Sink
 		return memsink.New(), func() {}, nil
 	}
 	if fresh {
-		for _, s := range []string{"", "-wal", "-shm", "-journal"} {
-			os.Remove(path + s)
-		}
+		bench.RemoveSQLite(path)
 	}
 	db, err := sqlite.Open(path)
 	if err != nil {

@@ -1,8 +1,11 @@
 package sqlsink_test
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
+	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/internal/sqlbench"
 	"github.com/usersync/usersync/sink/sqlsink"
 )
@@ -74,6 +77,40 @@ func BenchmarkCreate(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}
+
+// BenchmarkUpdate applies, per op, a batch of 1,000 updates to a
+// directory of benchUsers users, each of which changes a title and moves
+// the user from one group to another, as a nightly sync's updates do:
+// ops alternate between two states, so each writes the same amount.
+func BenchmarkUpdate(b *testing.B) {
+	for _, db := range dbs {
+		b.Run(db.name, func(b *testing.B) {
+			tdb := db.open(b)
+			s := mustNew(b, tdb, sqlsink.Options{})
+			if _, err := sqlbench.Apply(b.Context(), s, sqlbench.Changes(benchUsers), 5000); err != nil {
+				b.Fatal(err)
+			}
+			const batch = 1000
+			l := usersync.NewLayout("title")
+			ways := [2][]usersync.Change{}
+			for i := range batch {
+				key := fmt.Sprintf("E%07d", i*(benchUsers/batch))
+				for w, title := range []string{"Midwife", "Nurse"} {
+					from, to := "g"+strconv.Itoa(40+w), "g"+strconv.Itoa(41-w)
+					u := usersync.Record{Key: key, Attrs: l.Make([]string{title})}
+					ways[w] = append(ways[w], usersync.Change{Kind: usersync.UpdateUser, User: u, Attrs: []string{"title"}, Join: []string{to}, Leave: []string{from}})
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := sqlbench.Apply(b.Context(), s, ways[i%2], batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "updates/s")
 		})
 	}
 }

@@ -316,8 +316,8 @@ func (u *touched) keepsGroups() bool {
 	return u.groupsKnown && len(u.member) == 0
 }
 
-// putDigests writes digests: one statement of arrays on PostgreSQL, a
-// prepared one per user on SQLite.
+// putDigests writes digests: one statement of arrays on PostgreSQL, one
+// of many rows per insertRows users on SQLite.
 func (s *Sink) putDigests(ctx context.Context, tx *txn, ds []digested) error {
 	n := s.n
 	if s.d.arrays() {
@@ -330,9 +330,12 @@ FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, r, a, g
 			n.users, n.uAttrsDigest, n.uGroupsDigest, n.uDigestRev, n.uID)), ids, revs, attrs, groups)
 		return err
 	}
-	q := fmt.Sprintf("UPDATE %s SET %s = ?, %s = ?, %s = ? WHERE %s = ?", n.users, n.uAttrsDigest, n.uGroupsDigest, n.uDigestRev, n.uID)
-	return execEach(ctx, tx, q, len(ds), func(i int) []any {
-		return []any{int64(ds[i].attrs), int64(ds[i].groups), ds[i].rev, ds[i].id}
+	q := func(rows int) string {
+		return fmt.Sprintf("UPDATE %s SET %s = v.column2, %s = v.column3, %s = v.column4 FROM (VALUES %s) AS v WHERE %s = v.column1",
+			n.users, n.uAttrsDigest, n.uGroupsDigest, n.uDigestRev, rowsOf(rows, 4), n.uID)
+	}
+	return multiRow(ctx, tx, q, len(ds), 4, func(i int, args []any) []any {
+		return append(args, ds[i].id, int64(ds[i].attrs), int64(ds[i].groups), ds[i].rev)
 	})
 }
 

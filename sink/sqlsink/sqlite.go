@@ -9,13 +9,15 @@ import (
 )
 
 // sqliteDialect speaks SQLite through modernc.org/sqlite. The database is
-// in process, so a statement costs no round trip: batches run prepared
-// single-row statements inside one transaction, which is what SQLite does
-// fastest.
+// in process, so a statement costs no round trip; what costs is crossing
+// database/sql and the driver, once for each statement and each value. So
+// batches write many rows per statement, inside one transaction: INSERTs
+// of many rows, UPDATE ... FROM (VALUES ...) and DELETE ... IN (VALUES
+// ...), each prepared once for its full size.
 type sqliteDialect struct {
-	updateUser, removeMember string
-	// insertUsers1 and addMembers1 return multi-row INSERTs of n rows.
-	insertUsers1, addMembers1 func(rows int) string
+	// insertUsers1, addMembers1, updateUsers1 and removeMembers1 return
+	// statements that write n rows.
+	insertUsers1, addMembers1, updateUsers1, removeMembers1 func(rows int) string
 }
 
 func (*sqliteDialect) idType() string       { return "INTEGER PRIMARY KEY" }
@@ -56,17 +58,23 @@ func (*sqliteDialect) retryable(err error) bool {
 func (d *sqliteDialect) prepare(_ context.Context, _ *sql.DB, n *names) error {
 	cols := n.writeColumns()
 	set := make([]string, 0, len(cols)-2)
-	for _, c := range cols[2 : len(cols)-digestColumns] { // not tenant and key, nor the digests
-		set = append(set, c+" = ?")
+	for i, c := range cols[2 : len(cols)-digestColumns] { // not tenant and key, nor the digests
+		set = append(set, fmt.Sprintf("%s = v.column%d", c, i+2)) // column1 is the ID
 	}
-	d.updateUser = fmt.Sprintf("UPDATE %s SET %s WHERE %s = ?", n.users, strings.Join(set, ", "), n.uID)
+	d.updateUsers1 = func(rows int) string {
+		return fmt.Sprintf("UPDATE %s SET %s FROM (VALUES %s) AS v WHERE %s = v.column1", n.users, strings.Join(set, ", "), rowsOf(rows, len(set)+1), n.uID)
+	}
 	d.insertUsers1 = func(rows int) string {
 		return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES %s", n.users, n.uID, strings.Join(cols, ", "), rowsOf(rows, len(cols)+1))
 	}
 	d.addMembers1 = func(rows int) string {
 		return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES %s ON CONFLICT DO NOTHING", n.members, n.mUser, n.mGroup, rowsOf(rows, 2))
 	}
-	d.removeMember = fmt.Sprintf("DELETE FROM %s WHERE %s = ? AND %s = ?", n.members, n.mUser, n.mGroup)
+	// A row value IN a subquery, rather than IN (VALUES ...) itself, so
+	// that SQLite searches the primary key instead of scanning the table.
+	d.removeMembers1 = func(rows int) string {
+		return fmt.Sprintf("DELETE FROM %s WHERE (%s, %s) IN (SELECT column1, column2 FROM (VALUES %s))", n.members, n.mUser, n.mGroup, rowsOf(rows, 2))
+	}
 	return nil
 }
 
@@ -78,7 +86,7 @@ func (*sqliteDialect) columnTypes(ctx context.Context, db *sql.DB, table string)
 	return scanTypes(rows)
 }
 
-// insertRows is how many rows one multi-row INSERT writes: SQLite steps
+// insertRows is how many rows one multi-row statement writes: SQLite steps
 // one statement for all of them, and database/sql and the driver are
 // crossed once, which is what costs most per row.
 const insertRows = 64
@@ -92,17 +100,17 @@ func (d *sqliteDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows 
 		return nil, err
 	}
 	ids := make(map[string]int64, len(rows))
-	err := multiInsert(ctx, tx, d.insertUsers1, len(rows), len(s.n.writeColumns())+1, func(i int, args []any) []any {
+	err := multiRow(ctx, tx, d.insertUsers1, len(rows), len(s.n.writeColumns())+1, func(i int, args []any) []any {
 		ids[rows[i].key] = last + int64(i) + 1
 		return append(append(args, last+int64(i)+1), s.n.rowArgs(s.tenant, &rows[i])...)
 	})
 	return ids, err
 }
 
-// multiInsert runs an INSERT of n rows of width values each, insertRows
-// rows per statement, which stmt returns for a number of rows: one
-// prepared statement for every full chunk. args appends row i's values.
-func multiInsert(ctx context.Context, tx *txn, stmt func(rows int) string, n, width int, args func(i int, args []any) []any) error {
+// multiRow writes n rows of width values each, insertRows rows per
+// statement, which stmt returns for a number of rows: one prepared
+// statement for every full chunk. args appends row i's values.
+func multiRow(ctx context.Context, tx *txn, stmt func(rows int) string, n, width int, args func(i int, args []any) []any) error {
 	buf := make([]any, 0, insertRows*width)
 	var full *sql.Stmt
 	defer func() {
@@ -142,20 +150,23 @@ func rowsOf(n, width int) string {
 }
 
 func (d *sqliteDialect) updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error {
-	return execEach(ctx, tx, d.updateUser, len(rows), func(i int) []any {
-		args := s.n.rowArgs(s.tenant, &rows[i])
-		return append(args[2:len(args)-digestColumns], ids[i])
+	width := len(s.n.writeColumns()) - 2 - digestColumns + 1
+	return multiRow(ctx, tx, d.updateUsers1, len(rows), width, func(i int, args []any) []any {
+		all := s.n.rowArgs(s.tenant, &rows[i])
+		return append(append(args, ids[i]), all[2:len(all)-digestColumns]...)
 	})
 }
 
 func (d *sqliteDialect) addMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership, _ bool) error {
-	return multiInsert(ctx, tx, d.addMembers1, len(ms), 2, func(i int, args []any) []any {
+	return multiRow(ctx, tx, d.addMembers1, len(ms), 2, func(i int, args []any) []any {
 		return append(args, ms[i].user, ms[i].group)
 	})
 }
 
 func (d *sqliteDialect) removeMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership) error {
-	return execEach(ctx, tx, d.removeMember, len(ms), func(i int) []any { return []any{ms[i].user, ms[i].group} })
+	return multiRow(ctx, tx, d.removeMembers1, len(ms), 2, func(i int, args []any) []any {
+		return append(args, ms[i].user, ms[i].group)
+	})
 }
 
 // digestSchema adds the digest columns, an index that covers a listing of

@@ -381,18 +381,3 @@ func (n *names) writeColumns() []string {
 	return append(cols, n.uInactive, n.uManaged, n.uMissingRuns, n.uMissingSince,
 		n.uAttrsDigest, n.uGroupsDigest, n.uRev, n.uDigestRev)
 }
-
-// execEach runs one prepared statement n times, with the arguments of each.
-func execEach(ctx context.Context, tx *txn, query string, n int, args func(i int) []any) error {
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for i := range n {
-		if _, err := stmt.ExecContext(ctx, args(i)...); err != nil {
-			return err
-		}
-	}
-	return nil
-}

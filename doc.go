@@ -73,7 +73,9 @@
 //     applied before then costs one read of its bytes and a few kilobytes.
 //     A local file stays open and is read again from its start; a remote
 //     one is copied to [Pipeline.TempDir] as it is hashed, so it crosses
-//     the network once.
+//     the network once. A [SizeDeduplicator] (source.Pickup's Picker is
+//     one) spares that read when the listing already shows the file is
+//     new: no content was applied under its name, or of its size.
 //   - While parsing: each good record is packed into a chunk of bytes (its
 //     key, its attributes as the Mapper packed them, its groups, its file
 //     and line). A full chunk, an eighth of the budget, is sorted by key and

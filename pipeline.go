@@ -766,15 +766,26 @@ func (r *run) countRejectedByPlan(re *RowError) {
 // change what the run reads. Other files are copied to TempDir as they are
 // read, so that the Mapper reads the copy rather than the network again.
 // The pass stops at the first new file: the files after it are read only
-// once, by readFile.
+// once, by readFile. A SizeDeduplicator may tell a file is new from its
+// listing: the pass then stops before reading it.
 func (r *run) skipApplied(files []FileInfo) (firstReads, Status, error) {
 	d, ok := r.p.Source.(Deduplicator)
 	if !ok {
 		return nil, 0, nil
 	}
+	sd, _ := d.(SizeDeduplicator)
 	first := make(firstReads)
 	read := make([]FileResult, 0, len(files))
 	for _, f := range files {
+		if sd != nil {
+			maybe, err := sd.MaybeApplied(r.ctx, f)
+			if err != nil {
+				return first, NothingToDo, &FileError{Op: "check applied", File: f.Name, Err: err}
+			}
+			if !maybe {
+				return first, 0, nil
+			}
+		}
 		fr, fail := r.readFirst(f, first)
 		if fail != nil {
 			r.res.Files = append(r.res.Files, fr)

@@ -93,6 +93,20 @@ type Deduplicator interface {
 	Applied(ctx context.Context, f FileResult) (bool, error)
 }
 
+// A SizeDeduplicator is a Deduplicator that can tell from a file's listing
+// alone that its content is new: a file no earlier run applied under its
+// name, or of another size than the content applied. The Pipeline asks it
+// before the read that learns a file's SHA-256, and reads a new file once
+// rather than twice (a nightly delivery is new, and usually of another
+// size).
+type SizeDeduplicator interface {
+	Deduplicator
+	// MaybeApplied reports false when f, as the Source lists it, cannot
+	// hold content already applied; true when only its SHA-256 can tell.
+	// A Size of -1 (unknown) can never rule a file out.
+	MaybeApplied(ctx context.Context, f FileInfo) (bool, error)
+}
+
 // A LocalSource is a Source whose files are on a local disk (or in memory),
 // so that reading one twice costs no transfer. When the Source is also a
 // [Deduplicator], the Pipeline reads each file once to learn its SHA-256

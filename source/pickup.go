@@ -127,7 +127,7 @@ type PickupOptions struct {
 // which content was applied already. Make one with [Pickup].
 //
 // A Picker is itself a Source, a [usersync.Finisher] and a
-// [usersync.Deduplicator], for the Pipeline to call; a [usersync.Checker]
+// [usersync.SizeDeduplicator], for the Pipeline to call; a [usersync.Checker]
 // that adds the expected-file check to the wrapped Source's checks; and a
 // [usersync.Remover] and [usersync.Renamer] that pass through to the
 // wrapped Source. Its List returns the ready files sorted by name, as every
@@ -146,7 +146,7 @@ type Picker struct {
 var (
 	_ usersync.Source       = (*Picker)(nil)
 	_ usersync.Finisher     = (*Picker)(nil)
-	_ usersync.Deduplicator = (*Picker)(nil)
+	_ usersync.SizeDeduplicator = (*Picker)(nil)
 	_ usersync.LocalSource  = (*Picker)(nil)
 	_ usersync.Checker      = (*Picker)(nil)
 	_ usersync.Remover      = (*Picker)(nil)
@@ -477,22 +477,44 @@ func parseManifest(manifest, base string) []byte {
 // Applied reports whether the content of f is the content last applied
 // from a file of that name. It logs when it is.
 func (p *Picker) Applied(ctx context.Context, f usersync.FileResult) (bool, error) {
-	v, err := p.opts.Store.Get(ctx, p.stateKey(f.Name))
-	if errors.Is(err, usersync.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
+	st, err := p.applied(ctx, f.Name)
+	if st == nil || err != nil {
 		return false, err
-	}
-	var st appliedState
-	if err := json.Unmarshal(v, &st); err != nil {
-		return false, fmt.Errorf("state %s: %w", p.stateKey(f.Name), err)
 	}
 	if st.SHA256 != f.Hash() {
 		return false, nil
 	}
 	p.log.InfoContext(ctx, "usersync: file content already applied", "file", f.Name, "sha256", st.SHA256, "applied", st.Applied)
 	return true, nil
+}
+
+// MaybeApplied reports whether f may hold the content last applied from a
+// file of that name: there is one, and f, as listed, is of its size or of
+// an unknown size. The Pipeline then reads the file to learn its SHA-256
+// for Applied; otherwise it reads it only once.
+func (p *Picker) MaybeApplied(ctx context.Context, f usersync.FileInfo) (bool, error) {
+	st, err := p.applied(ctx, f.Name)
+	if st == nil || err != nil {
+		return false, err
+	}
+	return f.Size < 0 || st.Size == f.Size, nil
+}
+
+// applied returns what the Store says of the content last applied from a
+// file named name, or nil if it knows of none.
+func (p *Picker) applied(ctx context.Context, name string) (*appliedState, error) {
+	v, err := p.opts.Store.Get(ctx, p.stateKey(name))
+	if errors.Is(err, usersync.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st appliedState
+	if err := json.Unmarshal(v, &st); err != nil {
+		return nil, fmt.Errorf("state %s: %w", p.stateKey(name), err)
+	}
+	return &st, nil
 }
 
 // appliedState is what a Picker stores per file name.

@@ -387,6 +387,26 @@ func TestPickupKeepAndSkipAppliedContent(t *testing.T) {
 	assert.Equal(t, []string{"e1", "e2"}, e.users())
 }
 
+// TestPickupMaybeApplied checks that the Picker tells a new file from its
+// listing where it can: a name never applied, or another size than the
+// content applied, cannot be that content.
+func TestPickupMaybeApplied(t *testing.T) {
+	e := newPickupEnv(t, source.PickupOptions{})
+	ctx := context.Background()
+	maybe := func(size int64) bool {
+		t.Helper()
+		ok, err := e.pick.MaybeApplied(ctx, usersync.FileInfo{Name: "users.csv", Size: size})
+		require.NoError(t, err)
+		return ok
+	}
+	assert.False(t, maybe(int64(len(day1))), "nothing applied under that name yet")
+	e.put(t, "users.csv", day1, time.Hour)
+	require.NoError(t, e.run(t).Err)
+	assert.True(t, maybe(int64(len(day1))), "the size of the content applied: only its SHA-256 can tell")
+	assert.False(t, maybe(int64(len(day1))+1), "another size is other content")
+	assert.True(t, maybe(-1), "an unknown size rules nothing out")
+}
+
 func TestPickupArchiveNeverOverwrites(t *testing.T) {
 	e := newPickupEnv(t, source.PickupOptions{AfterSuccess: source.Archive, ArchiveFolder: "done/2026"})
 	for i, content := range []string{day1, day2, day1} {

@@ -144,13 +144,13 @@ type Picker struct {
 }
 
 var (
-	_ usersync.Source       = (*Picker)(nil)
-	_ usersync.Finisher     = (*Picker)(nil)
+	_ usersync.Source           = (*Picker)(nil)
+	_ usersync.Finisher         = (*Picker)(nil)
 	_ usersync.SizeDeduplicator = (*Picker)(nil)
-	_ usersync.LocalSource  = (*Picker)(nil)
-	_ usersync.Checker      = (*Picker)(nil)
-	_ usersync.Remover      = (*Picker)(nil)
-	_ usersync.Renamer      = (*Picker)(nil)
+	_ usersync.LocalSource      = (*Picker)(nil)
+	_ usersync.Checker          = (*Picker)(nil)
+	_ usersync.Remover          = (*Picker)(nil)
+	_ usersync.Renamer          = (*Picker)(nil)
 )
 
 // IsLocal reports whether the Source it picks from is a local one (see

@@ -219,8 +219,9 @@ type row struct {
 	managed      bool
 	missingRuns  uint16
 	missingSince int64
-	// The digests of a new user, which an insert writes, and its first
-	// revision, random: see mix.
+	// The digests of the user; and for an insert, its first revision,
+	// random (see mix), which its digests are of; for an update, the
+	// revision its digests are of.
 	attrsDigest, groupsDigest usersync.Digest
 	rev                       int64
 }

@@ -256,22 +256,25 @@ func (st *state) record(key string, groups []string) usersync.Record {
 		MissingRuns: st.missingRuns, MissingSince: st.missingSince}
 }
 
-// A digested user is what writeDigests writes of a user.
+// A digested user is what an update writes of a user's digests.
 type digested struct {
 	id, rev       int64
 	attrs, groups usersync.Digest
 }
 
-// writeDigests computes and writes the digests of users that were in the
-// database before the batch and still are, from their state after it and
-// their memberships as the database now holds them, as of the revision
-// the batch read: the batch's own writes do not move it. The memberships
-// are read again only for users whose memberships the batch touched, or
-// whose stored digests were not of the revision it read.
-func (s *Sink) writeDigests(ctx context.Context, tx *txn, users []*touched, fresh map[*touched]bool) error {
+// digestsAfter computes, before the batch writes anything, the digests of
+// the users that are in the database and stay in the same row, as the
+// batch leaves them: their state after it, and their memberships as the
+// database holds them with the batch's joins and leaves applied, as of the
+// revision the batch read (the batch's own writes do not move it). The
+// memberships are read only for users whose memberships the batch touches,
+// or whose stored digests were not of the revision it read. So an update
+// writes a user's data and digests in one statement, and the database
+// writes the row once.
+func (s *Sink) digestsAfter(ctx context.Context, tx *txn, b *batch, users []*touched) (map[*touched]digested, error) {
 	var reread []int64
 	for _, u := range users {
-		if kept(u, fresh) && !u.keepsGroups() {
+		if stays(u) && !u.keepsGroups() {
 			reread = append(reread, u.id)
 		}
 	}
@@ -279,34 +282,54 @@ func (s *Sink) writeDigests(ctx context.Context, tx *txn, users []*touched, fres
 	if len(reread) > 0 {
 		var err error
 		if groups, err = s.groupsOf(ctx, tx, reread, make(map[string][]string)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var dg usersync.Digester
-	var ds []digested
+	ds := make(map[*touched]digested)
 	for _, u := range users {
-		if !kept(u, fresh) {
+		if !stays(u) {
 			continue
 		}
 		if u.keepsGroups() {
 			r := u.now.record(u.key, nil)
-			ds = append(ds, digested{u.id, u.rev, dg.Digest(&r).Attrs, u.groupsDigest})
+			ds[u] = digested{u.id, u.rev, dg.Digest(&r).Attrs, u.groupsDigest}
 			continue
 		}
-		r := u.now.record(u.key, groups[u.id])
+		r := u.now.record(u.key, u.groupsAfter(groups[u.id], b))
 		d := dg.Digest(&r)
-		ds = append(ds, digested{u.id, u.rev, d.Attrs, d.Groups})
+		ds[u] = digested{u.id, u.rev, d.Attrs, d.Groups}
 	}
-	if len(ds) == 0 {
-		return nil
-	}
-	return s.putDigests(ctx, tx, ds)
+	return ds, nil
 }
 
-// kept reports whether u was in the database before the batch and still
-// is, in the same row.
-func kept(u *touched, fresh map[*touched]bool) bool {
-	return u.live && u.id != 0 && !fresh[u]
+// groupsAfter returns the sorted external IDs of u's groups once the batch
+// has joined and left groups for u, from those it is in before (had,
+// sorted): nil for none, as groupsOf gives.
+func (u *touched) groupsAfter(had []string, b *batch) []string {
+	if len(u.member) == 0 {
+		return had
+	}
+	var gs []string
+	for _, g := range had {
+		if in, ok := u.member[g]; !ok || in {
+			gs = append(gs, g)
+		}
+	}
+	for g, in := range u.member {
+		if in && b.groups[g].id != 0 && !slices.Contains(had, g) {
+			gs = append(gs, g)
+		}
+	}
+	slices.Sort(gs)
+	return gs
+}
+
+// stays reports whether u is in the database before the batch and after
+// it, in the same row: not a new user, nor one deleted (and perhaps
+// created again as a new row).
+func stays(u *touched) bool {
+	return u.live && u.id != 0 && !u.drop
 }
 
 // keepsGroups reports whether u's stored groups digest still holds: it was

@@ -114,7 +114,10 @@ func (d *pgDialect) prepare(ctx context.Context, db *sql.DB, n *names) error {
 	}
 	d.insertUser = d.bind(fmt.Sprintf("INSERT INTO %s (%s) SELECT ?, %s FROM unnest(%s) AS v(%s) RETURNING %s, %s",
 		n.users, strings.Join(cols, ", "), strings.Join(values, ", "), strings.Join(params, ", "), colNamesTo(1, len(cols)), n.uID, n.uKey))
-	d.updateUser = d.bind(fmt.Sprintf("UPDATE %s AS u SET %s FROM unnest(?::bigint[], %s) AS v(id, %s) WHERE u.%s = v.id",
+	// An update sets the data, the digests and the revision they are of
+	// (see names.updateColumns).
+	set = append(set, n.uAttrsDigest+" = v.da", n.uGroupsDigest+" = v.dg", n.uDigestRev+" = v.dr")
+	d.updateUser = d.bind(fmt.Sprintf("UPDATE %s AS u SET %s FROM unnest(?::bigint[], %s, ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, %s, da, dg, dr) WHERE u.%s = v.id",
 		n.users, strings.Join(set, ", "), strings.Join(params[1:len(params)-digestColumns], ", "), colNamesTo(2, len(cols)-digestColumns), n.uID))
 	d.userIDs = d.bind(fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = ? AND %s = ANY(?)", n.uID, n.uKey, n.users, n.uTenant, n.uKey))
 	d.addMember = d.bind(fmt.Sprintf("INSERT INTO %s (%s, %s) SELECT * FROM unnest(?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING",
@@ -165,10 +168,7 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	managed := make([]bool, len(rows))
 	runs := make([]int64, len(rows))
 	since := make([]int64, len(rows))
-	var attrsDigest, groupsDigest, revs []int64
-	if withKey { // an insert: the digests too
-		attrsDigest, groupsDigest, revs = make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
-	}
+	attrsDigest, groupsDigest, revs := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
 	var cols [][]*string
 	if len(rows) > 0 {
 		cols = make([][]*string, len(rows[0].cols))
@@ -179,9 +179,7 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 	for i, r := range rows {
 		keys[i], attrs[i], inactive[i], managed[i] = r.key, r.attrs, r.inactive, r.managed
 		runs[i], since[i] = int64(r.missingRuns), r.missingSince
-		if withKey {
-			attrsDigest[i], groupsDigest[i], revs[i] = int64(r.attrsDigest), int64(r.groupsDigest), r.rev
-		}
+		attrsDigest[i], groupsDigest[i], revs[i] = int64(r.attrsDigest), int64(r.groupsDigest), r.rev
 		for j, c := range r.cols {
 			cols[j][i] = c
 		}
@@ -197,10 +195,10 @@ func (d *pgDialect) columns(rows []row, withKey bool) []any {
 		out = append(out, c)
 	}
 	out = append(out, inactive, managed, runs, since)
-	if withKey {
-		out = append(out, attrsDigest, groupsDigest, revs, revs)
+	if withKey { // an insert: the digests, its revision and theirs
+		return append(out, attrsDigest, groupsDigest, revs, revs)
 	}
-	return out
+	return append(out, attrsDigest, groupsDigest, revs) // an update: the digests and their revision
 }
 
 func (d *pgDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows []row) (map[string]int64, error) {

@@ -58,7 +58,7 @@ func (*sqliteDialect) retryable(err error) bool {
 func (d *sqliteDialect) prepare(_ context.Context, _ *sql.DB, n *names) error {
 	cols := n.writeColumns()
 	set := make([]string, 0, len(cols)-2)
-	for i, c := range cols[2 : len(cols)-digestColumns] { // not tenant and key, nor the digests
+	for i, c := range n.updateColumns() {
 		set = append(set, fmt.Sprintf("%s = v.column%d", c, i+2)) // column1 is the ID
 	}
 	d.updateUsers1 = func(rows int) string {
@@ -150,10 +150,8 @@ func rowsOf(n, width int) string {
 }
 
 func (d *sqliteDialect) updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error {
-	width := len(s.n.writeColumns()) - 2 - digestColumns + 1
-	return multiRow(ctx, tx, d.updateUsers1, len(rows), width, func(i int, args []any) []any {
-		all := s.n.rowArgs(s.tenant, &rows[i])
-		return append(append(args, ids[i]), all[2:len(all)-digestColumns]...)
+	return multiRow(ctx, tx, d.updateUsers1, len(rows), len(s.n.updateColumns())+1, func(i int, args []any) []any {
+		return append(append(args, ids[i]), s.n.updateArgs(s.tenant, &rows[i])...)
 	})
 }
 

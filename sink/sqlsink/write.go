@@ -164,23 +164,36 @@ func (s *Sink) decodeUser(dec *decoder, src rowSource, from int) (usersync.Recor
 	return r, nil
 }
 
-// write writes what the played batch changed: groups, then users, then
-// memberships and invitations, each kind with as few statements as the
-// dialect allows.
+// write writes what the played batch changed: groups, then users (an
+// update with its digests), then memberships, the digests of users whose
+// rows the update did not write, and invitations, each kind with as few
+// statements as the dialect allows.
 func (s *Sink) write(ctx context.Context, tx *txn, b *batch) error {
 	if err := s.writeGroups(ctx, tx, b); err != nil {
 		return err
 	}
 	users := slices.SortedFunc(slices.Values(b.all), func(a, b *touched) int { return cmp.Compare(a.key, b.key) })
-	fresh, err := s.writeUsers(ctx, tx, users)
+	digests, err := s.digestsAfter(ctx, tx, b, users)
+	if err != nil {
+		return err
+	}
+	fresh, err := s.writeUsers(ctx, tx, users, digests)
 	if err != nil {
 		return err
 	}
 	if err := s.writeMembers(ctx, tx, b, users, fresh); err != nil {
 		return err
 	}
-	if err := s.writeDigests(ctx, tx, users, fresh); err != nil {
-		return err
+	if len(digests) > 0 {
+		ds := make([]digested, 0, len(digests))
+		for _, u := range users {
+			if d, ok := digests[u]; ok {
+				ds = append(ds, d)
+			}
+		}
+		if err := s.putDigests(ctx, tx, ds); err != nil {
+			return err
+		}
 	}
 	return s.writeInvites(ctx, tx, b.invites)
 }
@@ -205,8 +218,10 @@ func (s *Sink) writeGroups(ctx context.Context, tx *txn, b *batch) error {
 }
 
 // writeUsers deletes, re-keys, updates and inserts users, and returns the
-// users it inserted, whose memberships are all new.
-func (s *Sink) writeUsers(ctx context.Context, tx *txn, users []*touched) (map[*touched]bool, error) {
+// users it inserted, whose memberships are all new. An update writes the
+// user's digests too, and takes them out of digests: what is left there
+// is for putDigests.
+func (s *Sink) writeUsers(ctx context.Context, tx *txn, users []*touched, digests map[*touched]digested) (map[*touched]bool, error) {
 	var drop, updIDs []int64
 	var upd, ins []row
 	var inserted, rekeyed []*touched
@@ -226,7 +241,11 @@ func (s *Sink) writeUsers(ctx context.Context, tx *txn, users []*touched) (map[*
 				rekeyed = append(rekeyed, u)
 			}
 			if !u.now.equal(&u.was) {
-				upd, updIDs = append(upd, s.n.encode(u.key, &u.now)), append(updIDs, u.id)
+				r := s.n.encode(u.key, &u.now)
+				d := digests[u]
+				r.attrsDigest, r.groupsDigest, r.rev = d.attrs, d.groups, d.rev
+				delete(digests, u)
+				upd, updIDs = append(upd, r), append(updIDs, u.id)
 			}
 		}
 	}
@@ -364,12 +383,26 @@ func (n *names) rowArgs(tenant string, r *row) []any {
 }
 
 // digestColumns is how many columns end writeColumns' list for the digests
-// of an inserted user, which an update does not write.
+// of an inserted user and its revision.
 const digestColumns = 4
 
+// updateColumns lists the users columns an update sets: the data, the
+// digests, and the revision they are of; not the tenant nor the key (see
+// rekey), nor the revision itself, which only changes made by hand move.
+func (n *names) updateColumns() []string {
+	cols := n.writeColumns()
+	return append(cols[2:len(cols)-digestColumns], n.uAttrsDigest, n.uGroupsDigest, n.uDigestRev)
+}
+
+// updateArgs returns r's values of updateColumns, r.rev being the revision
+// its digests are of.
+func (n *names) updateArgs(tenant string, r *row) []any {
+	args := n.rowArgs(tenant, r)
+	return append(args[2:len(args)-digestColumns], int64(r.attrsDigest), int64(r.groupsDigest), r.rev)
+}
+
 // writeColumns lists the users columns an insert sets: the data, then
-// the digests and revisions (the last digestColumns), which an update
-// leaves to writeDigests.
+// the digests and revisions (the last digestColumns).
 func (n *names) writeColumns() []string {
 	cols := []string{n.uTenant, n.uKey}
 	if n.uAttrs != "" {

@@ -166,7 +166,7 @@ type touched struct {
 	// groupsDigest is the digest of the row's memberships as the database
 	// holds them, when its stored digests are of the loaded revision
 	// (groupsKnown): a user whose memberships the batch does not touch
-	// keeps it, and writeDigests need not read them again.
+	// keeps it, and digestsAfter need not read them again.
 	groupsDigest usersync.Digest
 	groupsKnown  bool
 	was          state // as the database holds it

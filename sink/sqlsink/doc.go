@@ -101,8 +101,10 @@
 //
 // The digests are those of [usersync.DigestUser]: the Sink computes them
 // from the full user whenever it writes one (it knows a new user whole; for
-// others it reads their memberships back once the batch has written them)
-// and stores them with usersync_digest_rev set to the row's usersync_rev.
+// others whose memberships the batch changes, it reads their memberships
+// before it writes and applies the batch's joins and leaves to them) and
+// stores them with usersync_digest_rev set to the row's usersync_rev, in
+// the same UPDATE as the user's data when it writes that too.
 // A digest kept only by the library would miss a change made by hand (an
 // UPDATE of a title, a membership row deleted), so the revision is kept
 // where the data lives: triggers move usersync_rev on every UPDATE of a

@@ -23,8 +23,9 @@
 //     columns, and psql's \copy on PostgreSQL (each skipped, saying so,
 //     when the tool is not installed);
 //   - the same file again: a second sync of the file just applied (the
-//     Pickup remembers applied content in the Sink's Store) against
-//     sha256sum of the file and crypto/sha256 over it in this process;
+//     Pickup remembers applied content in the Sink's Store), in a process
+//     of its own, as a job started by cron is, against sha256sum of the
+//     file and crypto/sha256 over it in this process;
 //   - a PGP bomb: a small compressed PGP file that decompresses to
 //     millions of valid rows, synced with pgpdecrypt's default limits: the
 //     time it takes to fail, the error, and the peak memory.
@@ -32,7 +33,10 @@
 // The sync's memory is the peak resident set the OS reports for this
 // process during the sync alone (on Linux, VmHWM reset before each round
 // through /proc/self/clear_refs, after a garbage collection that returned
-// freed memory to the OS), and the Go heap's peak beside it. Beside each
+// freed memory to the OS), and the Go heap's peak beside it; for the same
+// file again, the peak the OS reports for the child process that ran it
+// (what a process holds once it ran a nightly sync would otherwise hide
+// a sync that costs a few megabytes). Beside each
 // time is the CPU time the side used in this process and the tools it ran:
 // on a busy machine it moves less than the clock (a database server's CPU
 // is not counted, so PostgreSQL's rows give no CPU ratio). The command
@@ -81,6 +85,9 @@ type config struct {
 	loadProfile string
 	memProfile  string
 	save, vs    string
+	// againDB and againDrop are set in the child process of the same
+	// file again (see againInChild).
+	againDB, againDrop string
 }
 
 func main() {
@@ -100,9 +107,16 @@ func main() {
 	flag.StringVar(&c.loadProfile, "loadprofile", "", "write a CPU profile of the first first load into SQLite to this file, and of PostgreSQL's to this file with .postgres added")
 	flag.StringVar(&c.save, "save", "", "write the figures to this JSON file, for a later -vs")
 	flag.StringVar(&c.vs, "vs", "", "compare the nightly figures with a run saved by -save (the 5M/1M targets)")
+	flag.StringVar(&c.againDB, "again-child-db", "", "run as the same file again's child process: sync -again-child-drop into this SQLite database once, and exit")
+	flag.StringVar(&c.againDrop, "again-child-drop", "", "the folder the same file again's child process syncs")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout, c)
+	var err error
+	if c.againDB != "" {
+		err = againChild(ctx, c)
+	} else {
+		err = run(ctx, os.Stdout, c)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -25,6 +25,10 @@ type side struct {
 	name     string
 	measured bool
 	steps    []step
+	// peak, when set, gives the peak RSS of the child process the last
+	// step ran, which is then the measured side's RSS instead of this
+	// process's.
+	peak func() uint64
 	// repeat runs a floor this many times a round (0 means once): a floor
 	// a fraction of a second long suffers most from a busy machine's
 	// scheduling, and the median of more samples moves less.
@@ -165,8 +169,11 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 		cpu1, _ := bench.CPUTime()
 		cpu += cpu1 - cpu0
 		if r.measured {
-			heap = max(heap, stopHeap())
-			x := stopRSS()
+			h, x := stopHeap(), stopRSS()
+			if r.peak != nil { // the child's, not this process's
+				h, x = 0, bench.RSS{Peak: r.peak(), Source: "getrusage of the child process"}
+			}
+			heap = max(heap, h)
 			if x.Peak >= rss.Peak {
 				rss = x
 			}
@@ -181,7 +188,11 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 	fmt.Fprintf(out, "round %-2d %-34s %s  cpu %.3fs", round+1, r.name, fmtSteps(r, len(r.cpu)-1), cpu.Seconds())
 	if r.measured {
 		r.rss, r.heap = append(r.rss, rss), append(r.heap, heap)
-		fmt.Fprintf(out, "  RSS %s (%s at start), heap %s", mibs(rss.Peak), mibs(rss.Start), mibs(heap))
+		if r.peak != nil {
+			fmt.Fprintf(out, "  RSS %s (the child process's peak)", mibs(rss.Peak))
+		} else {
+			fmt.Fprintf(out, "  RSS %s (%s at start), heap %s", mibs(rss.Peak), mibs(rss.Start), mibs(heap))
+		}
 	}
 	fmt.Fprintln(out)
 	return nil

@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"os"
 	"runtime"
 	"syscall"
 	"time"
@@ -14,11 +15,25 @@ func maxRSS() (uint64, bool) {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
 	}
+	return rusageBytes(&ru), true
+}
+
+// ChildPeakRSS returns the peak RSS of a child process that has exited, as
+// the OS accounts it.
+func ChildPeakRSS(ps *os.ProcessState) (uint64, bool) {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, false
+	}
+	return rusageBytes(ru), true
+}
+
+func rusageBytes(ru *syscall.Rusage) uint64 {
 	n := uint64(ru.Maxrss)
 	if runtime.GOOS != "darwin" && runtime.GOOS != "ios" {
 		n <<= 10 // kilobytes everywhere but on Apple's systems
 	}
-	return n, true
+	return n
 }
 
 // CPUTime returns the CPU time, user and system, that this process and

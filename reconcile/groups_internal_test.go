@@ -1,0 +1,134 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/usersync/usersync"
+)
+
+func groupSeq(gs []usersync.Group, err error) iter.Seq2[usersync.Group, error] {
+	return func(yield func(usersync.Group, error) bool) {
+		for _, g := range gs {
+			if !yield(g, nil) {
+				return
+			}
+		}
+		if err != nil {
+			yield(usersync.Group{}, err)
+		}
+	}
+}
+
+// TestGroupSetLikeMap checks that a groupSet answers as the map of the
+// Sink's groups it replaced: the last group listed of each ID.
+func TestGroupSetLikeMap(t *testing.T) {
+	var listed []usersync.Group
+	want := make(map[string]usersync.Group)
+	for i := range 500 {
+		g := usersync.Group{ID: fmt.Sprintf("g%d", (i*37)%211), Name: fmt.Sprintf("Group %d", i)}
+		if i%3 == 0 {
+			g.Parent = "p"
+		}
+		if i%5 == 0 {
+			g.Account = "acct é"
+		}
+		if i == 7 {
+			g.ID = "" // a Sink lists none, but a map would hold it
+		}
+		listed = append(listed, g)
+		want[g.ID] = g
+	}
+	s, err := collectGroups(groupSeq(listed, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.ents) != len(want) {
+		t.Errorf("%d groups, want %d", len(s.ents), len(want))
+	}
+	for _, id := range append(slices.Collect(maps.Keys(want)), "g", "g1000", "h", "", "g10 ") {
+		g, ok := s.get(id)
+		w, wok := want[id]
+		if g != w || ok != wok || s.has(id) != wok {
+			t.Errorf("get(%q) = %+v, %v; want %+v, %v", id, g, ok, w, wok)
+		}
+	}
+	boom := errors.New("boom")
+	if _, err := collectGroups(groupSeq(listed[:3], boom)); !errors.Is(err, boom) {
+		t.Errorf("err = %v, want boom", err)
+	}
+	var empty groupSet
+	if empty.has("g1") {
+		t.Error("an empty set has g1")
+	}
+}
+
+// TestFeedGroupsLikeMaps checks feedGroups against the maps planGroups
+// used to build: the first entry of each ID, the first name a file gives
+// unless an Account names the group, and every ID once, in order.
+func TestFeedGroupsLikeMaps(t *testing.T) {
+	var groups []usersync.Group
+	for i := range 300 {
+		g := usersync.Group{ID: fmt.Sprintf("c%03d", (i*7)%101), Parent: fmt.Sprintf("s%d", i%4)}
+		if i%4 != 0 {
+			g.Name = fmt.Sprintf("Class %d", i)
+		}
+		if i%50 == 0 {
+			g.ID = ""
+		}
+		groups = append(groups, g)
+	}
+	accounts := []Account{{Group: "a-first", Name: "First"}, {Group: "c005", Name: "Five"}, {Group: "c005", Name: "Five again"},
+		{Group: "zz", Name: "Last"}, {Group: "c010"}}
+	names := make(map[string]string)
+	listed := make(map[string]usersync.Group)
+	for _, g := range groups {
+		if _, ok := names[g.ID]; !ok && g.ID != "" && g.Name != "" {
+			names[g.ID] = g.Name
+		}
+		if _, ok := listed[g.ID]; !ok && g.ID != "" {
+			listed[g.ID] = g
+		}
+	}
+	for _, a := range accounts {
+		if a.Name != "" {
+			names[a.Group] = a.Name
+		}
+	}
+	fg := newFeedGroups(groups, accounts)
+	for _, id := range []string{"", "a-first", "c005", "c010", "c000", "c100", "c101", "zz", "nope"} {
+		if got := fg.name(id); got != names[id] {
+			t.Errorf("name(%q) = %q, want %q", id, got, names[id])
+		}
+		g, ok := fg.find(id)
+		w, wok := listed[id]
+		if g != w || ok != wok || fg.listed(id) != w {
+			t.Errorf("find(%q) = %+v, %v; want %+v, %v", id, g, ok, w, wok)
+		}
+	}
+	var want []string
+	for id := range names {
+		want = append(want, id)
+	}
+	for id := range listed {
+		want = append(want, id)
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if got := slices.Collect(fg.ids()); !slices.Equal(got, want) {
+		t.Errorf("ids() = %q\nwant %q", got, want)
+	}
+}
+
+// TestGroupSetHasAllocates nothing: a plan asks once per group joined.
+func TestGroupSetHasAllocates(t *testing.T) {
+	s, _ := collectGroups(groupSeq([]usersync.Group{{ID: "a"}, {ID: "b", Name: "B"}, {ID: "c"}}, nil))
+	id := string([]byte("b"))
+	if n := testing.AllocsPerRun(100, func() { s.has(id) }); n != 0 {
+		t.Errorf("has allocates %v times a call", n)
+	}
+}

@@ -11,14 +11,14 @@ import (
 // related is what the Pipeline learns of a run's related files: the groups
 // files, the users files, and the fragments it rejected.
 type related struct {
-	userFiles  []string            // files that gave users
-	groupFiles []string            // files that list groups and give no records
+	userFiles  []string // files that gave users
+	groupFiles []string // files that list groups and give no records
 	// listed holds the IDs of the groups the groups files list, sorted
 	// and once each when listedSorted is set: a slice, not a map, as a
 	// school district's bundle lists hundreds of thousands of classes.
 	listed       []string
 	listedSorted bool
-	dropped    map[int]bool        // seq of each rejected fragment
+	dropped      map[int]bool // seq of each rejected fragment
 }
 
 // A GroupLinker is a [Lister] of a Sink that stores each group's

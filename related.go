@@ -148,6 +148,7 @@ func (rel *related) lists(id string) bool {
 // the feed.
 func (r *run) checkRelated(feed *Feed) error {
 	rel := &feed.related
+	defer func() { rel.listed = nil }() // checked: the plan does not need them
 	if feed.spool.nfrag == 0 {
 		return nil
 	}

@@ -216,7 +216,6 @@ func collectGroups(seq iter.Seq2[usersync.Group, error]) (groupSet, error) {
 		}
 		s.ents = append(s.ents, e)
 	}
-	s.text = slices.Clip(s.text)
 	slices.SortStableFunc(s.ents, func(a, b groupEnt) int { return bytes.Compare(s.id(a), s.id(b)) })
 	// Keep the last of each ID.
 	out := s.ents[:0]
@@ -226,8 +225,18 @@ func collectGroups(seq iter.Seq2[usersync.Group, error]) (groupSet, error) {
 		}
 		out = append(out, e)
 	}
-	s.ents = slices.Clip(out)
+	// The set is kept to the end of the plan: give back what growing the
+	// slices left over.
+	s.ents, s.text = fit(out), fit(s.text)
 	return s, nil
+}
+
+// fit returns s, or a copy of it without spare capacity when s has much.
+func fit[E any](s []E) []E {
+	if cap(s)-len(s) > len(s)/8 {
+		return slices.Clone(s)
+	}
+	return s
 }
 
 func (s *groupSet) id(e groupEnt) []byte { return s.text[e.off : e.off+int(e.n[0])] }

@@ -45,6 +45,7 @@ func TestZipFilesAreReadInOrder(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "zip", o.format)
 			assert.Equal(t, []string{"users.csv", "export/groups.csv"}, o.files, "folders and macOS files are skipped")
+			assert.Equal(t, []string{"__MACOSX/._users.csv", ".DS_Store"}, o.skipped, "the files skipped are named, not the folders")
 			assert.Equal(t, csv, string(o.data["users.csv"]))
 			assert.Equal(t, "id\ng1\n", string(o.data["export/groups.csv"]))
 		})

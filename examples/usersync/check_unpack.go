@@ -119,6 +119,9 @@ func (l *layers) unpacked(up *usersync.Unpacked, f usersync.FileInfo, ch layerCh
 		}
 		detail = fmt.Sprintf("%s archive of %d files: %s", up.Format, len(names), strings.Join(names, ", "))
 	}
+	if len(up.Skipped) > 0 {
+		detail += fmt.Sprintf("; %d left out (what macOS adds): %s", len(up.Skipped), strings.Join(up.Skipped, ", "))
+	}
 	if err := l.beginBundle(up.Archive, f, &ch); err != nil {
 		l.cs.add("file", usersync.CheckResult{Name: name, Detail: detail, Err: err})
 		return false

@@ -45,13 +45,14 @@ func gzipOf(t *testing.T, data []byte) []byte {
 func TestCheckOpensContainers(t *testing.T) {
 	f := newFixture(t)
 	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
-	f.deliver("users.zip", zipOf(t, "users.csv", string(users(1, 3)), "more/users-2.csv", string(users(10, 2))))
+	f.deliver("users.zip", zipOf(t, "users.csv", string(users(1, 3)), "more/users-2.csv", string(users(10, 2)),
+		"__MACOSX/._users.csv", "junk"))
 	f.deliver("users-b.csv.gz", gzipOf(t, users(20, 4)))
 
 	r := f.run("check")
 	require.Equal(t, exitOK, r.code, r)
 	for _, want := range []string{
-		"PASS  file        unpack users.zip: zip archive of 2 files: users.csv, more/users-2.csv",
+		"PASS  file        unpack users.zip: zip archive of 2 files: users.csv, more/users-2.csv; 1 left out (what macOS adds): __MACOSX/._users.csv",
 		"PASS  mapping     header line of users.zip/users.csv:",
 		`PASS  mapping     first row of users.zip/users.csv: maps: key "EMP-000001"`,
 		`PASS  mapping     first row of users.zip/more/users-2.csv: maps: key "EMP-000010"`,

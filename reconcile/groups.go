@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"iter"
@@ -60,22 +59,27 @@ func (pl *planner) planGroups() {
 		}
 	}
 	for id := range fg.ids() {
-		cur, ok := pl.sinkGroups.get(id)
+		i, ok := pl.sinkGroups.search(id)
 		if !ok {
 			continue
 		}
-		g := cur
+		// Compared where the set holds them: the Group is made only for
+		// the few that changed.
+		cur := pl.sinkGroups.fields(i)
+		name, parent, account := cur[1], cur[2], cur[3]
 		if n := fg.name(id); n != "" {
-			g.Name = n
+			name = n
 		}
 		if pl.links {
 			if f, ok := fg.find(id); ok {
-				g.Parent, g.Account = f.Parent, f.Account
+				parent, account = f.Parent, f.Account
 			}
 		}
-		if g != cur {
-			pl.groupChanges = append(pl.groupChanges, usersync.Change{Kind: usersync.RenameGroup, Group: g})
+		if name == cur[1] && parent == cur[2] && account == cur[3] {
+			continue
 		}
+		g := usersync.Group{ID: id, Name: strings.Clone(name), Parent: strings.Clone(parent), Account: strings.Clone(account)}
+		pl.groupChanges = append(pl.groupChanges, usersync.Change{Kind: usersync.RenameGroup, Group: g})
 	}
 }
 
@@ -185,12 +189,12 @@ func (fg *feedGroups) ids() iter.Seq[string] {
 }
 
 // A groupSet holds the Sink's groups in little memory: the text of each
-// (ID, Name, Parent, Account) in one buffer, and an entry of 24 bytes a
+// (ID, Name, Parent, Account) in one string, and an entry of 24 bytes a
 // group, sorted by ID. A map of Groups costs about five times as much, and
 // a Sink may hold hundreds of thousands of groups (the classes of a school
 // district).
 type groupSet struct {
-	text []byte
+	text string
 	ents []groupEnt
 }
 
@@ -204,30 +208,32 @@ type groupEnt struct {
 // collectGroups reads a Sink's groups into a groupSet. A group listed
 // twice is the last one listed.
 func collectGroups(seq iter.Seq2[usersync.Group, error]) (groupSet, error) {
-	var s groupSet
+	var buf []byte
+	var ents []groupEnt
 	for g, err := range seq {
 		if err != nil {
 			return groupSet{}, err
 		}
-		e := groupEnt{off: len(s.text)}
+		e := groupEnt{off: len(buf)}
 		for i, f := range [4]string{g.ID, g.Name, g.Parent, g.Account} {
 			e.n[i] = uint32(len(f))
-			s.text = append(s.text, f...)
+			buf = append(buf, f...)
 		}
-		s.ents = append(s.ents, e)
+		ents = append(ents, e)
 	}
-	slices.SortStableFunc(s.ents, func(a, b groupEnt) int { return bytes.Compare(s.id(a), s.id(b)) })
+	s := groupSet{text: string(buf), ents: ents}
+	slices.SortStableFunc(s.ents, func(a, b groupEnt) int { return strings.Compare(s.id(a), s.id(b)) })
 	// Keep the last of each ID.
 	out := s.ents[:0]
 	for i, e := range s.ents {
-		if i+1 < len(s.ents) && bytes.Equal(s.id(e), s.id(s.ents[i+1])) {
+		if i+1 < len(s.ents) && s.id(e) == s.id(s.ents[i+1]) {
 			continue
 		}
 		out = append(out, e)
 	}
 	// The set is kept to the end of the plan: give back what growing the
-	// slices left over.
-	s.ents, s.text = fit(out), fit(s.text)
+	// slice left over.
+	s.ents = fit(out)
 	return s, nil
 }
 
@@ -239,22 +245,11 @@ func fit[E any](s []E) []E {
 	return s
 }
 
-func (s *groupSet) id(e groupEnt) []byte { return s.text[e.off : e.off+int(e.n[0])] }
+func (s *groupSet) id(e groupEnt) string { return s.text[e.off : e.off+int(e.n[0])] }
 
+// search returns the place of the group with the ID.
 func (s *groupSet) search(id string) (int, bool) {
-	return slices.BinarySearchFunc(s.ents, id, func(e groupEnt, id string) int { return compareText(s.id(e), id) })
-}
-
-// compareText compares b and s as strings do, without copying b: the
-// compiler converts no bytes for a comparison.
-func compareText(b []byte, s string) int {
-	switch {
-	case string(b) == s:
-		return 0
-	case string(b) < s:
-		return -1
-	}
-	return 1
+	return slices.BinarySearchFunc(s.ents, id, func(e groupEnt, id string) int { return strings.Compare(s.id(e), id) })
 }
 
 // has reports whether the Sink holds a group with the ID.
@@ -263,20 +258,17 @@ func (s *groupSet) has(id string) bool {
 	return ok
 }
 
-// get returns the Sink's group with the ID.
-func (s *groupSet) get(id string) (usersync.Group, bool) {
-	i, ok := s.search(id)
-	if !ok {
-		return usersync.Group{}, false
-	}
+// fields returns the ID, Name, Parent and Account of the group at i:
+// parts of the set's text, which they keep whole.
+func (s *groupSet) fields(i int) [4]string {
 	e := s.ents[i]
 	var f [4]string
 	off := e.off
 	for k, n := range e.n {
-		f[k] = string(s.text[off : off+int(n)])
+		f[k] = s.text[off : off+int(n)]
 		off += int(n)
 	}
-	return usersync.Group{ID: f[0], Name: f[1], Parent: f[2], Account: f[3]}, true
+	return f
 }
 
 // groupLinks renders a group's Parent and Account for a plan's diff; ""

@@ -51,10 +51,15 @@ func TestGroupSetLikeMap(t *testing.T) {
 		t.Errorf("%d groups, want %d", len(s.ents), len(want))
 	}
 	for _, id := range append(slices.Collect(maps.Keys(want)), "g", "g1000", "h", "", "g10 ") {
-		g, ok := s.get(id)
+		var g usersync.Group
+		i, ok := s.search(id)
+		if ok {
+			f := s.fields(i)
+			g = usersync.Group{ID: f[0], Name: f[1], Parent: f[2], Account: f[3]}
+		}
 		w, wok := want[id]
 		if g != w || ok != wok || s.has(id) != wok {
-			t.Errorf("get(%q) = %+v, %v; want %+v, %v", id, g, ok, w, wok)
+			t.Errorf("group %q = %+v, %v; want %+v, %v", id, g, ok, w, wok)
 		}
 	}
 	boom := errors.New("boom")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -135,5 +136,132 @@ func TestGroupSetHasAllocates(t *testing.T) {
 	id := string([]byte("b"))
 	if n := testing.AllocsPerRun(100, func() { s.has(id) }); n != 0 {
 		t.Errorf("has allocates %v times a call", n)
+	}
+}
+
+// planGroupsWithMaps is planGroups as it was, with maps of the feed's and
+// the Sink's groups: the model the compact one must agree with.
+func planGroupsWithMaps(pl *planner, sink map[string]usersync.Group) []usersync.Change {
+	names := make(map[string]string)
+	for _, g := range pl.feed.Groups {
+		if _, ok := names[g.ID]; !ok && g.ID != "" && g.Name != "" {
+			names[g.ID] = g.Name
+		}
+	}
+	for _, a := range pl.policy.Accounts {
+		if a.Name != "" {
+			names[a.Group] = a.Name
+		}
+	}
+	listed := make(map[string]usersync.Group)
+	for _, g := range pl.feed.Groups {
+		if _, ok := listed[g.ID]; !ok && g.ID != "" {
+			listed[g.ID] = g
+		}
+	}
+	wanted := make(map[string]struct{})
+	for _, cs := range [][]usersync.Change{pl.rekeys, pl.creates, pl.restores, pl.updates, pl.deactivates} {
+		for i := range cs {
+			for _, g := range cs[i].Join {
+				wanted[g] = struct{}{}
+			}
+		}
+	}
+	if pl.links {
+		for _, id := range slices.Collect(maps.Keys(wanted)) {
+			for p := listed[id].Parent; p != ""; p = listed[p].Parent {
+				_, held := sink[p]
+				if _, ok := wanted[p]; ok || held {
+					break
+				}
+				wanted[p] = struct{}{}
+			}
+		}
+	}
+	var out []usersync.Change
+	for _, id := range slices.Sorted(maps.Keys(wanted)) {
+		if _, ok := sink[id]; !ok {
+			g := usersync.Group{ID: id, Name: names[id]}
+			if g.Name == "" {
+				g.Name = id
+			}
+			if pl.links {
+				g.Parent, g.Account = listed[id].Parent, listed[id].Account
+			}
+			out = append(out, usersync.Change{Kind: usersync.CreateGroup, Group: g})
+		}
+	}
+	ids := slices.Collect(maps.Keys(names))
+	if pl.links {
+		ids = append(ids, slices.Collect(maps.Keys(listed))...)
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		cur, ok := sink[id]
+		if !ok {
+			continue
+		}
+		g := cur
+		if n := names[id]; n != "" {
+			g.Name = n
+		}
+		if f, ok := listed[id]; ok && pl.links {
+			g.Parent, g.Account = f.Parent, f.Account
+		}
+		if g != cur {
+			out = append(out, usersync.Change{Kind: usersync.RenameGroup, Group: g})
+		}
+	}
+	return out
+}
+
+// TestPlanGroupsAgreesWithMaps plans the groups of random feeds and Sinks
+// both ways.
+func TestPlanGroupsAgreesWithMaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 18))
+	id := func() string { return fmt.Sprintf("g%d", rng.IntN(40)) }
+	opt := func(s string) string {
+		if rng.IntN(3) == 0 {
+			return ""
+		}
+		return s
+	}
+	kinds := make(map[usersync.ChangeKind]int)
+	for round := range 300 {
+		var feed, sinkList []usersync.Group
+		for range rng.IntN(30) {
+			feed = append(feed, usersync.Group{ID: opt(id()), Name: opt(fmt.Sprintf("Name %d", rng.IntN(5))), Parent: opt(id()), Account: opt("a" + id())})
+		}
+		sink := make(map[string]usersync.Group)
+		for range rng.IntN(30) {
+			g := usersync.Group{ID: id(), Name: fmt.Sprintf("Name %d", rng.IntN(5)), Parent: opt(id()), Account: opt("a" + id())}
+			sinkList = append(sinkList, g)
+			sink[g.ID] = g
+		}
+		var accounts []Account
+		for range rng.IntN(3) {
+			accounts = append(accounts, Account{Group: id(), Name: opt(fmt.Sprintf("Account %d", rng.IntN(3)))})
+		}
+		var joins []string
+		for range rng.IntN(8) {
+			joins = append(joins, id())
+		}
+		set, err := collectGroups(groupSeq(sinkList, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl := &planner{policy: &Policy{Accounts: accounts}, feed: &usersync.Feed{Groups: feed}, links: rng.IntN(2) == 0,
+			sinkGroups: set, creates: []usersync.Change{{Kind: usersync.CreateUser, Join: joins}}}
+		want := planGroupsWithMaps(pl, sink)
+		pl.planGroups()
+		if !slices.EqualFunc(pl.groupChanges, want, func(a, b usersync.Change) bool { return a.Kind == b.Kind && a.Group == b.Group }) {
+			t.Fatalf("round %d, links %v:\n got %+v\nwant %+v", round, pl.links, pl.groupChanges, want)
+		}
+		for _, c := range want {
+			kinds[c.Kind]++
+		}
+	}
+	if kinds[usersync.CreateGroup] == 0 || kinds[usersync.RenameGroup] == 0 {
+		t.Errorf("the rounds planned %v: want creates and renames", kinds)
 	}
 }

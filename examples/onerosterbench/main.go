@@ -14,6 +14,15 @@
 // day's files. It prints each step's time and the process's peak resident
 // memory during it (VmHWM on Linux, reset before the step), the medians,
 // and the load average before and after.
+//
+// To work on the nightly sync, keep the bundles and the first load between
+// runs: with -dir and -reuse, the first run saves the first load's
+// database there, and later runs copy it instead of loading again.
+// -trace samples memory during each sync and prints where its peak is
+// (after which file, at the plan, while applying), and -trace-profiles
+// writes a heap profile each second:
+//
+//	go run ./examples/onerosterbench -users 1000000 -rounds 1 -dir /tmp/or -reuse -trace
 package main
 
 import (

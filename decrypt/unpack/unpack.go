@@ -5,7 +5,10 @@
 // It recognizes a container by its first bytes, not by its name, since
 // the name of a file that was decrypted (users.csv.gz.pgp) no longer says
 // what its plaintext is; a file that is neither gzip nor zip is passed
-// through untouched, for the cost of looking at four bytes. Set it as the
+// through untouched, for the cost of looking at four bytes. One kind of zip
+// is passed through too: a document stored as one, such as an Excel
+// workbook, which its name says (users.xlsx; see [Document]), for a Mapper
+// that reads it whole. Set it as the
 // Pipeline's Unpacker beside its Decryptor, and the layers compose in the
 // order the customer chose:
 //
@@ -221,15 +224,45 @@ func Format(head []byte) string {
 	return ""
 }
 
+// documentSuffixes end the names of the documents that are zips: Office
+// Open XML and OpenDocument files.
+var documentSuffixes = []string{".xlsx", ".xlsm", ".xltx", ".xltm", ".ods", ".docx", ".docm", ".odt", ".pptx"}
+
+// Document reports whether a file's name says it is a document that is
+// stored as a zip, such as an Excel workbook (users.xlsx, users.xlsx.pgp:
+// the name before any .pgp, .gpg, .asc or .gz suffix, ignoring case). Unpack
+// passes such a file through untouched, for a Mapper that reads it whole
+// (csvmap/xlsx): its parts (xl/workbook.xml, ...) are not files of the
+// run.
+func Document(name string) bool {
+	base := strings.ToLower(path.Base(name))
+	for {
+		trimmed := base
+		for _, s := range []string{".pgp", ".gpg", ".asc", ".gz"} {
+			trimmed = strings.TrimSuffix(trimmed, s)
+		}
+		if trimmed == base {
+			break
+		}
+		base = trimmed
+	}
+	for _, s := range documentSuffixes {
+		if strings.HasSuffix(base, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // Unpack opens in if it is a gzip file or a zip archive, and returns nil
-// otherwise.
+// otherwise, or for a document stored as a zip (see [Document]).
 func (u *Unpacker) Unpack(ctx context.Context, in *usersync.Packed) (*usersync.Unpacked, error) {
 	head, err := in.Peek(4)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	format := Format(head)
-	if format == "" {
+	if format == "" || format == "zip" && Document(in.Name) {
 		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {

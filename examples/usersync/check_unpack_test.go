@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 )
 
 // zipOf returns a zip of the files, in the order given (name, content,
@@ -185,4 +186,36 @@ func TestCheckOneRosterZip(t *testing.T) {
 	}
 	r = f.run("run")
 	require.Equal(t, exitOK, r.code, r)
+}
+
+// A workbook is a zip: check and run leave it whole for the mapping, which
+// reads .xlsx, rather than unpacking its parts.
+func TestWorkbookIsNotUnpacked(t *testing.T) {
+	x := excelize.NewFile()
+	for i, row := range [][]any{{"UniqueID", "Name", "Mail", "Title", "TelephoneNumber", "Groups"},
+		{"EMP-000001", "User 1", "user1@example.com", "Nurse", "+46701230001", "Ward A"},
+		{"EMP-000002", "User 2", "user2@example.com", "Nurse", "+46701230002", "Ward A"}} {
+		cell, err := excelize.CoordinatesToCellName(1, i+1)
+		require.NoError(t, err)
+		require.NoError(t, x.SetSheetRow("Sheet1", cell, &row))
+	}
+	var b bytes.Buffer
+	require.NoError(t, x.Write(&b))
+	f := newFixture(t)
+	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+	f.deliver("users.xlsx", b.Bytes())
+
+	r := f.run("check", "--json")
+	require.Equal(t, exitOK, r.code, r)
+	out := r.decode(t)
+	for _, c := range out.Checks {
+		assert.NotContains(t, c.Name, "unpack", "a workbook is not unpacked")
+	}
+	res, detail, _ := findStep(t, out, "mapping", "first row of users.xlsx")
+	assert.Equal(t, "pass", res)
+	assert.Contains(t, detail, `key "EMP-000001"`)
+
+	r = f.run("run")
+	require.Equal(t, exitOK, r.code, r)
+	assert.Equal(t, 2, countUsersIn(t, filepath.Join(f.dir, "users.db"), "managed"))
 }

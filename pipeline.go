@@ -535,6 +535,9 @@ func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *
 	if up.Archive == nil {
 		return c.fault(ch, f, "unpack", fmt.Errorf("usersync: the Unpacker returned a %q container with neither Stream nor Archive", up.Format))
 	}
+	for _, s := range up.Skipped {
+		fr.Skipped = append(fr.Skipped, f.Name+"/"+s)
+	}
 	if err := c.beginBundle(up.Archive, f, &ch); err != nil {
 		return c.fault(ch, f, "unpack", err)
 	}

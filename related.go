@@ -11,10 +11,14 @@ import (
 // related is what the Pipeline learns of a run's related files: the groups
 // files, the users files, and the fragments it rejected.
 type related struct {
-	userFiles  []string            // files that gave users
-	groupFiles []string            // files that list groups and give no records
-	listed     map[string]struct{} // the groups the groups files list
-	dropped    map[int]bool        // seq of each rejected fragment
+	userFiles  []string // files that gave users
+	groupFiles []string // files that list groups and give no records
+	// listed holds the IDs of the groups the groups files list, sorted
+	// and once each when listedSorted is set: a slice, not a map, as a
+	// school district's bundle lists hundreds of thousands of classes.
+	listed       []string
+	listedSorted bool
+	dropped      map[int]bool // seq of each rejected fragment
 }
 
 // A GroupLinker is a [Lister] of a Sink that stores each group's
@@ -120,13 +124,22 @@ func (rel *related) fileRelated(name string, users int, fr *FileResult, groups [
 	}
 	if fr.Records == 0 && len(groups) > 0 {
 		rel.groupFiles = append(rel.groupFiles, name)
-		if rel.listed == nil {
-			rel.listed = make(map[string]struct{})
-		}
 		for _, g := range groups {
-			rel.listed[g.ID] = struct{}{}
+			rel.listed = append(rel.listed, g.ID)
 		}
+		rel.listedSorted = false
 	}
+}
+
+// lists reports whether the groups files list a group with the ID.
+func (rel *related) lists(id string) bool {
+	if !rel.listedSorted {
+		slices.Sort(rel.listed)
+		rel.listed = slices.Clip(slices.Compact(rel.listed))
+		rel.listedSorted = true
+	}
+	_, ok := slices.BinarySearch(rel.listed, id)
+	return ok
 }
 
 // checkRelated rejects the fragments whose user no file of the run holds,
@@ -135,6 +148,7 @@ func (rel *related) fileRelated(name string, users int, fr *FileResult, groups [
 // the feed.
 func (r *run) checkRelated(feed *Feed) error {
 	rel := &feed.related
+	defer func() { rel.listed = nil }() // checked: the plan does not need them
 	if feed.spool.nfrag == 0 {
 		return nil
 	}
@@ -170,7 +184,7 @@ func (r *run) checkRelated(feed *Feed) error {
 				continue
 			}
 			for _, g := range fr.Groups {
-				if _, ok := rel.listed[g]; !ok {
+				if !rel.lists(g) {
 					reject(fr, &ReferenceError{Kind: "group", ID: g, Files: rel.groupFiles})
 					break
 				}

@@ -63,6 +63,10 @@ type FileResult struct {
 	// it held, uncompressed, and its SHA256 is zero: the delivered file's
 	// is the archive's.
 	Members []FileResult
+	// Skipped names the files of an archive its Unpacker left out (see
+	// [Unpacked].Skipped), "archive/member" as Members are; nil for other
+	// files.
+	Skipped []string
 	// AlreadyApplied is set when an earlier run applied this same content
 	// (see Deduplicator).
 	AlreadyApplied bool

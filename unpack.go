@@ -56,6 +56,11 @@ type Unpacked struct {
 	// file of the run, with a [FileResult] of its own in the container's
 	// FileResult.Members.
 	Archive Archive
+	// Skipped names the files of an Archive that the Unpacker leaves out
+	// on purpose, as the archive names them, such as what macOS adds
+	// (__MACOSX/._users.csv, .DS_Store): the Pipeline lists them in the
+	// container's FileResult.Skipped, so that nothing is left out unseen.
+	Skipped []string
 }
 
 // An Archive iterates over the files of an archive, as archive/tar's

@@ -172,8 +172,8 @@ type planner struct {
 	// leftovers are the Sink users the first key did not match, kept for
 	// the later keys when there are any.
 	leftovers []usersync.Record
-	// sinkGroups maps the Sink's group IDs to their groups.
-	sinkGroups map[string]usersync.Group
+	// sinkGroups holds the Sink's groups by ID.
+	sinkGroups groupSet
 	// links is set when the Sink stores groups' Parent and Account.
 	links    bool
 	managers managers
@@ -325,14 +325,12 @@ func (pl *planner) rejectDuplicates(k string, idx []int32) {
 // listGroups reads the Sink's groups, before the users: a plan needs them
 // to know which groups exist and what they are called.
 func (pl *planner) listGroups(ctx context.Context, current usersync.Lister) error {
-	pl.sinkGroups = make(map[string]usersync.Group)
 	pl.links = usersync.LinksGroups(current)
-	for g, err := range current.Groups(ctx) {
-		if err != nil {
-			return fmt.Errorf("list groups: %w", err)
-		}
-		pl.sinkGroups[g.ID] = g
+	s, err := collectGroups(current.Groups(ctx))
+	if err != nil {
+		return fmt.Errorf("list groups: %w", err)
 	}
+	pl.sinkGroups = s
 	return nil
 }
 

@@ -250,7 +250,7 @@ func (pl *planner) memberships(i int32, have []string) (join, leave []string) {
 func (pl *planner) knownGroups(i int32, join []string) []string {
 	out := join[:0:0]
 	for _, g := range join {
-		if _, ok := pl.sinkGroups[g]; ok {
+		if pl.sinkGroups.has(g) {
 			out = append(out, g)
 			continue
 		}

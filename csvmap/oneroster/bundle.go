@@ -25,11 +25,29 @@ type bundle struct {
 	version string            // "1.0", "1.1" or "1.2"
 	modes   map[string]string // spec name -> bulk, delta or absent
 
-	orgs    map[string]bool   // org sourcedIds of orgs.csv
-	classes map[string]string // class sourcedId -> its group ID
-	roles   roleIndex         // 1.2: roles.csv by user
-	users   userIndex         // users.csv by sourcedId
-	seed    maphash.Seed
+	orgs      map[string]bool     // org sourcedIds of orgs.csv
+	orgGroups map[string]string   // org sourcedId -> its group ID, one string for every class of the org
+	classes   map[uint64]struct{} // hashes of classes.csv's sourcedIds (the group ID is ClassPrefix and it)
+	roles     roleIndex           // 1.2: roles.csv by user
+	users     userIndex           // users.csv by sourcedId
+	seed      maphash.Seed
+}
+
+// hash returns the hash of a sourcedId that the indexes hold.
+func (b *bundle) hash(id string) uint64 { return maphash.String(b.seed, id) }
+
+// readsEnrollments reports whether the run reads enrollments.csv.
+func (b *bundle) readsEnrollments() bool {
+	return b.listed["enrollments"] != "" && !b.m.opts.NoEnrollments
+}
+
+// forget drops the indexes of users and classes once the last file that
+// refers to them is read (enrollments.csv, or users.csv when the run reads
+// no enrollments): the run still has its plan to make, and a district's
+// million users and hundreds of thousands of classes would hold tens of
+// MB to the end of it.
+func (b *bundle) forget() {
+	b.users, b.roles, b.classes = userIndex{}, roleIndex{}, nil
 }
 
 var _ usersync.Mapper = (*bundle)(nil)

@@ -52,10 +52,13 @@
 // or absent cannot be checked (the record may come from an earlier bundle)
 // and is taken as it is.
 //
-// What one file says for the next is kept in compact indexes: the org and
-// class IDs, and 16 to 24 bytes per user (a 64-bit hash of its sourcedId),
-// so that a bundle of a million users costs tens of MB beside the
-// Pipeline's spool, not a map of a million strings.
+// What one file says for the next is kept in compact indexes: the org IDs,
+// a 64-bit hash of each class's sourcedId, and 16 to 24 bytes per user (a
+// 64-bit hash of its sourcedId), so that a bundle of a million users costs
+// tens of MB beside the Pipeline's spool, not a map of a million strings;
+// they are dropped once enrollments.csv is read, before the plan is made.
+// A class's group holds its ID and title in one string of their own, and
+// the ID of its school's group is one string for all the school's classes.
 //
 // # Bulk and delta
 //

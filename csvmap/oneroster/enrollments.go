@@ -2,7 +2,6 @@ package oneroster
 
 import (
 	"fmt"
-	"hash/maphash"
 	"io"
 	"strings"
 
@@ -38,6 +37,9 @@ func (e *enrollmentsReader) Part() bool { return true }
 func (e *enrollmentsReader) Read() (usersync.Record, error) {
 	for {
 		if err := e.t.next(); err != nil {
+			if err == io.EOF {
+				e.b.forget()
+			}
 			return usersync.Record{}, err
 		}
 		rec, ok, rerr := e.row()
@@ -74,20 +76,16 @@ func (e *enrollmentsReader) row() (usersync.Record, bool, *usersync.RowError) {
 		return usersync.Record{}, false, t.rowError("role", role, id, fmt.Errorf("%w: an enrollment's role is one of %s", ErrUnknownRole, strings.Join(enrollmentRoles, ", ")))
 	}
 	class := t.get("classSourcedId")
-	gid, known := b.classes[class]
-	switch {
-	case known:
-	case e.checkClass:
+	if _, known := b.classes[b.hash(class)]; !known && e.checkClass {
 		return usersync.Record{}, false, t.rowError("classSourcedId", class, id, fmt.Errorf("%w: no class %s in %s", ErrUnknownReference, class, b.listed["classes"]))
-	default:
-		gid = b.m.opts.ClassPrefix + class
 	}
+	gid := b.m.opts.ClassPrefix + class
 	if school := t.get("schoolSourcedId"); e.checkOrg && !b.orgs[school] {
 		return usersync.Record{}, false, t.rowError("schoolSourcedId", school, id, fmt.Errorf("%w: no org %s in %s", ErrUnknownReference, school, b.listed["orgs"]))
 	}
 	user := t.get("userSourcedId")
 	key := user
-	u, found := b.users.find(maphash.String(b.seed, user))
+	u, found := b.users.find(b.hash(user))
 	switch {
 	case found && !u.in:
 		t.skip++ // the user is out of scope, or rejected

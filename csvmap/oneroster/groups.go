@@ -143,7 +143,8 @@ func (b *bundle) readClasses(r io.Reader, f usersync.FileInfo) (usersync.RecordR
 	if err != nil {
 		return nil, err
 	}
-	b.classes = make(map[string]string)
+	b.classes = make(map[uint64]struct{})
+	b.orgGroups = make(map[string]string)
 	g := &groupReader{t: t, delta: b.modes["classes"] == delta}
 	checkSchool := b.bulk("orgs")
 	g.row = func() *usersync.RowError {
@@ -151,7 +152,8 @@ func (b *bundle) readClasses(r io.Reader, f usersync.FileInfo) (usersync.RecordR
 		if rerr != nil {
 			return rerr
 		}
-		if _, dup := b.classes[id]; dup {
+		h := b.hash(id)
+		if _, dup := b.classes[h]; dup {
 			return t.rowError("sourcedId", id, id, fmt.Errorf("%w: class %s appears twice", ErrBadValue, id))
 		}
 		if deleted {
@@ -168,12 +170,20 @@ func (b *bundle) readClasses(r io.Reader, f usersync.FileInfo) (usersync.RecordR
 		if checkSchool && !b.orgs[school] {
 			return t.rowError("schoolSourcedId", school, id, fmt.Errorf("%w: no org %s in %s", ErrUnknownReference, school, b.listed["orgs"]))
 		}
-		gid := b.m.opts.ClassPrefix + id
 		if b.m.opts.ClassPrefix == b.m.opts.OrgPrefix && b.orgs[id] {
 			return t.rowError("sourcedId", id, id, fmt.Errorf("%w: class %s has the sourcedId of an org, and they would be one group: set ClassPrefix", ErrBadValue, id))
 		}
-		b.classes[id] = gid
-		g.groups = append(g.groups, usersync.Group{ID: gid, Name: t.get("title"), Parent: b.m.opts.OrgPrefix + school})
+		b.classes[h] = struct{}{}
+		// The group's ID and name in one string of their own: the row's
+		// values are parts of its line, which they would keep whole.
+		gid := b.m.opts.ClassPrefix + id
+		text := gid + t.get("title")
+		parent, ok := b.orgGroups[school]
+		if !ok {
+			parent = b.m.opts.OrgPrefix + strings.Clone(school)
+			b.orgGroups[strings.Clone(school)] = parent
+		}
+		g.groups = append(g.groups, usersync.Group{ID: text[:len(gid)], Name: text[len(gid):], Parent: parent})
 		return nil
 	}
 	return g, nil

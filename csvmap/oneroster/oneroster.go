@@ -3,6 +3,7 @@ package oneroster
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"path"
 	"slices"
@@ -159,7 +160,7 @@ func (m *Mapper) NewReader(_ io.Reader, f usersync.FileInfo) (usersync.RecordRea
 // in one folder or none), and manifest.csv must be among them; it returns
 // them in the order the Mapper reads them, and the Mapper of this run.
 func (m *Mapper) Begin(files []usersync.FileInfo) ([]usersync.FileInfo, usersync.Mapper, error) {
-	b := &bundle{m: m, listed: make(map[string]string, len(files))}
+	b := &bundle{m: m, listed: make(map[string]string, len(files)), seed: maphash.MakeSeed()}
 	type placed struct {
 		f    usersync.FileInfo
 		rank int

@@ -89,9 +89,6 @@ func (b *bundle) readUsers(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 	u.groups = !u.delta && (u.orgs || (!b.m.opts.NoEnrollments && b.listed["enrollments"] != ""))
 	u.vals = make([]string, 0, len(userAttrs))
 	u.shapes = make(map[string]*shape)
-	if b.seed == (maphash.Seed{}) {
-		b.seed = maphash.MakeSeed()
-	}
 	return u, nil
 }
 
@@ -103,6 +100,9 @@ func (u *usersReader) Read() (usersync.Record, error) {
 		if err == io.EOF {
 			u.done = true
 			u.tail = u.b.unusedRoles()
+			if !u.b.readsEnrollments() {
+				u.b.forget()
+			}
 			break
 		}
 		if err != nil {

@@ -78,9 +78,10 @@ func deflate(t testing.TB, data []byte) ([]byte, uint32) {
 // opened is what an Unpacker made of a content: the files it holds, by
 // name, or the content itself under "" when it is not a container.
 type opened struct {
-	format string
-	files  []string
-	data   map[string][]byte
+	format  string
+	skipped []string // Unpacked.Skipped
+	files   []string
+	data    map[string][]byte
 }
 
 // open unpacks data, named name, and reads everything it holds; err is
@@ -111,7 +112,7 @@ func readAll(u usersync.Unpacker, p *usersync.Packed) (opened, error) {
 		o.data[""], err = io.ReadAll(p)
 		return o, err
 	}
-	o.format = up.Format
+	o.format, o.skipped = up.Format, up.Skipped
 	if up.Stream != nil {
 		o.data[""], err = io.ReadAll(up.Stream)
 		return o, err

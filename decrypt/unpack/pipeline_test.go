@@ -416,3 +416,20 @@ func TestSummaryListsTheFilesOfAZip(t *testing.T) {
 	assert.Contains(t, text.String(), "    bundle.zip/users.csv: 2 records")
 	assert.Contains(t, text.String(), "    bundle.zip/groups.csv: 1 record")
 }
+
+// The files of a zip the Unpacker leaves out (what macOS adds) are listed
+// in the zip's FileResult, not dropped unseen; folders are not.
+func TestSkippedFilesOfAZipAreListed(t *testing.T) {
+	src := memsource.New()
+	put(t, src, "bundle.zip", zipOf(t, member{"users.csv", []byte(csv)}, member{"__MACOSX/", nil},
+		member{"__MACOSX/._users.csv", []byte("junk")}, member{"export/", nil}, member{"export/.DS_Store", []byte("junk")}))
+	p, sink := pipeline(t, src, nil, unpack.New(nil))
+	res, err := p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, usersync.Succeeded, res.Status)
+	assert.Len(t, keys(sink), 2)
+	require.Len(t, res.Files, 1)
+	assert.Equal(t, []string{"bundle.zip/__MACOSX/._users.csv", "bundle.zip/export/.DS_Store"}, res.Files[0].Skipped)
+	require.Len(t, res.Files[0].Members, 1)
+	assert.Nil(t, res.Files[0].Members[0].Skipped)
+}

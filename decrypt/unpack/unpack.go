@@ -5,7 +5,10 @@
 // It recognizes a container by its first bytes, not by its name, since
 // the name of a file that was decrypted (users.csv.gz.pgp) no longer says
 // what its plaintext is; a file that is neither gzip nor zip is passed
-// through untouched, for the cost of looking at four bytes. Set it as the
+// through untouched, for the cost of looking at four bytes. One kind of zip
+// is passed through too: a document stored as one, such as an Excel
+// workbook, which its name says (users.xlsx; see [Document]), for a Mapper
+// that reads it whole. Set it as the
 // Pipeline's Unpacker beside its Decryptor, and the layers compose in the
 // order the customer chose:
 //
@@ -31,7 +34,9 @@
 // backslash, a NUL or other control character, not UTF-8), when two names
 // are the same (ignoring case), or when a file is encrypted with a zip
 // password (use PGP). Folders, and the __MACOSX/ folder and .DS_Store
-// files macOS adds, are skipped. A zip in a zip is refused (see
+// files macOS adds, are skipped; the files skipped are named in
+// usersync.Unpacked.Skipped, which the Pipeline lists in the zip's
+// FileResult.Skipped. A zip in a zip is refused (see
 // Options.MaxDepth).
 //
 // # Limits
@@ -219,15 +224,45 @@ func Format(head []byte) string {
 	return ""
 }
 
+// documentSuffixes end the names of the documents that are zips: Office
+// Open XML and OpenDocument files.
+var documentSuffixes = []string{".xlsx", ".xlsm", ".xltx", ".xltm", ".ods", ".docx", ".docm", ".odt", ".pptx"}
+
+// Document reports whether a file's name says it is a document that is
+// stored as a zip, such as an Excel workbook (users.xlsx, users.xlsx.pgp:
+// the name before any .pgp, .gpg, .asc or .gz suffix, ignoring case). Unpack
+// passes such a file through untouched, for a Mapper that reads it whole
+// (csvmap/xlsx): its parts (xl/workbook.xml, ...) are not files of the
+// run.
+func Document(name string) bool {
+	base := strings.ToLower(path.Base(name))
+	for {
+		trimmed := base
+		for _, s := range []string{".pgp", ".gpg", ".asc", ".gz"} {
+			trimmed = strings.TrimSuffix(trimmed, s)
+		}
+		if trimmed == base {
+			break
+		}
+		base = trimmed
+	}
+	for _, s := range documentSuffixes {
+		if strings.HasSuffix(base, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // Unpack opens in if it is a gzip file or a zip archive, and returns nil
-// otherwise.
+// otherwise, or for a document stored as a zip (see [Document]).
 func (u *Unpacker) Unpack(ctx context.Context, in *usersync.Packed) (*usersync.Unpacked, error) {
 	head, err := in.Peek(4)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	format := Format(head)
-	if format == "" {
+	if format == "" || format == "zip" && Document(in.Name) {
 		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -271,45 +306,48 @@ func (u *Unpacker) zip(in *usersync.Packed) (*usersync.Unpacked, error) {
 	if n := len(zr.File); n > u.maxFiles {
 		return nil, &LimitError{Format: "zip", Limit: "files", Value: int64(n), Max: int64(u.maxFiles)}
 	}
-	files, err := u.check(zr.File)
+	files, skipped, err := u.check(zr.File)
 	if err != nil {
 		return nil, err
 	}
-	return &usersync.Unpacked{Format: "zip", Archive: &archive{u: u, files: files}}, nil
+	return &usersync.Unpacked{Format: "zip", Archive: &archive{u: u, files: files}, Skipped: skipped}, nil
 }
 
 // check refuses an archive with a hostile name, an encrypted file or one
-// over a limit, and returns the files to read.
-func (u *Unpacker) check(all []*zip.File) ([]*zip.File, error) {
-	var files []*zip.File
+// over a limit, and returns the files to read and the names of those left
+// out (folders aside, which hold nothing).
+func (u *Unpacker) check(all []*zip.File) (files []*zip.File, skippedNames []string, err error) {
 	seen := make(map[string]string, len(all))
 	var total uint64
 	for _, f := range all {
 		if reason := badName(f.Name); reason != "" {
-			return nil, &NameError{Name: f.Name, Reason: reason}
+			return nil, nil, &NameError{Name: f.Name, Reason: reason}
 		}
 		folded := strings.ToLower(strings.TrimSuffix(f.Name, "/"))
 		if other, ok := seen[folded]; ok {
-			return nil, &NameError{Name: f.Name, Reason: fmt.Sprintf("is there twice (also as %q)", other)}
+			return nil, nil, &NameError{Name: f.Name, Reason: fmt.Sprintf("is there twice (also as %q)", other)}
 		}
 		seen[folded] = f.Name
 		if skipped(f) {
+			if !folder(f) {
+				skippedNames = append(skippedNames, f.Name)
+			}
 			continue
 		}
 		if f.Flags&1 != 0 {
-			return nil, fmt.Errorf("zip: %s is encrypted with a zip password, which is not supported: encrypt the file with PGP instead", f.Name)
+			return nil, nil, fmt.Errorf("zip: %s is encrypted with a zip password, which is not supported: encrypt the file with PGP instead", f.Name)
 		}
 		total += f.UncompressedSize64
 		if total > uint64(u.maxSize) {
-			return nil, &LimitError{Format: "zip", Limit: "size", Value: int64(min(total, 1<<62)), Max: u.maxSize}
+			return nil, nil, &LimitError{Format: "zip", Limit: "size", Value: int64(min(total, 1<<62)), Max: u.maxSize}
 		}
 		if f.UncompressedSize64 > RatioFloor && f.UncompressedSize64/max(f.CompressedSize64, 1) > uint64(u.maxRatio) {
-			return nil, &LimitError{Format: "zip", Limit: "ratio", File: f.Name,
+			return nil, nil, &LimitError{Format: "zip", Limit: "ratio", File: f.Name,
 				Value: int64(f.UncompressedSize64 / max(f.CompressedSize64, 1)), Max: u.maxRatio}
 		}
 		files = append(files, f)
 	}
-	return files, nil
+	return files, skippedNames, nil
 }
 
 // badName says what is wrong with a name in a zip, or "" if nothing.
@@ -333,9 +371,11 @@ func badName(name string) string {
 // skipped reports whether a zip entry is left out: a folder, or what
 // macOS adds.
 func skipped(f *zip.File) bool {
-	return strings.HasSuffix(f.Name, "/") || f.FileInfo().IsDir() ||
-		strings.HasPrefix(f.Name, "__MACOSX/") || path.Base(f.Name) == ".DS_Store"
+	return folder(f) || strings.HasPrefix(f.Name, "__MACOSX/") || path.Base(f.Name) == ".DS_Store"
 }
+
+// folder reports whether a zip entry is a folder.
+func folder(f *zip.File) bool { return strings.HasSuffix(f.Name, "/") || f.FileInfo().IsDir() }
 
 // archive iterates over a zip's files, in the zip's order or one given to
 // Reorder: it is a usersync.OrderedArchive.

@@ -45,6 +45,7 @@ func TestZipFilesAreReadInOrder(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "zip", o.format)
 			assert.Equal(t, []string{"users.csv", "export/groups.csv"}, o.files, "folders and macOS files are skipped")
+			assert.Equal(t, []string{"__MACOSX/._users.csv", ".DS_Store"}, o.skipped, "the files skipped are named, not the folders")
 			assert.Equal(t, csv, string(o.data["users.csv"]))
 			assert.Equal(t, "id\ng1\n", string(o.data["export/groups.csv"]))
 		})
@@ -215,4 +216,27 @@ func TestEncryptedZipIsRefused(t *testing.T) {
 	_, err := open(t, unpack.New(nil), "bundle.zip", z)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "zip password")
+}
+
+// A workbook is a zip, and is passed through untouched for the Mapper that
+// reads it whole, under whatever suffixes it was encrypted with; a zip with
+// any other name is opened.
+func TestDocumentsPassThrough(t *testing.T) {
+	z := zipOf(t, member{"[Content_Types].xml", []byte("<Types/>")}, member{"xl/workbook.xml", []byte("<workbook/>")})
+	for _, name := range []string{"users.xlsx", "Users.XLSX", "users.xlsx.pgp", "2025/users.xlsm.gpg.asc", "bundle.zip/staff.xlsx", "users.ods", "users.xlsx.gz"} {
+		o, err := open(t, unpack.New(nil), name, z)
+		require.NoError(t, err, name)
+		assert.Equal(t, "", o.format, name)
+		assert.Equal(t, z, o.data[""], name)
+	}
+	for _, name := range []string{"users.zip", "users.xlsx.zip", "xlsx", "users.csv"} {
+		assert.False(t, unpack.Document(name), name)
+		o, err := open(t, unpack.New(nil), name, z)
+		require.NoError(t, err, name)
+		assert.Equal(t, "zip", o.format, name)
+	}
+	// A gzip named so is still a gzip.
+	o, err := open(t, unpack.New(nil), "users.xlsx", gz(t, []byte(csv)))
+	require.NoError(t, err)
+	assert.Equal(t, "gzip", o.format)
 }

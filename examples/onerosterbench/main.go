@@ -14,6 +14,15 @@
 // day's files. It prints each step's time and the process's peak resident
 // memory during it (VmHWM on Linux, reset before the step), the medians,
 // and the load average before and after.
+//
+// To work on the nightly sync, keep the bundles and the first load between
+// runs: with -dir and -reuse, the first run saves the first load's
+// database there, and later runs copy it instead of loading again.
+// -trace samples memory during each sync and prints where its peak is
+// (after which file, at the plan, while applying), and -trace-profiles
+// writes a heap profile each second:
+//
+//	go run ./examples/onerosterbench -users 1000000 -rounds 1 -dir /tmp/or -reuse -trace
 package main
 
 import (
@@ -46,6 +55,8 @@ import (
 type config struct {
 	users, perStudent, classSize, schools, rounds int
 	dir, sink, cpuprofile, memprofile             string
+	trace, reuse                                  bool
+	traceProfiles                                 string
 }
 
 func main() {
@@ -59,7 +70,13 @@ func main() {
 	flag.StringVar(&c.sink, "sink", "sqlite", "sqlite or memsink")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the nightly syncs to this file")
 	flag.StringVar(&c.memprofile, "memprofile", "", "write a heap profile of what each sync holds once its plan is ready to this file (the last sync's; slows the syncs)")
+	flag.BoolVar(&c.trace, "trace", false, "sample RSS and the heap during each sync and print where their peaks are (slows the syncs)")
+	flag.StringVar(&c.traceProfiles, "trace-profiles", "", "with -trace: write a heap profile each second of each sync to this folder")
+	flag.BoolVar(&c.reuse, "reuse", false, "with -dir: keep the bundles and the first load's database there, and on a later run reuse them and skip the first load")
 	flag.Parse()
+	if c.reuse && c.dir == "" {
+		log.Fatal("-reuse needs -dir")
+	}
 	if err := run(context.Background(), c); err != nil {
 		log.Fatal(err)
 	}
@@ -82,13 +99,25 @@ func run(ctx context.Context, c config) error {
 	g := &gen{c: c}
 	start := time.Now()
 	day1, day2 := filepath.Join(dir, "day1"), filepath.Join(dir, "day2")
-	n1, err := g.write(day1, false)
-	if err != nil {
-		return err
+	// -reuse: the bundles and the first load's database of an earlier run
+	// with the same -users, -per-student, -class-size, -schools and -sink.
+	loaded := filepath.Join(dir, fmt.Sprintf("loaded-%d-%d-%d-%d.db", c.users, c.perStudent, c.classSize, c.schools))
+	reuse := false
+	if c.reuse && c.sink == "sqlite" {
+		_, err := os.Stat(loaded)
+		reuse = err == nil
 	}
-	n2, err := g.write(day2, true)
-	if err != nil {
-		return err
+	var n1, n2 int
+	var err error
+	if reuse {
+		n1, n2 = g.count(false), g.count(true)
+	} else {
+		if n1, err = g.write(day1, false); err != nil {
+			return err
+		}
+		if n2, err = g.write(day2, true); err != nil {
+			return err
+		}
 	}
 	size, rows, err := floor(day2)
 	if err != nil {
@@ -100,25 +129,49 @@ func run(ctx context.Context, c config) error {
 	var load, nightly, csvPass []time.Duration
 	var loadRSS, nightlyRSS []uint64
 	for r := range c.rounds {
-		// First load.
-		sink, closeSink, err := openSink(ctx, c.sink, filepath.Join(dir, "seed.db"), true)
-		if err != nil {
-			return err
+		seed := filepath.Join(dir, "seed.db")
+		var sink usersync.Sink
+		var closeSink func()
+		if reuse {
+			// The first load of an earlier run, copied.
+			bench.RemoveSQLite(seed)
+			if err := bench.CopyFile(loaded, seed); err != nil {
+				return err
+			}
+			if sink, closeSink, err = openSink(ctx, c.sink, seed, false); err != nil {
+				return err
+			}
+			fmt.Printf("round %d  first load    reused %s\n", r+1, loaded)
+		} else {
+			// First load.
+			if sink, closeSink, err = openSink(ctx, c.sink, seed, true); err != nil {
+				return err
+			}
+			d, rss, res, err := syncBundle(ctx, day1, sink, c)
+			if err == nil && res.Applied.Created != n1 {
+				err = fmt.Errorf("first load created %d users, want %d", res.Applied.Created, n1)
+			}
+			if err != nil {
+				closeSink()
+				return fmt.Errorf("first load: %w", err)
+			}
+			load, loadRSS = append(load, d), append(loadRSS, rss.Peak)
+			fmt.Printf("round %d  first load    %8.2fs  peak RSS %5d MiB  %s\n", r+1, d.Seconds(), rss.Peak>>20, summary(res))
+			if c.reuse && c.sink == "sqlite" && r == 0 {
+				closeSink()
+				bench.RemoveSQLite(loaded)
+				if err := bench.CopyFile(seed, loaded); err != nil {
+					return err
+				}
+				if sink, closeSink, err = openSink(ctx, c.sink, seed, false); err != nil {
+					return err
+				}
+			}
 		}
-		d, rss, res, err := syncBundle(ctx, day1, sink, c.memprofile)
-		if err == nil && res.Applied.Created != n1 {
-			err = fmt.Errorf("first load created %d users, want %d", res.Applied.Created, n1)
-		}
-		if err != nil {
-			closeSink()
-			return fmt.Errorf("first load: %w", err)
-		}
-		load, loadRSS = append(load, d), append(loadRSS, rss.Peak)
-		fmt.Printf("round %d  first load    %8.2fs  peak RSS %5d MiB  %s\n", r+1, d.Seconds(), rss.Peak>>20, summary(res))
 
 		// Nightly, into what the first load left.
 		stopProfile := startProfile(c.cpuprofile)
-		d, rss, res, err = syncBundle(ctx, day2, sink, c.memprofile)
+		d, rss, res, err := syncBundle(ctx, day2, sink, c)
 		stopProfile()
 		closeSink()
 		if err != nil {
@@ -133,6 +186,9 @@ func run(ctx context.Context, c config) error {
 		}
 		csvPass = append(csvPass, time.Since(t0))
 		fmt.Printf("round %d  csv floor     %8.2fs\n", r+1, csvPass[r].Seconds())
+	}
+	if len(load) == 0 {
+		load, loadRSS = []time.Duration{0}, []uint64{0} // reused
 	}
 	fmt.Printf("\nmedian  first load %.2fs (peak RSS %d MiB), nightly %.2fs (peak RSS %d MiB), csv floor %.2fs: nightly/floor %.1fx\n",
 		bench.Median(load).Seconds(), medianU(loadRSS)>>20, bench.Median(nightly).Seconds(), medianU(nightlyRSS)>>20,
@@ -157,7 +213,7 @@ func medianU(v []uint64) uint64 {
 }
 
 // syncBundle syncs the bundle in dir into sink and measures it.
-func syncBundle(ctx context.Context, dir string, sink usersync.Sink, memprofile string) (time.Duration, bench.RSS, *usersync.Result, error) {
+func syncBundle(ctx context.Context, dir string, sink usersync.Sink, c config) (time.Duration, bench.RSS, *usersync.Result, error) {
 	src, err := dirsource.New(dir, nil)
 	if err != nil {
 		return 0, bench.RSS{}, nil, err
@@ -169,10 +225,29 @@ func syncBundle(ctx context.Context, dir string, sink usersync.Sink, memprofile 
 	}
 	p := usersync.Pipeline{Source: src, Mapper: m, Sink: sink,
 		Reconciler: reconcile.New(&reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}})}
-	if memprofile != "" {
-		p.Reporter = bench.HeapProfiler(memprofile)
+	var reporters []usersync.Reporter
+	if c.memprofile != "" {
+		reporters = append(reporters, bench.HeapProfiler(c.memprofile))
+	}
+	tr := &tracer{profiles: c.traceProfiles}
+	if c.trace {
+		reporters = append(reporters, tr)
+	}
+	if len(reporters) > 0 {
+		p.Reporter = usersync.ReporterFunc(func(ctx context.Context, e usersync.Event) error {
+			for _, r := range reporters {
+				if err := r.Report(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	stop := bench.StartRSS()
+	if c.trace {
+		tr.start()
+		defer tr.end()
+	}
 	cpu0, _ := bench.CPUTime()
 	start := time.Now()
 	res, err := p.Run(ctx)
@@ -390,11 +465,20 @@ func (g *gen) write(dir string, day2 bool) (int, error) {
 			return 0, err
 		}
 	}
+	return g.count(day2), nil
+}
+
+// count returns the users of one day's bundle.
+func (g *gen) count(day2 bool) int {
+	total := g.c.users
+	if day2 {
+		total += g.c.users / 200
+	}
 	n := 0
 	for i := range total {
 		if !(day2 && gone(i)) {
 			n++
 		}
 	}
-	return n, nil
+	return n
 }

@@ -345,9 +345,11 @@ func (a *app) checkFiles(ctx context.Context, cs *checks, picker *source.Picker,
 	}
 }
 
-// checkFile opens one file, decrypts it if need be, and maps its header
-// line and first row. It reads no further: check must stay quick on a
-// large file, and a run verifies the whole file anyway.
+// checkFile opens one file, unpacks and decrypts it if need be, as a run
+// does (check_unpack.go), and maps the header line and first rows of each
+// plain file found: the file itself, the content of users.csv.gz, each
+// file of a zip. It reads no further: check must stay quick on a large
+// file, and a run verifies the whole file anyway.
 func (a *app) checkFile(ctx context.Context, cs *checks, picker *source.Picker, dec usersync.Decryptor, f usersync.FileInfo) {
 	rc, err := picker.Open(ctx, f.Name)
 	if err != nil {
@@ -355,20 +357,17 @@ func (a *app) checkFile(ctx context.Context, cs *checks, picker *source.Picker, 
 		return
 	}
 	defer rc.Close()
-	var r io.Reader = rc
-	if dec != nil {
-		if r, err = dec.Decrypt(ctx, rc, f); err != nil {
-			cs.add("decryption", usersync.CheckResult{Name: "decrypt " + f.Name, Err: err})
-			cs.skip("mapping", "header line of "+f.Name, "the file could not be decrypted")
-			return
-		}
-		detail := "plaintext, passed through"
-		if dr, ok := r.(usersync.DecryptedReader); ok && dr.DecryptedBy() != "" {
-			detail = "decrypts with " + dr.DecryptedBy()
-		}
-		cs.add("decryption", usersync.CheckResult{Name: "decrypt " + f.Name, Detail: detail})
-	}
-	rr, err := a.cfg.Mapper().NewReader(r, f)
+	l := a.layers(ctx, cs, dec, false, func(r io.Reader, f usersync.FileInfo, m usersync.Mapper) bool {
+		a.checkMapping(cs, r, f, m)
+		return true
+	})
+	l.open(rc, f, layerChain{mapper: a.cfg.Mapper()})
+}
+
+// checkMapping maps the header line and the first rows of r, the plain
+// content of file f.
+func (a *app) checkMapping(cs *checks, r io.Reader, f usersync.FileInfo, m usersync.Mapper) {
+	rr, err := m.NewReader(r, f)
 	if err != nil {
 		cs.add("mapping", usersync.CheckResult{Name: "header line of " + f.Name, Err: err})
 		return

@@ -38,13 +38,17 @@ func (a *app) checkBundleFile(ctx context.Context, cs *checks, picker *source.Pi
 		return false
 	}
 	defer rc.Close()
-	var r io.Reader = rc
-	if dec != nil {
-		if r, err = dec.Decrypt(ctx, rc, f); err != nil {
-			cs.add("decryption", usersync.CheckResult{Name: "decrypt " + f.Name, Err: err})
-			return false
-		}
-	}
+	// A bundle sent as a zip is begun with the zip's files when the
+	// layers open it (check_unpack.go).
+	l := a.layers(ctx, cs, dec, true, func(r io.Reader, f usersync.FileInfo, m usersync.Mapper) bool {
+		return a.checkBundleMapped(cs, r, f, m)
+	})
+	return l.open(rc, f, layerChain{mapper: m})
+}
+
+// checkBundleMapped reads r, the plain content of one file of a bundle, to
+// its end, and reports whether the bundle's next files can be checked.
+func (a *app) checkBundleMapped(cs *checks, r io.Reader, f usersync.FileInfo, m usersync.Mapper) bool {
 	name := "file " + f.Name + " of the bundle"
 	rr, err := m.NewReader(r, f)
 	if err != nil {

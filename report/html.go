@@ -99,8 +99,13 @@ func newHTMLView(s *Summary) htmlView {
 	v.Overview = overviewPairs(s)
 	for i := range s.Files {
 		f := &s.Files[i]
+		details := fileDetails(f)
+		for j := range f.Members {
+			m := &f.Members[j]
+			details = append(details, clean(m.Name)+": "+fileLine(m, s.Error))
+		}
 		v.Files = append(v.Files, htmlFile{Name: clean(f.Name), Line: fileLine(f, s.Error), Failed: f.Error != "",
-			Details: fileDetails(f)})
+			Details: details})
 	}
 	if title, ok := countsTitle(s); ok {
 		v.CountsTitle, v.Counts = title, countRows(s)

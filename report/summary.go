@@ -136,6 +136,9 @@ type File struct {
 	// Members are the files of an archive, named "bundle.zip/users.csv"
 	// (see usersync.FileResult.Members).
 	Members []File `json:"members,omitempty"`
+	// SkippedFiles names the files of an archive its Unpacker left out,
+	// such as what macOS adds (see usersync.FileResult.Skipped).
+	SkippedFiles []string `json:"skipped_files,omitempty"`
 }
 
 // Counts are a run's numbers.
@@ -408,6 +411,7 @@ func (b *builder) fileList(results []usersync.FileResult) []File {
 		if len(f.Members) > 0 {
 			out.Members = b.fileList(f.Members)
 		}
+		out.SkippedFiles = f.Skipped
 		files = append(files, out)
 	}
 	return files

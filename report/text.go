@@ -241,7 +241,26 @@ func fileDetails(f *File) []string {
 	if f.FinishError != "" {
 		d = append(d, "not archived: "+oneLine(f.FinishError))
 	}
+	if len(f.SkippedFiles) > 0 {
+		d = append(d, "left out of the archive: "+nameList(f.SkippedFiles, maxSkippedNames))
+	}
 	return d
+}
+
+// maxSkippedNames is how many files an archive left out a report names.
+const maxSkippedNames = 5
+
+// nameList joins up to max names, cleaned, and says how many more there are.
+func nameList(names []string, max int) string {
+	shown := make([]string, 0, min(len(names), max))
+	for _, n := range names[:min(len(names), max)] {
+		shown = append(shown, clean(n))
+	}
+	list := strings.Join(shown, ", ")
+	if len(names) > max {
+		list += fmt.Sprintf(" and %d more", len(names)-max)
+	}
+	return list
 }
 
 // fileResult says "ok", or why the file failed; the error that failed the

@@ -196,3 +196,23 @@ func TestWriteTextFileErrorNotTheRunError(t *testing.T) {
 	require.NoError(t, report.WriteText(&b, report.NewSummary(r, nil)))
 	assert.Contains(t, b.String(), "\n  users.csv: failed: verify users.csv: integrity check failed: read 2048 bytes")
 }
+
+// TestArchiveMembersAndSkippedFiles checks that text and HTML reports list
+// the files of a zip, and name those its Unpacker left out.
+func TestArchiveMembersAndSkippedFiles(t *testing.T) {
+	r := succeeded()
+	zip := usersync.FileResult{FileInfo: usersync.FileInfo{Name: "bundle.zip", Size: 900}, Bytes: 900,
+		Skipped: []string{"bundle.zip/__MACOSX/._users.csv", "bundle.zip/.DS_Store"}}
+	zip.Members = []usersync.FileResult{{FileInfo: usersync.FileInfo{Name: "bundle.zip/users.csv", Size: 2000}, Bytes: 2000, Records: 7}}
+	r.Files = append(r.Files, zip)
+	s := report.NewSummary(r, nil)
+	require.Equal(t, zip.Skipped, s.Files[len(s.Files)-1].SkippedFiles)
+
+	var text, html bytes.Buffer
+	require.NoError(t, report.WriteText(&text, s))
+	require.NoError(t, report.WriteHTML(&html, s))
+	assert.Contains(t, text.String(), "    left out of the archive: bundle.zip/__MACOSX/._users.csv, bundle.zip/.DS_Store\n")
+	assert.Contains(t, text.String(), "    bundle.zip/users.csv: 7 records")
+	assert.Contains(t, html.String(), "bundle.zip/users.csv: 7 records")
+	assert.Contains(t, html.String(), "left out of the archive: bundle.zip/__MACOSX/._users.csv, bundle.zip/.DS_Store")
+}

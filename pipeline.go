@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"iter"
 	"os"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -553,15 +551,9 @@ func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *
 		if err != nil {
 			return c.fault(ch, f, "unpack", err)
 		}
-		// Names are never used as paths; they are checked so that a report
-		// names each file plainly and once.
-		switch {
-		case !fs.ValidPath(mi.Name) || mi.Name == ".":
-			return c.fault(ch, f, "unpack", fmt.Errorf("%w: %q is not a plain relative name", ErrMemberName, mi.Name))
-		case seen[mi.Name]:
-			return c.fault(ch, f, "unpack", fmt.Errorf("%w: %q is in the archive twice", ErrMemberName, mi.Name))
+		if err := CheckMemberName(mi.Name, seen); err != nil {
+			return c.fault(ch, f, "unpack", err)
 		}
-		seen[mi.Name] = true
 		m := FileResult{FileInfo: FileInfo{Name: f.Name + "/" + mi.Name, Size: mi.Size, ModTime: mi.ModTime}}
 		s := &stageReader{r: mr}
 		mch := ch
@@ -597,38 +589,18 @@ func (c *content) unpacked(up *Unpacked, f FileInfo, fr *FileResult, ch chain) *
 	return nil
 }
 
-// beginBundle begins a BundleMapper with the files of an archive, when the
-// Mapper in charge is one that was left to begin there (a OneRoster bundle
-// delivered as a zip) and the archive can read its files in the order the
-// Mapper gives: the files are named as the run names them,
-// "bundle.zip/manifest.csv".
+// beginBundle begins the Mapper in charge with the files of an archive,
+// when it is a BundleMapper left to begin there (see BeginArchiveBundle).
 func (c *content) beginBundle(a Archive, f FileInfo, ch *chain) error {
 	m := c.run.mapper
 	if ch.mapper != nil {
 		m = ch.mapper
 	}
-	bm, ok := m.(BundleMapper)
-	if !ok {
+	if _, ok := m.(BundleMapper); !ok {
 		return nil
 	}
-	oa, ok := a.(OrderedArchive)
-	if !ok {
-		return fmt.Errorf("usersync: the %s's files are a bundle, which its Unpacker's Archive cannot read in the Mapper's order (it is not an OrderedArchive)", f.Name)
-	}
-	files := oa.Files()
-	prefix := f.Name + "/"
-	for i := range files {
-		files[i].Name = prefix + files[i].Name
-	}
-	order, bundle, err := bm.Begin(files)
+	bundle, err := BeginArchiveBundle(m, a, f.Name)
 	if err != nil {
-		return err
-	}
-	names := make([]string, len(order))
-	for i, o := range order {
-		names[i] = strings.TrimPrefix(o.Name, prefix)
-	}
-	if err := oa.Reorder(names); err != nil {
 		return err
 	}
 	ch.mapper = bundle

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -214,4 +216,55 @@ func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		err = io.EOF // io.ReaderAt's word for a read that ends at the end
 	}
 	return n, err
+}
+
+// BeginArchiveBundle begins m with the files of archive a, delivered as
+// name, when m is a BundleMapper (a OneRoster bundle sent as a zip): the
+// files are named as a run names them ("bundle.zip/manifest.csv"), and the
+// archive is told to yield them in the order Begin gives. It returns the
+// Mapper that reads the archive's files: m itself when m is no
+// BundleMapper. The Pipeline calls it; so may a tool that reads a
+// delivery as a run does, such as a check.
+func BeginArchiveBundle(m Mapper, a Archive, name string) (Mapper, error) {
+	bm, ok := m.(BundleMapper)
+	if !ok {
+		return m, nil
+	}
+	oa, ok := a.(OrderedArchive)
+	if !ok {
+		return nil, fmt.Errorf("usersync: the %s's files are a bundle, which its Unpacker's Archive cannot read in the Mapper's order (it is not an OrderedArchive)", name)
+	}
+	files := oa.Files()
+	prefix := name + "/"
+	for i := range files {
+		files[i].Name = prefix + files[i].Name
+	}
+	order, bundle, err := bm.Begin(files)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(order))
+	for i, o := range order {
+		names[i] = strings.TrimPrefix(o.Name, prefix)
+	}
+	if err := oa.Reorder(names); err != nil {
+		return nil, err
+	}
+	return bundle, nil
+}
+
+// CheckMemberName refuses the name of a file of an archive that is not a
+// plain relative name (fs.ValidPath, not ".") or that seen already holds,
+// with an error wrapping ErrMemberName, and adds it to seen. Names are
+// never used as paths; they are checked so that a report names each file
+// plainly and once.
+func CheckMemberName(name string, seen map[string]bool) error {
+	switch {
+	case !fs.ValidPath(name) || name == ".":
+		return fmt.Errorf("%w: %q is not a plain relative name", ErrMemberName, name)
+	case seen[name]:
+		return fmt.Errorf("%w: %q is in the archive twice", ErrMemberName, name)
+	}
+	seen[name] = true
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"slices"
 	"strings"
 
@@ -122,10 +121,12 @@ func (l *layers) unpacked(up *usersync.Unpacked, f usersync.FileInfo, ch layerCh
 	if len(up.Skipped) > 0 {
 		detail += fmt.Sprintf("; %d left out (what macOS adds): %s", len(up.Skipped), strings.Join(up.Skipped, ", "))
 	}
-	if err := l.beginBundle(up.Archive, f, &ch); err != nil {
+	m, err := usersync.BeginArchiveBundle(ch.mapper, up.Archive, f.Name)
+	if err != nil {
 		l.cs.add("file", usersync.CheckResult{Name: name, Detail: detail, Err: err})
 		return false
 	}
+	ch.mapper = m
 	l.cs.add("file", usersync.CheckResult{Name: name, Detail: detail})
 	seen := make(map[string]bool)
 	members := 0
@@ -142,15 +143,10 @@ func (l *layers) unpacked(up *usersync.Unpacked, f usersync.FileInfo, ch layerCh
 			l.cs.add("file", usersync.CheckResult{Name: name, Err: err})
 			return false
 		}
-		switch {
-		case !fs.ValidPath(mi.Name) || mi.Name == ".":
-			l.cs.add("file", usersync.CheckResult{Name: name, Err: fmt.Errorf("%w: %q is not a plain relative name", usersync.ErrMemberName, mi.Name)})
-			return false
-		case seen[mi.Name]:
-			l.cs.add("file", usersync.CheckResult{Name: name, Err: fmt.Errorf("%w: %q is in the archive twice", usersync.ErrMemberName, mi.Name)})
+		if err := usersync.CheckMemberName(mi.Name, seen); err != nil {
+			l.cs.add("file", usersync.CheckResult{Name: name, Err: err})
 			return false
 		}
-		seen[mi.Name] = true
 		members++
 		m := usersync.FileInfo{Name: f.Name + "/" + mi.Name, Size: mi.Size, ModTime: mi.ModTime}
 		if !l.open(mr, m, ch) {
@@ -164,35 +160,3 @@ func (l *layers) unpacked(up *usersync.Unpacked, f usersync.FileInfo, ch layerCh
 	return true
 }
 
-// beginBundle begins the chain's BundleMapper with the files of an
-// archive, when it is one that was left to begin there (a OneRoster
-// bundle sent as a zip), as the Pipeline does: the files are named
-// "bundle.zip/manifest.csv" and read in the Mapper's order.
-func (l *layers) beginBundle(a usersync.Archive, f usersync.FileInfo, ch *layerChain) error {
-	bm, ok := ch.mapper.(usersync.BundleMapper)
-	if !ok {
-		return nil
-	}
-	oa, ok := a.(usersync.OrderedArchive)
-	if !ok {
-		return fmt.Errorf("the %s's files are a bundle, which the Unpacker's archive cannot read in the Mapper's order", f.Name)
-	}
-	files := oa.Files()
-	prefix := f.Name + "/"
-	for i := range files {
-		files[i].Name = prefix + files[i].Name
-	}
-	order, m, err := bm.Begin(files)
-	if err != nil {
-		return err
-	}
-	names := make([]string, len(order))
-	for i, o := range order {
-		names[i] = strings.TrimPrefix(o.Name, prefix)
-	}
-	if err := oa.Reorder(names); err != nil {
-		return err
-	}
-	ch.mapper = m
-	return nil
-}

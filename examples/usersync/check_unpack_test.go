@@ -45,7 +45,7 @@ func gzipOf(t *testing.T, data []byte) []byte {
 // name a run gives it.
 func TestCheckOpensContainers(t *testing.T) {
 	f := newFixture(t)
-	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+	f.anyUsersFile()
 	f.deliver("users.zip", zipOf(t, "users.csv", string(users(1, 3)), "more/users-2.csv", string(users(10, 2)),
 		"__MACOSX/._users.csv", "junk"))
 	f.deliver("users-b.csv.gz", gzipOf(t, users(20, 4)))
@@ -82,7 +82,7 @@ func TestCheckOpensContainers(t *testing.T) {
 // delivered, and fails as the run would.
 func TestCheckUnpackOff(t *testing.T) {
 	f := newFixture(t)
-	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+	f.anyUsersFile()
 	f.extra = "unpack:\n  off: true\n"
 	f.deliver("users.zip", zipOf(t, "users.csv", string(users(1, 3))))
 	r := f.run("check", "--json")
@@ -99,7 +99,7 @@ func TestCheckUnpackOff(t *testing.T) {
 // unpack step, and its files are not mapped.
 func TestCheckUnpackLimits(t *testing.T) {
 	f := newFixture(t)
-	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+	f.anyUsersFile()
 	f.extra = "unpack:\n  max_files: 1\n"
 	f.deliver("users.zip", zipOf(t, "users.csv", string(users(1, 3)), "users-2.csv", string(users(10, 2))))
 	r := f.run("check", "--json")
@@ -113,7 +113,7 @@ func TestCheckUnpackLimits(t *testing.T) {
 
 	// A damaged zip fails the same step.
 	f = newFixture(t)
-	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+	f.anyUsersFile()
 	z := zipOf(t, "users.csv", string(users(1, 3)))
 	f.deliver("users.zip", z[:len(z)-30])
 	r = f.run("check", "--json")
@@ -202,7 +202,7 @@ func TestWorkbookIsNotUnpacked(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, x.Write(&b))
 	f := newFixture(t)
-	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+	f.anyUsersFile()
 	f.deliver("users.xlsx", b.Bytes())
 
 	r := f.run("check", "--json")

@@ -51,6 +51,12 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// anyUsersFile makes the fixture's local source take every file named
+// users*, whatever its extension: users.zip, users.csv.gz, users.xlsx.
+func (f *fixture) anyUsersFile() {
+	f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+}
+
 // config returns the config file's text.
 func (f *fixture) config() string {
 	return "name: Acme\n" + f.source + f.decrypt + f.mapping + f.policy + f.sink + f.reports + f.schedule + f.extra

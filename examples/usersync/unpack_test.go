@@ -36,14 +36,14 @@ func TestRunOpensContainers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+			f.anyUsersFile()
 			f.deliver(tc.name, tc.data)
 			r := f.run("run", "--json")
 			require.Equal(t, exitOK, r.code, r)
 			assert.Equal(t, tc.users, countUsersIn(t, filepath.Join(f.dir, "users.db"), "managed"))
 
 			f = newFixture(t)
-			f.source = "source:\n  local:\n    folder: inbox\n  pattern: \"users*\"\n  min_age: 0\n"
+			f.anyUsersFile()
 			f.extra = "unpack:\n  off: true\n"
 			f.deliver(tc.name, tc.data)
 			r = f.run("run")

@@ -159,4 +159,3 @@ func (l *layers) unpacked(up *usersync.Unpacked, f usersync.FileInfo, ch layerCh
 	}
 	return true
 }
-

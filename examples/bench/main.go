@@ -33,10 +33,13 @@
 // The sync's memory is the peak resident set the OS reports for this
 // process during the sync alone (on Linux, VmHWM reset before each round
 // through /proc/self/clear_refs, after a garbage collection that returned
-// freed memory to the OS), and the Go heap's peak beside it; for the same
-// file again, the peak the OS reports for the child process that ran it
-// (what a process holds once it ran a nightly sync would otherwise hide
-// a sync that costs a few megabytes). Beside each
+// freed memory to the OS), and the Go heap's peak beside it. The syncs into
+// SQLite (the nightly and the same file again) run in a child process each,
+// as a job started by cron does, and their memory is the peak the OS
+// reports for that process: what this process still holds from seeding
+// millions of users (freed memory the runtime has not returned yet, SQLite's
+// caches) would otherwise count against the sync, and more so the more
+// users were seeded. Beside each
 // time is the CPU time the side used in this process and the tools it ran:
 // on a busy machine it moves less than the clock (a database server's CPU
 // is not counted, so PostgreSQL's rows give no CPU ratio). The command
@@ -85,9 +88,8 @@ type config struct {
 	loadProfile string
 	memProfile  string
 	save, vs    string
-	// againDB and againDrop are set in the child process of the same
-	// file again (see againInChild).
-	againDB, againDrop string
+	// child is set in a child process that runs one sync (see child.go).
+	child childConfig
 }
 
 func main() {
@@ -107,13 +109,14 @@ func main() {
 	flag.StringVar(&c.loadProfile, "loadprofile", "", "write a CPU profile of the first first load into SQLite to this file, and of PostgreSQL's to this file with .postgres added")
 	flag.StringVar(&c.save, "save", "", "write the figures to this JSON file, for a later -vs")
 	flag.StringVar(&c.vs, "vs", "", "compare the nightly figures with a run saved by -save (the 5M/1M targets)")
-	flag.StringVar(&c.againDB, "again-child-db", "", "run as the same file again's child process: sync -again-child-drop into this SQLite database once, and exit")
-	flag.StringVar(&c.againDrop, "again-child-drop", "", "the folder the same file again's child process syncs")
+	flag.StringVar(&c.child.db, "child-db", "", "run as a child process: sync -child-drop into this SQLite database once, check the outcome against -child-expect, and exit")
+	flag.StringVar(&c.child.drop, "child-drop", "", "the folder a child process syncs")
+	flag.StringVar(&c.child.expect, "child-expect", "", `what a child process's sync must do: "applied" (nothing: the file was applied before) or "created=N,gone=M"`)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
-	if c.againDB != "" {
-		err = againChild(ctx, c)
+	if c.child.db != "" {
+		err = runChild(ctx, os.Stdout, c)
 	} else {
 		err = run(ctx, os.Stdout, c)
 	}

@@ -25,10 +25,10 @@ type side struct {
 	name     string
 	measured bool
 	steps    []step
-	// peak, when set, gives the peak RSS of the child process the last
-	// step ran, which is then the measured side's RSS instead of this
-	// process's.
-	peak func() uint64
+	// child, when set, gives the peak RSS and Go heap of the child process
+	// the last step ran, which are then the measured side's instead of
+	// this process's.
+	child func() childPeaks
 	// repeat runs a floor this many times a round (0 means once): a floor
 	// a fraction of a second long suffers most from a busy machine's
 	// scheduling, and the median of more samples moves less.
@@ -170,8 +170,9 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 		cpu += cpu1 - cpu0
 		if r.measured {
 			h, x := stopHeap(), stopRSS()
-			if r.peak != nil { // the child's, not this process's
-				h, x = 0, bench.RSS{Peak: r.peak(), Source: "getrusage of the child process"}
+			if r.child != nil { // the child's, not this process's
+				p := r.child()
+				h, x = p.heap, bench.RSS{Peak: p.rss, Source: "getrusage of the child process"}
 			}
 			heap = max(heap, h)
 			if x.Peak >= rss.Peak {
@@ -188,8 +189,8 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 	fmt.Fprintf(out, "round %-2d %-34s %s  cpu %.3fs", round+1, r.name, fmtSteps(r, len(r.cpu)-1), cpu.Seconds())
 	if r.measured {
 		r.rss, r.heap = append(r.rss, rss), append(r.heap, heap)
-		if r.peak != nil {
-			fmt.Fprintf(out, "  RSS %s (the child process's peak)", mibs(rss.Peak))
+		if r.child != nil {
+			fmt.Fprintf(out, "  RSS %s, heap %s (the child process's peaks)", mibs(rss.Peak), mibs(heap))
 		} else {
 			fmt.Fprintf(out, "  RSS %s (%s at start), heap %s", mibs(rss.Peak), mibs(rss.Start), mibs(heap))
 		}

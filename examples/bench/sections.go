@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -88,6 +87,12 @@ func (b *benchmark) nightlySync(ctx context.Context, sink usersync.Sink, store u
 		return err
 	}
 	created, gone := b.s.Expect()
+	return checkNightly(res, created, gone)
+}
+
+// checkNightly checks that a nightly sync created and deactivated the users
+// the scenario expects, and updated some.
+func checkNightly(res *usersync.Result, created, gone int) error {
 	c := res.Applied
 	if res.Status != usersync.Succeeded || c.Created != created || c.Deactivated != gone || c.Updated == 0 {
 		return fmt.Errorf("unexpected outcome: %s, applied %+v, want %d created and %d deactivated", res.Status, c, created, gone)
@@ -110,9 +115,14 @@ func (b *benchmark) csvPass(path string, want int) step {
 func (b *benchmark) nightly(ctx context.Context, t target) error {
 	var sink usersync.Sink
 	var store usersync.Store
-	sync := step{"sync", func(ctx context.Context) error { return b.nightlySync(ctx, sink, store) }}
-	if b.c.profile != "" && t.name() == "SQLite" {
-		sync = profiled(b.c.profile, sync)
+	measured := side{name: "sync " + t.name(), measured: true}
+	if lite, ok := t.(*sqliteTarget); ok {
+		// In a process of its own, as deployed: see the command's doc.
+		created, gone := b.s.Expect()
+		sync, peaks := b.childSync(lite.roundPath(), b.s.DropDir(), fmt.Sprintf("created=%d,gone=%d", created, gone), b.c.profile)
+		measured.steps, measured.child = []step{sync}, peaks
+	} else {
+		measured.steps = []step{{"sync", func(ctx context.Context) error { return b.nightlySync(ctx, sink, store) }}}
 	}
 	floor := side{name: "floor", repeat: 3, steps: []step{b.csvPass(b.s.Today, b.c.users+1)}}
 	if scan := t.keyScan(); scan != nil {
@@ -132,7 +142,7 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 			return err
 		},
 		teardown: func(context.Context, int) error { sink, store = nil, nil; return t.closeRound() },
-		sides:    []side{{name: "sync " + t.name(), measured: true, steps: []step{sync}}, floor},
+		sides:    []side{measured, floor},
 	}
 	res, err := c.run(ctx, b.out)
 	if err != nil {
@@ -282,19 +292,9 @@ func (b *benchmark) sameFileAgain(ctx context.Context, t *sqliteTarget) error {
 		return fmt.Errorf("applying today's file: %w", err)
 	}
 	db.Close() // the child process opens it
-	var peak uint64
-	again := step{"sync", func(ctx context.Context) error {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-again-child-db", path, "-again-child-drop", b.s.DropDir())
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("child process: %w: %s", err, out.String())
-		}
-		peak, _ = bench.ChildPeakRSS(cmd.ProcessState)
-		return nil
-	}}
+	again, peaks := b.childSync(path, b.s.DropDir(), "applied", "")
 	sides := []side{
-		{name: "sync SQLite, file applied", measured: true, steps: []step{again}, peak: func() uint64 { return peak }},
+		{name: "sync SQLite, file applied", measured: true, steps: []step{again}, child: peaks},
 		{name: "sha256 in-process", repeat: 3, steps: []step{{"sha256", func(context.Context) error { return hashFile(b.s.Today) }}}},
 	}
 	tool, err := exec.LookPath("sha256sum")
@@ -439,23 +439,4 @@ func count(n int) string {
 		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e3), ".0") + "k"
 	}
 	return fmt.Sprint(n)
-}
-
-// againChild is the same file again's child process: one sync of the drop
-// folder into the SQLite database that applied it, which must do nothing.
-func againChild(ctx context.Context, c config) error {
-	db, sink, err := openSQLite(ctx, c.againDB)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	b := &benchmark{c: c, log: slog.New(slog.DiscardHandler)}
-	res, err := b.syncFolder(ctx, c.againDrop, sink, sink.Store(), nil)
-	if err != nil {
-		return err
-	}
-	if res.Status != usersync.NothingToDo || len(res.Files) != 1 || !res.Files[0].AlreadyApplied {
-		return fmt.Errorf("the file again: %s, files %+v", res.Status, res.Files)
-	}
-	return nil
 }

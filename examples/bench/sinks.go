@@ -112,7 +112,7 @@ func (t *sqliteTarget) seed(ctx context.Context, b *benchmark) error {
 
 // fresh copies the seeded file and opens the copy.
 func (t *sqliteTarget) fresh(ctx context.Context) (usersync.Sink, usersync.Store, error) {
-	p, err := t.copySeed("round.db")
+	p, err := t.copySeed(roundDB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,6 +121,12 @@ func (t *sqliteTarget) fresh(ctx context.Context) (usersync.Sink, usersync.Store
 	}
 	return t.sink, t.sink.Store(), nil
 }
+
+// roundDB names the copy of the seeded file a round syncs into.
+const roundDB = "round.db"
+
+// roundPath is the path of the copy fresh made.
+func (t *sqliteTarget) roundPath() string { return filepath.Join(t.dir, roundDB) }
 
 // copySeed copies the seeded file to name in the same folder, flushed to
 // disk so that its writing back does not fall into a timed step.
@@ -132,7 +138,7 @@ func (t *sqliteTarget) copySeed(name string) (string, error) {
 
 func (t *sqliteTarget) close() error {
 	err := t.closeRound()
-	for _, n := range []string{"seed.db", "round.db"} {
+	for _, n := range []string{"seed.db", roundDB} {
 		bench.RemoveSQLite(filepath.Join(t.dir, n))
 	}
 	return err

@@ -45,8 +45,12 @@ func (s *Sink) ApplyBatch(ctx context.Context, cs []usersync.Change) []error {
 	errs := make([]error, len(cs))
 	// Each attempt starts from the validation errors and fills in its own
 	// outcomes, which count only if its transaction commits.
-	attempt := func(apply func(context.Context, *txn, []usersync.Change, []error) error) error {
-		return s.inTx(ctx, func(tx *txn) error {
+	attempt := func(apply func(context.Context, *txn, []usersync.Change, []error) error, insertOnly bool) error {
+		run := s.inTx
+		if insertOnly {
+			run = s.inInsertTx
+		}
+		return run(ctx, func(tx *txn) error {
 			res := slices.Clone(valid)
 			// The drift triggers leave the library's writes alone: it
 			// writes the digests of the users it changes itself.
@@ -63,9 +67,17 @@ func (s *Sink) ApplyBatch(ctx context.Context, cs []usersync.Change) []error {
 			return nil
 		})
 	}
-	err := attempt(s.applyAll)
+	// A batch of creates (a first load is a run of them) may be written
+	// as new rows only, which inInsertTx makes faster.
+	err := errNotInsertOnly
+	if !slices.ContainsFunc(cs, func(c usersync.Change) bool { return c.Kind != usersync.CreateUser && c.Kind != usersync.CreateGroup }) {
+		err = attempt(s.applyAll, true)
+	}
+	if errors.Is(err, errNotInsertOnly) {
+		err = attempt(s.applyAll, false)
+	}
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLockLost) {
-		err = attempt(s.applyEach)
+		err = attempt(s.applyEach, false)
 	}
 	if err != nil {
 		err = fmt.Errorf("sqlsink: %w", err)
@@ -87,6 +99,9 @@ func (s *Sink) applyAll(ctx context.Context, tx *txn, cs []usersync.Change, errs
 		return err
 	}
 	b.play(cs, errs)
+	if tx.insertOnly() && !b.new() {
+		return errNotInsertOnly
+	}
 	return s.write(ctx, tx, b)
 }
 
@@ -155,6 +170,22 @@ type batch struct {
 	groups map[string]*group // by external ID
 	// invites lists the keys of the users to invite.
 	invites []string
+}
+
+// new reports whether the batch, played, names no user the database holds
+// and changes no group it holds: its writes are then new rows only.
+func (b *batch) new() bool {
+	for _, u := range b.all {
+		if u.id != 0 {
+			return false
+		}
+	}
+	for _, g := range b.groups {
+		if g.id != 0 && (g.name != g.oldName || g.links != g.oldLinks) {
+			return false
+		}
+	}
+	return true
 }
 
 // touched is a user a batch names.

@@ -44,6 +44,11 @@ type dialect interface {
 	// arrays reports whether a list is bound as one array value.
 	arrays() bool
 	beginWrite() string
+	// suspendForeignKeys turns off the foreign key checks of conn, outside
+	// any transaction, for a transaction that inserts new rows only (see
+	// Sink.inInsertTx), and returns the func that turns them back on; nil
+	// if it leaves them as they are.
+	suspendForeignKeys(ctx context.Context, conn *sql.Conn) (resume func(context.Context) error, err error)
 	// forUpdate ends a SELECT that reads rows a transaction will write.
 	forUpdate() string
 	lockMigrations(ctx context.Context, tx *txn) error

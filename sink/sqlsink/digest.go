@@ -103,7 +103,7 @@ func (s *Sink) LookupUsers(ctx context.Context, keys []string) iter.Seq2[usersyn
 		fail := func(err error) {
 			yield(usersync.Record{}, fmt.Errorf("sqlsink: looking up users: %w", s.ctxErr(ctx, err)))
 		}
-		tx, err := s.begin(ctx, s.d.beginRead())
+		tx, err := s.begin(ctx, s.d.beginRead(), false)
 		if err != nil {
 			fail(err)
 			return

@@ -31,6 +31,12 @@ func (*pgDialect) withoutRowID() string { return "" }
 func (*pgDialect) maxArgs() int         { return 65535 }
 func (*pgDialect) arrays() bool         { return true }
 func (*pgDialect) beginWrite() string   { return "BEGIN" }
+
+// suspendForeignKeys leaves PostgreSQL's checks on: only a superuser may
+// turn them off.
+func (*pgDialect) suspendForeignKeys(context.Context, *sql.Conn) (func(context.Context) error, error) {
+	return nil, nil
+}
 func (*pgDialect) forUpdate() string    { return " FOR UPDATE" }
 
 // bind numbers the ? placeholders. Statements here quote every name and

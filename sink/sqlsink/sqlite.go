@@ -36,6 +36,23 @@ func (*sqliteDialect) forUpdate() string { return "" }
 // writer committed in between.
 func (*sqliteDialect) beginWrite() string { return "BEGIN IMMEDIATE" }
 
+// suspendForeignKeys turns foreign_keys off on the connection if it is on
+// (sqlite.DSN turns it on), which SQLite allows only outside a
+// transaction.
+func (*sqliteDialect) suspendForeignKeys(ctx context.Context, conn *sql.Conn) (func(context.Context) error, error) {
+	var on bool
+	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil || !on {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		_, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON")
+		return err
+	}, nil
+}
+
 // lockMigrations needs nothing: BEGIN IMMEDIATE already excludes other
 // writers.
 func (*sqliteDialect) lockMigrations(context.Context, *txn) error { return nil }

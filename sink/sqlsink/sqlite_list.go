@@ -40,7 +40,7 @@ const snapshotAttempts = 8
 // snapshot reads in read transactions, which in WAL mode neither wait for
 // writers nor hold them up.
 func (d *sqliteDialect) snapshot(ctx context.Context, s *Sink, fn func(snapshot) error) error {
-	a, err := s.begin(ctx, "BEGIN")
+	a, err := s.begin(ctx, "BEGIN", false)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (s *Sink) sameSnapshot(ctx context.Context, a *txn) (*txn, error) {
 		return nil, err
 	}
 	for range snapshotAttempts {
-		b, err := s.begin(ctx, "BEGIN")
+		b, err := s.begin(ctx, "BEGIN", false)
 		if err != nil {
 			return nil, err
 		}

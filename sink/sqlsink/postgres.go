@@ -37,7 +37,7 @@ func (*pgDialect) beginWrite() string   { return "BEGIN" }
 func (*pgDialect) suspendForeignKeys(context.Context, *sql.Conn) (func(context.Context) error, error) {
 	return nil, nil
 }
-func (*pgDialect) forUpdate() string    { return " FOR UPDATE" }
+func (*pgDialect) forUpdate() string { return " FOR UPDATE" }
 
 // bind numbers the ? placeholders. Statements here quote every name and
 // hold no literal with a ? in it.

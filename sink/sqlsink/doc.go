@@ -88,7 +88,16 @@
 // journals (the undo log of one multi-row INSERT, so that a failed
 // statement leaves nothing of itself) in memory instead of a temporary
 // file; the database and its WAL are written exactly as before. That took a
-// fifth of a first load's time, all of it in write system calls.
+// fifth of a first load's time, all of it in write system calls. And a
+// batch of creates that writes new users and groups only (every batch of
+// a first load) runs with foreign_keys off on its connection, turned back
+// on before the connection returns to the pool: SQLite would otherwise look
+// up each new membership's user and group, and the memberships of each new
+// user, none of which can fail when the transaction itself inserted them
+// under its write lock; and since it inserts new rows only, no foreign key
+// of a host's table can be broken either. A batch that meets a user or
+// group the database holds runs again with the checks on. Batches of 5,000
+// creates take about 15% less time.
 //
 // # Digests
 //

@@ -8,8 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/internal/bench"
@@ -19,19 +19,28 @@ import (
 // folder it syncs, and what the sync must do.
 type childConfig struct{ db, drop, expect string }
 
-// childPeaks are a child process's peak RSS, as the OS reports it, and
-// Go heap, as the child sampled it.
-type childPeaks struct{ rss, heap uint64 }
+// childFigures are what a child process measured of its sync: its peak
+// RSS, as the OS reports it, and Go heap, as the child sampled it; and,
+// for a sync measured on its own, the time and CPU time of the sync alone,
+// without the process's start and the opening of the database.
+type childFigures struct {
+	rss, heap uint64
+	took, cpu time.Duration // zero unless asked for
+}
 
-// heapLine starts the line a child process ends its output with.
-const heapLine = "peak heap "
+// figuresLine starts the line a child process ends its output with: its
+// peak heap, and the sync's time and CPU time, in bytes and nanoseconds.
+const figuresLine = "child figures: "
 
 // childSync returns a step that syncs drop into the SQLite database at db
 // in a child process of this command, and a func that gives that
-// process's peaks once the step ran. expect is -child-expect's; a
-// non-empty profile asks the child for a CPU profile of its sync.
-func (b *benchmark) childSync(db, drop, expect, profile string) (step, func() childPeaks) {
-	var peaks childPeaks
+// process's figures once the step ran. expect is -child-expect's; a
+// non-empty profile asks the child for a CPU profile of its sync. With
+// syncAlone, the figures include the sync's own time and CPU time, which
+// then stand for the step's: a floor measured in this process starts no
+// process either.
+func (b *benchmark) childSync(db, drop, expect, profile string, syncAlone bool) (step, func() childFigures) {
+	var figs childFigures
 	st := step{"sync", func(ctx context.Context) error {
 		args := []string{"-child-db", db, "-child-drop", drop, "-child-expect", expect}
 		if profile != "" {
@@ -47,19 +56,24 @@ func (b *benchmark) childSync(db, drop, expect, profile string) (step, func() ch
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("child process: %w: %s", err, out.String())
 		}
-		peaks = childPeaks{}
-		peaks.rss, _ = bench.ChildPeakRSS(cmd.ProcessState)
-		if _, h, ok := strings.Cut(out.String(), heapLine); ok {
-			peaks.heap, _ = strconv.ParseUint(strings.TrimSpace(h), 10, 64)
+		figs = childFigures{}
+		figs.rss, _ = bench.ChildPeakRSS(cmd.ProcessState)
+		_, line, _ := strings.Cut(out.String(), figuresLine)
+		var took, cpu int64
+		if _, err := fmt.Sscanf(line, "%d %d %d", &figs.heap, &took, &cpu); err != nil {
+			return fmt.Errorf("child process: no figures in its output: %s", out.String())
+		}
+		if syncAlone {
+			figs.took, figs.cpu = time.Duration(took), time.Duration(cpu)
 		}
 		return nil
 	}}
-	return st, func() childPeaks { return peaks }
+	return st, func() childFigures { return figs }
 }
 
 // runChild is a child process: one sync of the drop folder into the
 // SQLite database, through the Pickup and the Sink's Store, checked
-// against -child-expect; it ends its output with the peak Go heap.
+// against -child-expect; it ends its output with its figures.
 func runChild(ctx context.Context, out io.Writer, c config) error {
 	check, err := parseExpect(c.child.expect)
 	if err != nil {
@@ -83,7 +97,11 @@ func runChild(ctx context.Context, out io.Writer, c config) error {
 	}
 	b := &benchmark{c: c, log: slog.New(slog.DiscardHandler)}
 	stopHeap := bench.WatchHeap()
+	cpu0, _ := bench.CPUTime()
+	start := time.Now()
 	res, err := b.syncFolder(ctx, c.child.drop, sink, sink.Store(), nil)
+	took := time.Since(start)
+	cpu1, _ := bench.CPUTime()
 	heap := stopHeap()
 	if err != nil {
 		return err
@@ -91,7 +109,7 @@ func runChild(ctx context.Context, out io.Writer, c config) error {
 	if err := check(res); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s%d\n", heapLine, heap)
+	fmt.Fprintf(out, "%s%d %d %d\n", figuresLine, heap, took.Nanoseconds(), (cpu1 - cpu0).Nanoseconds())
 	return nil
 }
 

@@ -25,10 +25,11 @@ type side struct {
 	name     string
 	measured bool
 	steps    []step
-	// child, when set, gives the peak RSS and Go heap of the child process
-	// the last step ran, which are then the measured side's instead of
-	// this process's.
-	child func() childPeaks
+	// child, when set, gives the figures of the child process the last
+	// step ran: its peak RSS and Go heap are then the measured side's
+	// instead of this process's, and so are its time and CPU time if it
+	// gives them.
+	child func() childFigures
 	// repeat runs a floor this many times a round (0 means once): a floor
 	// a fraction of a second long suffers most from a busy machine's
 	// scheduling, and the median of more samples moves less.
@@ -167,18 +168,22 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 		err := st.run(ctx)
 		d := time.Since(start)
 		cpu1, _ := bench.CPUTime()
-		cpu += cpu1 - cpu0
+		stepCPU := cpu1 - cpu0
 		if r.measured {
 			h, x := stopHeap(), stopRSS()
-			if r.child != nil { // the child's, not this process's
-				p := r.child()
-				h, x = p.heap, bench.RSS{Peak: p.rss, Source: "getrusage of the child process"}
+			if r.child != nil && err == nil { // the child's, not this process's
+				f := r.child()
+				h, x = f.heap, bench.RSS{Peak: f.rss, Source: "getrusage of the child process"}
+				if f.took > 0 {
+					d, stepCPU = f.took, f.cpu
+				}
 			}
 			heap = max(heap, h)
 			if x.Peak >= rss.Peak {
 				rss = x
 			}
 		}
+		cpu += stepCPU
 		if err != nil {
 			return fmt.Errorf("%s: %s: round %d: %w", r.name, st.name, round+1, err)
 		}
@@ -190,7 +195,7 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 	if r.measured {
 		r.rss, r.heap = append(r.rss, rss), append(r.heap, heap)
 		if r.child != nil {
-			fmt.Fprintf(out, "  RSS %s, heap %s (the child process's peaks)", mibs(rss.Peak), mibs(heap))
+			fmt.Fprintf(out, "  RSS %s, heap %s (the child process's)", mibs(rss.Peak), mibs(heap))
 		} else {
 			fmt.Fprintf(out, "  RSS %s (%s at start), heap %s", mibs(rss.Peak), mibs(rss.Start), mibs(heap))
 		}

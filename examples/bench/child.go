@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -85,15 +84,11 @@ func runChild(ctx context.Context, out io.Writer, c config) error {
 	}
 	defer db.Close()
 	if c.profile != "" {
-		f, err := os.Create(c.profile)
+		stop, err := startCPUProfile(c.profile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	b := &benchmark{c: c, log: slog.New(slog.DiscardHandler)}
 	stopHeap := bench.WatchHeap()

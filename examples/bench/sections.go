@@ -418,17 +418,27 @@ func profiled(path string, st step) step {
 			return st.run(ctx)
 		}
 		done = true
-		f, err := os.Create(path)
+		stop, err := startCPUProfile(path)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 		return st.run(ctx)
 	}}
+}
+
+// startCPUProfile starts a CPU profile written to path, and returns the
+// func that ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // count writes a number of users as the issue does: 1M, 5M, 20k.

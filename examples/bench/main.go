@@ -39,10 +39,10 @@
 // reports for that process: what this process still holds from seeding
 // millions of users (freed memory the runtime has not returned yet, SQLite's
 // caches) would otherwise count against the sync, and more so the more
-// users were seeded. The nightly's time is the one the child measures
-// around Pipeline.Run, as this process measures the other Sinks' (its
-// floor starts no process either); the same file again's is the child's
-// whole life, as sha256sum's is. Beside each
+// users were seeded. The nightly's time and CPU time are the ones the
+// child measures around Pipeline.Run, as this process measures the other
+// Sinks' (its floor starts no process either); the same file again's are
+// the child's whole life, as sha256sum's are. Beside each
 // time is the CPU time the side used in this process and the tools it ran:
 // on a busy machine it moves less than the clock (a database server's CPU
 // is not counted, so PostgreSQL's rows give no CPU ratio). The command

@@ -40,6 +40,14 @@ func gzipOf(t *testing.T, data []byte) []byte {
 	return b.Bytes()
 }
 
+// assertNoUnpack checks that no step of out unpacked a container.
+func assertNoUnpack(t *testing.T, out jsonOutput, why string) {
+	t.Helper()
+	for _, c := range out.Checks {
+		assert.NotContains(t, c.Name, "unpack", why)
+	}
+}
+
 // check opens containers as a run does: each file of a zip, and the content
 // of a gzip file, is checked and previewed like a plain file, under the
 // name a run gives it.
@@ -88,9 +96,7 @@ func TestCheckUnpackOff(t *testing.T) {
 	r := f.run("check", "--json")
 	require.Equal(t, exitCheck, r.code, r)
 	out := r.decode(t)
-	for _, c := range out.Checks {
-		assert.NotContains(t, c.Name, "unpack", "nothing is unpacked")
-	}
+	assertNoUnpack(t, out, "nothing is unpacked")
 	res, _, _ := findStep(t, out, "mapping", "header line of users.zip")
 	assert.Equal(t, "fail", res)
 }
@@ -208,9 +214,7 @@ func TestWorkbookIsNotUnpacked(t *testing.T) {
 	r := f.run("check", "--json")
 	require.Equal(t, exitOK, r.code, r)
 	out := r.decode(t)
-	for _, c := range out.Checks {
-		assert.NotContains(t, c.Name, "unpack", "a workbook is not unpacked")
-	}
+	assertNoUnpack(t, out, "a workbook is not unpacked")
 	res, detail, _ := findStep(t, out, "mapping", "first row of users.xlsx")
 	assert.Equal(t, "pass", res)
 	assert.Contains(t, detail, `key "EMP-000001"`)

@@ -199,7 +199,10 @@ type Plan struct {
 	// the users who take a new key, the users it creates (a manager before
 	// the users who report to them), restores, updates, missing markers,
 	// deactivations and deletions.
-	Changes []Change `json:"changes"`
+	//
+	// A large plan keeps its changes in a temporary file rather than in
+	// memory: see [ChangeList].
+	Changes ChangeList `json:"changes"`
 	// Unchanged counts feed users that matched a managed user and needed
 	// no change.
 	Unchanged int `json:"unchanged"`
@@ -241,10 +244,8 @@ type PlanFile struct {
 // Counts returns the number of changes of each kind in the plan, with
 // Unchanged filled in.
 func (p *Plan) Counts() Counts {
-	c := Counts{Unchanged: p.Unchanged}
-	for i := range p.Changes {
-		c.add(p.Changes[i].Kind)
-	}
+	c := p.Changes.counts
+	c.Unchanged = p.Unchanged
 	return c
 }
 
@@ -283,6 +284,20 @@ func (c *Counts) add(k ChangeKind) {
 	case DeleteUser:
 		c.Deleted++
 	}
+}
+
+// addAll adds o's counts to c's.
+func (c *Counts) addAll(o Counts) {
+	c.GroupsCreated += o.GroupsCreated
+	c.GroupsRenamed += o.GroupsRenamed
+	c.Created += o.Created
+	c.Adopted += o.Adopted
+	c.Restored += o.Restored
+	c.Updated += o.Updated
+	c.MarkedMissing += o.MarkedMissing
+	c.Deactivated += o.Deactivated
+	c.Deleted += o.Deleted
+	c.Unchanged += o.Unchanged
 }
 
 // Total returns the number of changes counted (Unchanged is not a change).
@@ -435,9 +450,6 @@ type rowErrorJSON struct {
 // plan always encodes to the same bytes. Hold, Rejected and Warnings are
 // encoded as data.
 func (p Plan) MarshalJSON() ([]byte, error) {
-	if p.Changes == nil {
-		p.Changes = []Change{} // "changes" is always a list
-	}
 	j := planJSON{planFields: planFields(p), Hold: holdToJSON(p.Hold)}
 	j.Rejected = rowErrorsToJSON(p.Rejected)
 	j.Warnings = rowErrorsToJSON(p.Warnings)
@@ -448,19 +460,11 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 // holds a *GuardError for each guard, and rejected rows and warnings carry
 // their reasons as text.
 func (p *Plan) UnmarshalJSON(b []byte) error {
-	var j struct {
-		planJSON
-		Changes []changeJSON `json:"changes"`
-	}
+	var j planJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
 	*p = Plan(j.planFields)
-	layouts := layoutCache{}
-	p.Changes = make([]Change, len(j.Changes))
-	for i := range j.Changes {
-		p.Changes[i] = j.Changes[i].change(layouts)
-	}
 	p.Hold = holdFromJSON(j.Hold)
 	p.Rejected = rowErrorsFromJSON(j.Rejected)
 	p.Warnings = rowErrorsFromJSON(j.Warnings)

@@ -881,19 +881,22 @@ func (r *run) finish(runErr error) {
 	}
 }
 
-// apply applies changes in order, in batches when the Sink can take them.
-func (r *run) apply(changes []Change) (Status, error) {
+// apply applies the changes in order, in batches when the Sink can take
+// them.
+func (r *run) apply(changes ChangeList) (Status, error) {
 	ba, batched := r.p.Sink.(BatchApplier)
 	size := 1
 	if batched {
 		size = r.p.batchSize()
 	}
-	done := 0
-	for done < len(changes) {
-		if err := r.ctx.Err(); err != nil {
-			return r.stopped(done, len(changes), err)
+	total, done := changes.Len(), 0
+	for batch, err := range changes.batches(size) {
+		if err == nil {
+			err = r.ctx.Err()
 		}
-		batch := changes[done:min(done+size, len(changes))]
+		if err != nil {
+			return r.stopped(done, total, err)
+		}
 		var errs []error
 		if batched {
 			errs = ba.ApplyBatch(r.ctx, batch)
@@ -914,7 +917,7 @@ func (r *run) apply(changes []Change) (Status, error) {
 		done += len(batch)
 	}
 	if n := len(r.res.Failed); n > 0 {
-		err := fmt.Errorf("%w: %d of %d changes failed, first: %v", ErrChangesFailed, n, len(changes), r.res.Failed[0])
+		err := fmt.Errorf("%w: %d of %d changes failed, first: %v", ErrChangesFailed, n, total, r.res.Failed[0])
 		if r.res.Applied.Total() == 0 {
 			return Failed, err
 		}

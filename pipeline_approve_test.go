@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 )
 
@@ -300,12 +301,12 @@ func TestFeedCarriesTheRunsTimeAndGroupNames(t *testing.T) {
 func TestPlanJSONKeepsEverything(t *testing.T) {
 	users, _ := fingerprintState()
 	plan := &usersync.Plan{
-		Changes: []usersync.Change{
+		Changes: usersync.NewChangeList([]usersync.Change{
 			{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "a", Name: "A"}},
 			{Kind: usersync.AdoptUser, Invite: usersync.InviteAuto, User: users[0], Attrs: []string{"name"}, Join: []string{"a"},
 				Leave: []string{"c"}, OldKey: "m-17", Before: usersync.NewAttrs("name", "Annie")},
 			{Kind: usersync.MarkMissing, User: users[1]},
-		},
+		}...),
 		Unchanged: 3, Manual: 1, Population: 10,
 		Rejected: []*usersync.RowError{{File: "users.csv", Line: 7, Column: "Mail", Value: "x", Key: "e7", Err: errors.New("invalid email address")}},
 		Warnings: []*usersync.RowError{{File: "users.csv", Line: 9, Column: "manager", Value: "boss@x", Key: "e9", Err: errors.New("manager not found")}},
@@ -334,10 +335,10 @@ func TestPlanJSONKeepsEverything(t *testing.T) {
 	assert.ErrorIs(t, back.Hold, usersync.ErrGuardTripped)
 	assert.Equal(t, plan.Rejected[0].Error(), back.Rejected[0].Error())
 	assert.Equal(t, plan.Warnings[0].Error(), back.Warnings[0].Error())
-	assert.Equal(t, []string{"name", "title"}, back.Changes[2].User.Attrs.Layout().Names(), "attributes keep their order")
-	assert.Same(t, back.Changes[1].User.Attrs.Layout(), back.Changes[1].Before.Layout(), "one Layout per set of names")
+	assert.Equal(t, []string{"name", "title"}, synctest.Changes(t, back)[2].User.Attrs.Layout().Names(), "attributes keep their order")
+	assert.Same(t, synctest.Changes(t, back)[1].User.Attrs.Layout(), synctest.Changes(t, back)[1].Before.Layout(), "one Layout per set of names")
 	assert.JSONEq(t, `{"kind":"adopt","invite":"auto","user":{"key":"e1","attrs":{"name":"Ann"},"groups":["a","b"],"managed":true},
-		"attrs":["name"],"join":["a"],"leave":["c"],"old_key":"m-17","before":{"name":"Annie"}}`, mustJSON(t, plan.Changes[1]))
+		"attrs":["name"],"join":["a"],"leave":["c"],"old_key":"m-17","before":{"name":"Annie"}}`, mustJSON(t, synctest.Changes(t, plan)[1]))
 
 	for _, bad := range []string{`{"changes":[{"user":{"key":"x","attrs":{"a":"1","a":"2"}}}]}`, `{"changes":[{"user":{"attrs":{"a":1}}}]}`, `{"fingerprint":"zz"}`} {
 		assert.Error(t, json.Unmarshal([]byte(bad), new(usersync.Plan)), bad)

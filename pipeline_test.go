@@ -14,6 +14,7 @@ import (
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/source/memsource"
@@ -120,7 +121,7 @@ func TestRerunningTheSameFileChangesNothing(t *testing.T) {
 	assert.Equal(t, usersync.Succeeded, res.Status)
 	assert.Equal(t, 0, res.Applied.Total())
 	assert.Equal(t, 3, res.Applied.Unchanged)
-	assert.Empty(t, res.Plan.Changes)
+	assert.Empty(t, synctest.Changes(t, res.Plan))
 }
 
 func TestEmptyAndHeaderOnlyFilesDeleteNobody(t *testing.T) {
@@ -389,7 +390,7 @@ func TestDryRunAppliesNothing(t *testing.T) {
 	res, err := e.p.Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, usersync.Planned, res.Status)
-	assert.Equal(t, 5, len(res.Plan.Changes))
+	assert.Equal(t, 5, len(synctest.Changes(t, res.Plan)))
 	assert.Empty(t, e.users())
 }
 

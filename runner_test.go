@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/sink/memsink"
 )
 
@@ -185,7 +186,7 @@ func TestRunnerShutdownWhilePlanning(t *testing.T) {
 			assert.Empty(t, e.users(), "nothing applied")
 			if finish {
 				require.NotNil(t, got.res.Plan)
-				assert.Len(t, got.res.Plan.Changes, 5, "the plan was ready, but shutdown came first")
+				assert.Len(t, synctest.Changes(t, got.res.Plan), 5, "the plan was ready, but shutdown came first")
 			}
 			assert.Equal(t, 1, e.logs.count("canceling the sync in progress before it applies anything"))
 		})

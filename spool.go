@@ -27,11 +27,7 @@ import (
 type spool struct {
 	dir   string // for the temporary file; "" for the system's
 	limit int    // bytes of packed records in one chunk
-
-	layouts   []*Layout
-	layoutIDs map[*Layout]int
-	files     []string
-	fileIDs   map[string]int
+	codec recordCodec
 
 	cur, spare *chunk
 	writing    chan error // the write in flight, or nil
@@ -59,7 +55,6 @@ type section struct{ off, n int64 }
 func newSpool(dir string, limit int) *spool {
 	return &spool{
 		dir: dir, limit: min(max(limit, 1<<16), maxChunk),
-		layoutIDs: make(map[*Layout]int), fileIDs: make(map[string]int),
 		cur: &chunk{},
 	}
 }
@@ -72,7 +67,11 @@ func (s *spool) add(r *Record) error {
 	if s.err != nil {
 		return s.err
 	}
-	body := s.pack(s.scratch[:0], r)
+	seq := s.n
+	if r.Fragment {
+		seq = s.nfrag
+	}
+	body := s.codec.pack(s.scratch[:0], r, seq)
 	s.scratch = body
 	c := s.cur
 	if c.buf == nil {
@@ -94,7 +93,7 @@ func (s *spool) add(r *Record) error {
 	c.buf = binary.AppendUvarint(c.buf, uint64(len(body)))
 	start := len(c.buf)
 	c.buf = append(c.buf, body...)
-	key := start + len(body) - s.tailLen(r)
+	key := start + len(body) - tailLen(r)
 	c.ents = append(c.ents, entry{off: uint32(off), end: uint32(len(c.buf)), key: uint32(key), klen: uint32(len(r.Key))})
 	if r.Fragment {
 		s.nfrag++
@@ -107,18 +106,24 @@ func (s *spool) add(r *Record) error {
 // maxChunk keeps offsets within uint32.
 const maxChunk = 1 << 31
 
+// A recordCodec packs records into bytes and back, numbering the Layouts
+// and file names it meets so that a packed record names them in a byte or
+// two. What one codec packed only it can unpack.
+type recordCodec struct {
+	layouts   []*Layout
+	layoutIDs map[*Layout]int
+	files     []string
+	fileIDs   map[string]int
+}
+
 // pack appends r's body: seq, layout, file, line, flags, marker, the
 // lengths, then the key, the attributes and the groups, so that one
-// string holds all of a decoded record's text. Users and fragments count
-// their seq apart: a user's is its place among the users.
-func (s *spool) pack(b []byte, r *Record) []byte {
-	seq := s.n
-	if r.Fragment {
-		seq = s.nfrag
-	}
+// string holds all of a decoded record's text. The spool numbers users
+// and fragments apart: a user's seq is its place among the users.
+func (rc *recordCodec) pack(b []byte, r *Record, seq int) []byte {
 	b = binary.AppendUvarint(b, uint64(seq))
-	b = binary.AppendUvarint(b, uint64(s.layoutID(r.Attrs.layout)))
-	b = binary.AppendUvarint(b, uint64(s.fileID(r.Origin.File)))
+	b = binary.AppendUvarint(b, uint64(rc.layoutID(r.Attrs.layout)))
+	b = binary.AppendUvarint(b, uint64(rc.fileID(r.Origin.File)))
 	b = binary.AppendUvarint(b, uint64(r.Origin.Line))
 	var flags byte
 	if r.Inactive {
@@ -148,7 +153,7 @@ func (s *spool) pack(b []byte, r *Record) []byte {
 }
 
 // tailLen is the length of what pack writes after the key.
-func (s *spool) tailLen(r *Record) int {
+func tailLen(r *Record) int {
 	n := len(r.Key) + len(r.Attrs.data)
 	for _, g := range r.Groups {
 		n += uvarintLen(len(g)) + len(g)
@@ -156,29 +161,43 @@ func (s *spool) tailLen(r *Record) int {
 	return n
 }
 
-func (s *spool) layoutID(l *Layout) int {
-	id, ok := s.layoutIDs[l]
+func (rc *recordCodec) layoutID(l *Layout) int {
+	id, ok := rc.layoutIDs[l]
 	if !ok {
-		id = len(s.layouts)
-		s.layouts = append(s.layouts, l)
-		s.layoutIDs[l] = id
+		if rc.layoutIDs == nil {
+			rc.layoutIDs = make(map[*Layout]int)
+		}
+		id = len(rc.layouts)
+		rc.layouts = append(rc.layouts, l)
+		rc.layoutIDs[l] = id
 	}
 	return id
 }
 
-func (s *spool) fileID(name string) int {
-	id, ok := s.fileIDs[name]
+func (rc *recordCodec) fileID(name string) int {
+	id, ok := rc.fileIDs[name]
 	if !ok {
-		id = len(s.files)
-		s.files = append(s.files, name)
-		s.fileIDs[name] = id
+		if rc.fileIDs == nil {
+			rc.fileIDs = make(map[string]int)
+		}
+		id = len(rc.files)
+		rc.files = append(rc.files, name)
+		rc.fileIDs[name] = id
 	}
 	return id
+}
+
+// layout returns the Layout of id, or false if the codec numbered none.
+func (rc *recordCodec) layout(id uint64) (*Layout, bool) {
+	if id >= uint64(len(rc.layouts)) {
+		return nil, false
+	}
+	return rc.layouts[id], true
 }
 
 // unpack decodes a body written by pack. The record's strings share one
 // allocation.
-func (s *spool) unpack(b []byte) (Record, int, error) {
+func (rc *recordCodec) unpack(b []byte) (Record, int, error) {
 	var r Record
 	v, b, err := parseHeader(b)
 	if err != nil {
@@ -186,23 +205,27 @@ func (s *spool) unpack(b []byte) (Record, int, error) {
 	}
 	seq, layout, file, line, flags := int(v[hSeq]), v[hLayout], v[hFile], int(v[hLine]), v[hFlags]
 	klen, alen, ngroups := int(v[hKeyLen]), int(v[hAttrsLen]), int(v[hGroups])
-	if layout >= uint64(len(s.layouts)) || file >= uint64(len(s.files)) {
+	l, ok := rc.layout(layout)
+	if !ok || file >= uint64(len(rc.files)) {
 		return r, 0, errCorruptSpool
 	}
 	text := string(b)
 	r.Key = text[:klen]
-	r.Attrs = Attrs{layout: s.layouts[layout], data: text[klen : klen+alen]}
+	r.Attrs = Attrs{layout: l, data: text[klen : klen+alen]}
 	if r.Attrs.data == "" {
 		r.Attrs.layout = nil
 	}
 	r.Inactive, r.Managed, r.Fragment = flags&1 != 0, flags&2 != 0, flags&8 != 0
 	r.MissingRuns, r.MissingSince = uint16(v[hMissingRuns]), int64(v[hMissingSince])
-	r.Origin = Position{File: s.files[file], Line: line}
+	r.Origin = Position{File: rc.files[file], Line: line}
 	if flags&4 != 0 {
 		r.Groups = make([]string, ngroups)
 		rest := text[klen+alen:]
 		for i := range r.Groups {
 			n, w := uvarint(rest)
+			if w <= 0 || w+n > len(rest) {
+				return r, 0, errCorruptSpool
+			}
 			r.Groups[i], rest = rest[w:w+n], rest[w+n:]
 		}
 	}
@@ -355,7 +378,7 @@ func (s *spool) sorted(ctx context.Context) iter.Seq2[FeedRecord, error] {
 				return
 			}
 			c := m.cursors[0]
-			r, seq, err := s.unpack(c.body)
+			r, seq, err := s.codec.unpack(c.body)
 			if err == nil {
 				err = c.next()
 			}

@@ -33,8 +33,11 @@ func WriteDiff(w io.Writer, p *usersync.Plan) error {
 	bw := bufio.NewWriter(w)
 	d := &differ{w: bw}
 	d.header(p)
-	for i := range p.Changes {
-		d.change(&p.Changes[i])
+	for c, err := range p.Changes.All() {
+		if err != nil {
+			return err
+		}
+		d.change(&c)
 	}
 	d.rows("Warnings", p.Warnings, p.WarningsTotal)
 	d.rows("Rejected rows", p.Rejected, len(p.Rejected))

@@ -22,7 +22,7 @@ func TestWriteDiffShowsEveryKindOfChange(t *testing.T) {
 		Fingerprint: usersync.Fingerprint{0xab},
 		Hold:        &usersync.GuardError{Guard: "deactivations and deletions", Count: 3, Population: 10, Limit: "1"},
 		Unchanged:   4, Manual: 1,
-		Changes: []usersync.Change{
+		Changes: usersync.NewChangeList([]usersync.Change{
 			{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "nurses", Name: "Nurses"}},
 			{Kind: usersync.RenameGroup, Group: usersync.Group{ID: "ward-3", Name: "Ward three"}},
 			{Kind: usersync.RestoreUser, User: usersync.Record{Key: "e2", Origin: pos}},
@@ -30,7 +30,7 @@ func TestWriteDiffShowsEveryKindOfChange(t *testing.T) {
 			{Kind: usersync.MarkMissing, User: usersync.Record{Key: "e4"}},
 			{Kind: usersync.DeactivateUser, User: inactive},
 			{Kind: usersync.DeleteUser, User: usersync.Record{Key: "bad\nkey\x1b[31m"}},
-		},
+		}...),
 		Warnings:      []*usersync.RowError{{File: "users.csv", Line: 9, Column: "manager", Value: "boss@x", Err: reconcile.ErrManagerNotFound}},
 		WarningsTotal: 3,
 		Rejected:      []*usersync.RowError{{File: "users.csv", Line: 4, Err: errors.New("two\nlines")}},

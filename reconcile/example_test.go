@@ -24,7 +24,10 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	for _, c := range plan.Changes {
+	for c, err := range plan.Changes.All() {
+		if err != nil {
+			panic(err)
+		}
 		fmt.Println(c, c.Attrs, c.Join)
 	}
 	// Output:

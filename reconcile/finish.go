@@ -3,14 +3,15 @@ package reconcile
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/usersync/usersync"
 )
 
-// finish orders the changes, checks the guards and hands over the
-// warnings.
-func (pl *planner) finish() {
+// finish orders the changes, lists them in the plan, checks the guards and
+// hands over the warnings.
+func (pl *planner) finish() error {
 	pl.warnUnresolved()
 	pl.orderCreates()
 	byKey := func(a, b usersync.Change) int { return cmp.Compare(a.User.Key, b.User.Key) }
@@ -18,9 +19,49 @@ func (pl *planner) finish() {
 		slices.SortStableFunc(cs, byKey)
 	}
 	p := pl.plan
-	p.Changes = pl.concat()
+	var err error
+	if p.Changes, err = pl.list(); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
 	p.Warnings, p.WarningsTotal = pl.warnings.rowErrors(pl.recs), pl.warnings.total
 	p.Hold = pl.guards(p.Counts())
+	return nil
+}
+
+// list joins the changes of each kind in apply order, in a list that keeps
+// them within the run's memory budget. Each kind's changes are let go once
+// listed, so that memory holds them once.
+func (pl *planner) list() (usersync.ChangeList, error) {
+	w := pl.feed.ChangeWriter()
+	write := func(cs *[]usersync.Change) error {
+		for i := range *cs {
+			if err := w.Write(&(*cs)[i]); err != nil {
+				return err
+			}
+		}
+		*cs = nil
+		return nil
+	}
+	for _, cs := range []*[]usersync.Change{&pl.groupChanges, &pl.rekeys, &pl.creates} {
+		if err := write(cs); err != nil {
+			return usersync.ChangeList{}, err
+		}
+	}
+	if pl.newUsers != nil {
+		creates, err := pl.newUsers.List()
+		if err == nil {
+			err = w.WriteList(creates)
+		}
+		if err != nil {
+			return usersync.ChangeList{}, err
+		}
+	}
+	for _, cs := range []*[]usersync.Change{&pl.restores, &pl.updates, &pl.marks, &pl.deactivates, &pl.deletes} {
+		if err := write(cs); err != nil {
+			return usersync.ChangeList{}, err
+		}
+	}
+	return w.List()
 }
 
 // guards checks the plan against the policy's guards, and returns the
@@ -46,25 +87,4 @@ func (pl *planner) guards(c usersync.Counts) error {
 		return errs[0]
 	}
 	return errors.Join(errs...)
-}
-
-// concat joins the changes of each kind in apply order. A first load is all
-// creates: they are moved along in their own array, which createMissingUsers
-// made with room for the rest, rather than copied to a new one as large.
-func (pl *planner) concat() []usersync.Change {
-	head := slices.Concat(pl.groupChanges, pl.rekeys)
-	tail := [][]usersync.Change{pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes}
-	n := len(head) + len(pl.creates)
-	for _, t := range tail {
-		n += len(t)
-	}
-	cs := pl.creates
-	if cap(cs) < n || len(cs) < n/2 {
-		return slices.Concat(append([][]usersync.Change{head, pl.creates}, tail...)...)
-	}
-	cs = slices.Insert(cs, 0, head...) // in place: there is room
-	for _, t := range tail {
-		cs = append(cs, t...)
-	}
-	return cs
 }

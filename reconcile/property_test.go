@@ -14,6 +14,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/memsink"
 )
@@ -224,7 +225,7 @@ func (w *world) plan(t require.TestingT, l usersync.Lister) *usersync.Plan {
 }
 
 func apply(t require.TestingT, s *memsink.Sink, p *usersync.Plan) {
-	for _, c := range p.Changes {
+	for _, c := range synctest.Changes(t, p) {
 		require.NoError(t, s.Apply(context.Background(), c), "apply %v", c)
 	}
 }
@@ -238,7 +239,7 @@ func TestProperty_ApplyingThePlanGivesTheFeedsState(t *testing.T) {
 			w.checkPerson(t, per, p)
 		}
 		again := w.plan(t, w.sink)
-		require.Empty(t, again.Changes, "re-planning after the plan applied")
+		require.Empty(t, synctest.Changes(t, again), "re-planning after the plan applied")
 	})
 }
 
@@ -316,9 +317,12 @@ func (w *world) checkPerson(t *rapid.T, p *person, plan *usersync.Plan) {
 
 // adopted reports whether the plan adopts p's user created by hand.
 func (w *world) adopted(p *person, plan *usersync.Plan) bool {
-	return slices.ContainsFunc(plan.Changes, func(c usersync.Change) bool {
-		return c.Kind == usersync.AdoptUser && c.User.Key == p.key
-	})
+	for c := range plan.Changes.All() {
+		if c.Kind == usersync.AdoptUser && c.User.Key == p.key {
+			return true
+		}
+	}
+	return false
 }
 
 // checkFeedUser checks a user the feed lists, after the plan.
@@ -499,7 +503,7 @@ func TestProperty_AccountsFiles(t *testing.T) {
 		}
 		again, err := reconcile.New(&policy).Reconcile(context.Background(), feed, sink)
 		require.NoError(t, err)
-		require.Empty(t, again.Changes, "re-planning after the plan applied")
+		require.Empty(t, synctest.Changes(t, again), "re-planning after the plan applied")
 	})
 }
 

@@ -126,9 +126,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, feed *usersync.Feed, current
 		return nil, err
 	}
 	pl.matchLeftovers()
-	pl.createMissingUsers()
+	if err := pl.createMissingUsers(); err != nil {
+		return nil, err
+	}
 	pl.planGroups()
-	pl.finish()
+	if err := pl.finish(); err != nil {
+		return nil, err
+	}
 	return pl.plan, nil
 }
 
@@ -183,6 +187,11 @@ type planner struct {
 
 	// changes by kind, merged in apply order by finish.
 	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change
+	// newUsers holds the creates, in place of creates, when they need no
+	// ordering (see orderCreates): so a first load holds none of them in
+	// memory. joined lists the groups they join, for planGroups.
+	newUsers *usersync.ChangeWriter
+	joined   map[string]struct{}
 }
 
 func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
@@ -413,23 +422,20 @@ func (pl *planner) isPresent(u *usersync.Record) bool {
 
 // createMissingUsers plans a create for each active feed user that matched
 // nobody, in feed order.
-func (pl *planner) createMissingUsers() {
-	n := 0
-	for i := range pl.recs {
-		if pl.state[i] == unseen && !pl.recs[i].Inactive {
-			n++
-		}
-	}
-	if n > 4096 { // room for the other changes too: see concat
-		others := len(pl.rekeys) + len(pl.restores) + len(pl.updates) + len(pl.marks) + len(pl.deactivates) + len(pl.deletes)
-		pl.creates = make([]usersync.Change, 0, n+others+1024)
+func (pl *planner) createMissingUsers() error {
+	pl.joined = make(map[string]struct{})
+	if pl.managers.attr == "" {
+		pl.newUsers = pl.feed.ChangeWriter()
 	}
 	for i := range pl.recs {
 		if pl.state[i] != unseen || pl.recs[i].Inactive {
 			continue
 		}
-		pl.create(int32(i))
+		if err := pl.create(int32(i)); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // diffSorted returns the elements only in want and only in have, both sorted.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 )
 
@@ -85,7 +86,7 @@ func planFeed(t *testing.T, p *reconcile.Policy, feed *usersync.Feed, cur *state
 // kinds renders a plan's changes as "kind key" lines.
 func kinds(p *usersync.Plan) []string {
 	var out []string
-	for _, c := range p.Changes {
+	for c := range p.Changes.All() {
 		out = append(out, c.String())
 	}
 	return out
@@ -94,8 +95,8 @@ func kinds(p *usersync.Plan) []string {
 // only returns the plan's only change, failing if there is not exactly one.
 func only(t *testing.T, p *usersync.Plan) usersync.Change {
 	t.Helper()
-	require.Len(t, p.Changes, 1, "changes: %v", kinds(p))
-	return p.Changes[0]
+	require.Len(t, synctest.Changes(t, p), 1, "changes: %v", kinds(p))
+	return synctest.Changes(t, p)[0]
 }
 
 func TestCreatesNewUsersInFeedOrderAndTheirGroups(t *testing.T) {
@@ -104,15 +105,15 @@ func TestCreatesNewUsersInFeedOrderAndTheirGroups(t *testing.T) {
 		row("e1", "Ann", "ann@x", 3, "hr", "sales"),
 	}, &state{groups: []usersync.Group{{ID: "hr", Name: "HR"}}})
 	assert.Equal(t, []string{"create-group sales", "create e2", "create e1"}, kinds(p))
-	assert.Equal(t, []string{"hr", "sales"}, p.Changes[2].Join)
-	assert.Equal(t, usersync.InviteManual, p.Changes[2].Invite)
+	assert.Equal(t, []string{"hr", "sales"}, synctest.Changes(t, p)[2].Join)
+	assert.Equal(t, usersync.InviteManual, synctest.Changes(t, p)[2].Invite)
 	assert.Nil(t, p.Hold)
 	assert.Equal(t, now, p.Time)
 }
 
 func TestUnchangedUsersMakeNoChange(t *testing.T) {
 	p := plan(t, nil, []usersync.Record{row("e1", "Ann", "ann@x", 2)}, &state{users: []usersync.Record{managed("e1", "Ann", "ann@x")}})
-	assert.Empty(t, p.Changes)
+	assert.Empty(t, synctest.Changes(t, p))
 	assert.Equal(t, 1, p.Unchanged)
 	assert.Equal(t, 1, p.Population)
 }
@@ -189,8 +190,8 @@ func TestStatusColumnDeactivatesAndRestores(t *testing.T) {
 	p := plan(t, nil, []usersync.Record{off, back, newButOff},
 		&state{users: []usersync.Record{managed("e1", "Ann", "ann@x"), wasOff}})
 	assert.Equal(t, []string{"restore e2", "deactivate e1"}, kinds(p))
-	assert.Equal(t, []string{"email"}, p.Changes[0].Attrs, "a restore also writes changed attributes")
-	assert.Equal(t, "bo@x", p.Changes[0].User.Attrs.Value("email"))
+	assert.Equal(t, []string{"email"}, synctest.Changes(t, p)[0].Attrs, "a restore also writes changed attributes")
+	assert.Equal(t, "bo@x", synctest.Changes(t, p)[0].User.Attrs.Value("email"))
 }
 
 func TestPlanOrderIsDeterministic(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 )
 
@@ -45,9 +46,9 @@ func TestGroups_ParentsAndAccountsOnASinkThatLinksGroups(t *testing.T) {
 	p := planLinked(t, treeFeed(), linking{&state{groups: []usersync.Group{oldGroup}}})
 	assert.Equal(t, []string{"create-group icu", "create-group nurses", "create-group staff", "rename-group old", "create e1"}, kinds(p),
 		"the parents of a new group are created too")
-	assert.Equal(t, usersync.Group{ID: "icu", Name: "ICU", Parent: "nurses"}, p.Changes[0].Group)
-	assert.Equal(t, usersync.Group{ID: "staff", Name: "Staff", Account: "acme"}, p.Changes[2].Group)
-	assert.Equal(t, usersync.Group{ID: "old", Name: "Old"}, p.Changes[3].Group, "a changed parent and account is an update")
+	assert.Equal(t, usersync.Group{ID: "icu", Name: "ICU", Parent: "nurses"}, synctest.Changes(t, p)[0].Group)
+	assert.Equal(t, usersync.Group{ID: "staff", Name: "Staff", Account: "acme"}, synctest.Changes(t, p)[2].Group)
+	assert.Equal(t, usersync.Group{ID: "old", Name: "Old"}, synctest.Changes(t, p)[3].Group, "a changed parent and account is an update")
 
 	p = planLinked(t, treeFeed(), linking{&state{groups: []usersync.Group{
 		{ID: "icu", Name: "ICU", Parent: "nurses"}, {ID: "nurses", Name: "Nurses", Parent: "staff", Account: "acme"},
@@ -59,7 +60,7 @@ func TestGroups_ParentsAndAccountsOnASinkThatLinksGroups(t *testing.T) {
 func TestGroups_ParentsAndAccountsLeftOutOnOtherSinks(t *testing.T) {
 	p := planFeed(t, nil, treeFeed(), &state{groups: []usersync.Group{{ID: "old", Name: "Old"}}})
 	assert.Equal(t, []string{"create-group icu", "create e1"}, kinds(p))
-	assert.Equal(t, usersync.Group{ID: "icu", Name: "ICU"}, p.Changes[0].Group, "no links for a Sink that does not keep them")
+	assert.Equal(t, usersync.Group{ID: "icu", Name: "ICU"}, synctest.Changes(t, p)[0].Group, "no links for a Sink that does not keep them")
 }
 
 func TestFragments_AddGroupsToTheirUsers(t *testing.T) {
@@ -77,8 +78,8 @@ func TestFragments_AddGroupsToTheirUsers(t *testing.T) {
 		groups: []usersync.Group{{ID: "icu"}, {ID: "nurses"}},
 	})
 	require.Equal(t, []string{"create e1", "update e2"}, kinds(p))
-	assert.Equal(t, []string{"icu", "nurses"}, p.Changes[0].Join)
-	assert.Equal(t, []string{"icu"}, p.Changes[1].Leave, "with a memberships file, a user without rows in it is in no group")
+	assert.Equal(t, []string{"icu", "nurses"}, synctest.Changes(t, p)[0].Join)
+	assert.Equal(t, []string{"icu"}, synctest.Changes(t, p)[1].Leave, "with a memberships file, a user without rows in it is in no group")
 	assert.Empty(t, p.Rejected, "fragments are no duplicates of their users")
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 )
 
@@ -20,7 +21,7 @@ func TestOwnership_ManualUsersAreNeverTouched(t *testing.T) {
 	p := plan(t, &reconcile.Policy{Absent: reconcile.Delete},
 		[]usersync.Record{row("e1", "Ann Changed", "ann@y", 2)},
 		&state{users: []usersync.Record{manual("e1", "Ann", "ann@x"), manual("m9", "Temp", "temp@x")}})
-	assert.Empty(t, p.Changes, "a manual user is neither updated, nor recreated, nor deleted")
+	assert.Empty(t, synctest.Changes(t, p), "a manual user is neither updated, nor recreated, nor deleted")
 	assert.Equal(t, 1, p.Manual)
 	assert.Equal(t, 0, p.Population)
 }
@@ -55,7 +56,7 @@ func TestOwnership_AdoptionNeedsAnAdoptingKey(t *testing.T) {
 	keys := []reconcile.MatchKey{{}, {Attr: "email", IgnoreCase: true}} // email matches, but does not adopt
 	p := plan(t, &reconcile.Policy{MatchKeys: keys}, []usersync.Record{row("E1001", "Ann Berg", "ann@x", 2)},
 		&state{users: []usersync.Record{manual("m-17", "Ann", "ann@x")}})
-	assert.Empty(t, p.Changes, "the user is left alone, and the row creates nobody")
+	assert.Empty(t, synctest.Changes(t, p), "the user is left alone, and the row creates nobody")
 	assert.Equal(t, 1, p.Manual)
 }
 
@@ -98,7 +99,7 @@ func TestMatchKeys_AmbiguousMatchAppliesNothing(t *testing.T) {
 	// it? Neither is touched, and the row is held back with a warning.
 	p := plan(t, nil, []usersync.Record{row("E3", "Ann", "ann@x", 2)},
 		&state{users: []usersync.Record{manual("m1", "Ann", "ann@x"), manual("m2", "Ann B", "ann@x")}})
-	assert.Empty(t, p.Changes)
+	assert.Empty(t, synctest.Changes(t, p))
 	require.Len(t, p.Warnings, 1)
 	assert.ErrorIs(t, p.Warnings[0], reconcile.ErrAmbiguousMatch)
 	assert.Equal(t, "users.csv:2: column email: \"ann@x\": ambiguous match: the row is not applied", p.Warnings[0].Error())
@@ -112,7 +113,7 @@ func TestMatchKeys_AmbiguousMatchAppliesNothing(t *testing.T) {
 	// applied, and the user is not taken for a leaver.
 	p = plan(t, nil, []usersync.Record{row("E3", "Ann", "ann@x", 2), row("E4", "Ann", "ann@x", 3)},
 		&state{users: []usersync.Record{managed("E1", "Ann", "ann@x")}})
-	assert.Empty(t, p.Changes)
+	assert.Empty(t, synctest.Changes(t, p))
 	assert.Len(t, p.Warnings, 2)
 }
 
@@ -144,7 +145,7 @@ func TestAttrRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := plan(t, &reconcile.Policy{Attrs: tc.rules}, []usersync.Record{tc.row}, &state{users: []usersync.Record{current}})
 			if tc.wantUpdated == nil {
-				assert.Empty(t, p.Changes)
+				assert.Empty(t, synctest.Changes(t, p))
 				assert.Equal(t, 1, p.Unchanged)
 				return
 			}
@@ -191,7 +192,7 @@ func TestGrace(t *testing.T) {
 			p := plan(t, &reconcile.Policy{Absent: tc.abs, Grace: tc.grace}, []usersync.Record{row("e1", "N", "e1@x", 2)},
 				&state{users: []usersync.Record{managed("e1", "N", "e1@x"), tc.user}})
 			assert.Equal(t, tc.want, kinds(p))
-			for _, c := range p.Changes {
+			for _, c := range synctest.Changes(t, p) {
 				if c.Kind == usersync.MarkMissing {
 					assert.Equal(t, tc.runs, c.User.MissingRuns)
 					since := now.Unix()
@@ -224,7 +225,7 @@ func TestGrace_UserBackIsRestoredWithTheSameIdentity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := plan(t, &reconcile.Policy{Grace: reconcile.Grace{Runs: 3}}, []usersync.Record{tc.row}, &state{users: []usersync.Record{tc.user}})
 			assert.Equal(t, tc.want, kinds(p))
-			if c := p.Changes[0]; c.Kind == usersync.MarkMissing {
+			if c := synctest.Changes(t, p)[0]; c.Kind == usersync.MarkMissing {
 				assert.False(t, c.User.Missing(), "the marker is cleared")
 			}
 		})
@@ -238,8 +239,8 @@ func TestGroups_NamedByTheFeedCreatedAndRenamed(t *testing.T) {
 	}
 	p := planFeed(t, nil, feed, &state{groups: []usersync.Group{{ID: "ward-3", Name: "Ward 3"}, {ID: "night", Name: "Night"}}})
 	assert.Equal(t, []string{"create-group nurses", "rename-group ward-3", "create e1"}, kinds(p))
-	assert.Equal(t, "Nurses", p.Changes[0].Group.Name, "the first name a file gives")
-	assert.Equal(t, "Ward three", p.Changes[1].Group.Name)
+	assert.Equal(t, "Nurses", synctest.Changes(t, p)[0].Group.Name, "the first name a file gives")
+	assert.Equal(t, "Ward three", synctest.Changes(t, p)[1].Group.Name)
 }
 
 func TestGroups_NoCreateGroupsLeavesUnknownGroupsOutWithAWarning(t *testing.T) {
@@ -247,7 +248,7 @@ func TestGroups_NoCreateGroupsLeavesUnknownGroupsOutWithAWarning(t *testing.T) {
 		[]usersync.Record{row("e1", "Ann", "ann@x", 2, "nurses", "ward-3"), row("e2", "Bo", "bo@x", 3, "ward-3")},
 		&state{users: []usersync.Record{managed("e2", "Bo", "bo@x")}, groups: []usersync.Group{{ID: "nurses"}}})
 	assert.Equal(t, []string{"create e1"}, kinds(p), "Bo's only group does not exist: no change")
-	assert.Equal(t, []string{"nurses"}, p.Changes[0].Join)
+	assert.Equal(t, []string{"nurses"}, synctest.Changes(t, p)[0].Join)
 	require.Len(t, p.Warnings, 2)
 	assert.ErrorIs(t, p.Warnings[0], reconcile.ErrUnknownGroup)
 	assert.Equal(t, 2, p.Warnings[0].Line)
@@ -260,7 +261,7 @@ func TestGroups_MembershipsOutsideTheFeedAreKept(t *testing.T) {
 	r := row("e1", "Ann", "ann@x", 2)
 	r.Groups = nil
 	p := plan(t, nil, []usersync.Record{r}, &state{users: []usersync.Record{managed("e1", "Ann", "ann@x", "nurses")}})
-	assert.Empty(t, p.Changes)
+	assert.Empty(t, synctest.Changes(t, p))
 }
 
 // accountRow is a row of an account's file.
@@ -314,7 +315,7 @@ func TestAccounts_NamedAccountGroupIsCreatedAndRenamed(t *testing.T) {
 	p := planFeed(t, &accountsPolicy, accountsFeed(accountRow("akron.csv", "e1", 2), accountRow("scranton.csv", "e2", 2)),
 		&state{groups: []usersync.Group{{ID: "akron", Name: "Akron"}}})
 	assert.Equal(t, []string{"create-group scranton", "rename-group akron", "create e1", "create e2"}, kinds(p))
-	assert.Equal(t, akron, p.Changes[1].Group)
+	assert.Equal(t, akron, synctest.Changes(t, p)[1].Group)
 }
 
 func TestAccounts_UserMissingFromEveryFileIsAbsent(t *testing.T) {
@@ -326,7 +327,7 @@ func TestAccounts_UserMissingFromEveryFileIsAbsent(t *testing.T) {
 func TestAccounts_AccountWhoseFileDidNotArriveIsLeftAlone(t *testing.T) {
 	p := planFeed(t, &accountsPolicy, accountsFeed(accountRow("akron.csv", "e1", 2)),
 		&state{users: []usersync.Record{accountUser("e1", "akron", "stamford"), accountUser("e2", "stamford")}})
-	assert.Empty(t, p.Changes, "no stamford file tonight: its members stay, and stay members")
+	assert.Empty(t, synctest.Changes(t, p), "no stamford file tonight: its members stay, and stay members")
 }
 
 func TestAccounts_GroupsColumnDecidesTheOtherGroups(t *testing.T) {
@@ -351,7 +352,7 @@ func TestAccounts_RowsThatDisagreeWarn(t *testing.T) {
 func TestAccounts_DuplicateInOneFileRejectsTheUsersRows(t *testing.T) {
 	p := planFeed(t, &accountsPolicy, accountsFeed(accountRow("akron.csv", "e1", 2), accountRow("akron.csv", "e1", 3), accountRow("scranton.csv", "e1", 2)),
 		&state{users: []usersync.Record{accountUser("e1", "akron")}})
-	assert.Empty(t, p.Changes)
+	assert.Empty(t, synctest.Changes(t, p))
 	assert.Len(t, p.Rejected, 3)
 }
 
@@ -393,7 +394,7 @@ func TestManagers_ReferenceToAUserInTheFileOrSinkIsSet(t *testing.T) {
 	p := plan(t, &byEmail, []usersync.Record{managerRow("e1", "BOSS@x", 2), managerRow("e2", "e1@x", 3)},
 		&state{users: []usersync.Record{manual("boss", "Boss", "boss@x")}})
 	assert.Equal(t, []string{"create e1", "create e2"}, kinds(p))
-	assert.Equal(t, "BOSS@x", p.Changes[0].User.Attrs.Value("manager"), "a user created by hand is a manager too")
+	assert.Equal(t, "BOSS@x", synctest.Changes(t, p)[0].User.Attrs.Value("manager"), "a user created by hand is a manager too")
 	assert.Empty(t, p.Warnings)
 }
 
@@ -422,9 +423,9 @@ func TestManagers_CycleSetsAManagerAfterEveryoneIsCreated(t *testing.T) {
 	byKey := reconcile.Policy{Manager: reconcile.Manager{Attr: "manager"}}
 	p := plan(t, &byKey, []usersync.Record{managerRow("e1", "e2", 2), managerRow("e2", "e1", 3), managerRow("ceo", "ceo", 4)}, &state{})
 	assert.Equal(t, []string{"create e2", "create e1", "create ceo", "update ceo", "update e2"}, kinds(p))
-	assert.Equal(t, "", p.Changes[0].User.Attrs.Value("manager"), "e2 is created before its manager")
-	assert.Equal(t, []string{"manager"}, p.Changes[4].Attrs)
-	assert.Equal(t, "e1", p.Changes[4].User.Attrs.Value("manager"))
+	assert.Equal(t, "", synctest.Changes(t, p)[0].User.Attrs.Value("manager"), "e2 is created before its manager")
+	assert.Equal(t, []string{"manager"}, synctest.Changes(t, p)[4].Attrs)
+	assert.Equal(t, "e1", synctest.Changes(t, p)[4].User.Attrs.Value("manager"))
 }
 
 func TestManagers_ReKeyedUserGetsANewManagerAfterItsCreation(t *testing.T) {
@@ -433,9 +434,9 @@ func TestManagers_ReKeyedUserGetsANewManagerAfterItsCreation(t *testing.T) {
 	cur.Attrs = usersync.NewAttrs("name", "N e1", "email", "e1@x", "manager", "")
 	p := plan(t, &byKey, []usersync.Record{managerRow("e1", "e9", 2), managerRow("e9", "", 3)}, &state{users: []usersync.Record{cur}})
 	assert.Equal(t, []string{"update e1 (was old)", "create e9", "update e1"}, kinds(p))
-	assert.Nil(t, p.Changes[0].Attrs)
-	assert.Equal(t, []string{"manager"}, p.Changes[2].Attrs)
-	assert.Equal(t, map[string]string{"manager": ""}, p.Changes[2].Before.Map())
+	assert.Nil(t, synctest.Changes(t, p)[0].Attrs)
+	assert.Equal(t, []string{"manager"}, synctest.Changes(t, p)[2].Attrs)
+	assert.Equal(t, map[string]string{"manager": ""}, synctest.Changes(t, p)[2].Before.Map())
 }
 
 // population returns n managed users, and a feed that keeps all but drop of them.

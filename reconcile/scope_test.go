@@ -9,6 +9,7 @@ import (
 
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/report"
 )
@@ -43,7 +44,7 @@ func TestOutOfScopeUsersAreAbsentWithAReason(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := planFeed(t, &tc.policy, feed(), cur)
 			var got []string
-			for _, c := range p.Changes {
+			for _, c := range synctest.Changes(t, p) {
 				got = append(got, c.String()+": "+c.Reason)
 			}
 			assert.Equal(t, tc.want, got, "a user created by hand (e4) is left alone, in scope or not")

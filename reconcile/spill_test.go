@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
 	"github.com/usersync/usersync/internal/gen"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/memsink"
 	"github.com/usersync/usersync/source/memsource"
@@ -20,8 +22,9 @@ import (
 // TestPipelineUnderATinyBudget runs the same nights twice: once with the
 // default memory budget, where the records stay in memory, and once with a
 // budget so small that every file spills dozens of sorted runs to disk. The
-// plans and the directories they leave must be the same, and the spill
-// files must be gone after each run, failed or not.
+// plans (which the tiny budget keeps on disk too) and the directories they
+// leave must be the same, and the spill files must be gone after each run,
+// failed or not.
 func TestPipelineUnderATinyBudget(t *testing.T) {
 	nights := []gen.Config{
 		{Rows: 6000, First: 1000, Seed: 1},
@@ -29,8 +32,9 @@ func TestPipelineUnderATinyBudget(t *testing.T) {
 		{Rows: 6000, First: 1100, Seed: 1, Vary: 0.05, VarySeed: 2}, // nothing to do
 	}
 	type outcome struct {
-		counts usersync.Counts
-		users  []string
+		counts  usersync.Counts
+		users   []string
+		changes []string // as JSON
 	}
 	run := func(budget int64) []outcome {
 		mapper, err := csvmap.New(csvmap.Cosafe(), nil)
@@ -45,7 +49,7 @@ func TestPipelineUnderATinyBudget(t *testing.T) {
 			require.NoError(t, src.Put("users.csv", gen.Bytes(c), day))
 			res, err := p.Run(t.Context())
 			require.NoError(t, err)
-			out = append(out, outcome{res.Applied, listAll(t, sink)})
+			out = append(out, outcome{res.Applied, listAll(t, sink), changesJSON(t, res.Plan)})
 			left, err := os.ReadDir(tmp)
 			require.NoError(t, err)
 			assert.Empty(t, left, "the run removed its spill files")
@@ -71,6 +75,7 @@ func TestPipelineUnderATinyBudget(t *testing.T) {
 	for i := range nights {
 		assert.Equal(t, inMemory[i].counts, spilled[i].counts, "night %d", i+1)
 		assert.Equal(t, inMemory[i].users, spilled[i].users, "night %d", i+1)
+		assert.Equal(t, inMemory[i].changes, spilled[i].changes, "night %d", i+1)
 	}
 }
 
@@ -83,5 +88,16 @@ func listAll(t *testing.T, l usersync.Lister) []string {
 	}
 	out := comparable(users)
 	slices.Sort(out)
+	return out
+}
+
+// changesJSON encodes each of the plan's changes.
+func changesJSON(t *testing.T, p *usersync.Plan) []string {
+	var out []string
+	for _, c := range synctest.Changes(t, p) {
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		out = append(out, string(b))
+	}
 	return out
 }

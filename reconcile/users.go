@@ -105,7 +105,7 @@ func (pl *planner) adopt(i int32, u *usersync.Record) {
 }
 
 // create plans the creation of feed row i.
-func (pl *planner) create(i int32) {
+func (pl *planner) create(i int32) error {
 	d := &pl.recs[i]
 	u := *d
 	u.Attrs = pl.createAttrs(i)
@@ -115,7 +115,15 @@ func (pl *planner) create(i int32) {
 			u.Groups = []string{} // in no group, rather than saying nothing
 		}
 	}
-	pl.creates = append(pl.creates, usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: u, Join: u.Groups})
+	for _, g := range u.Groups {
+		pl.joined[g] = struct{}{}
+	}
+	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: u, Join: u.Groups}
+	if pl.newUsers != nil {
+		return pl.newUsers.Write(&c)
+	}
+	pl.creates = append(pl.creates, c)
+	return nil
 }
 
 // absent plans what Policy.Absent and Policy.Grace say for a managed user

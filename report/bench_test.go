@@ -16,12 +16,13 @@ import (
 // them refused, with 1% of the rows rejected.
 func benchResult(n int) *usersync.Result {
 	r := succeeded()
-	r.Plan = plan(0, changes(usersync.CreateGroup, "", 1))
+	cs := changes(usersync.CreateGroup, "", 1)
 	for i := range n {
-		r.Plan.Changes = append(r.Plan.Changes, usersync.Change{Kind: usersync.CreateUser,
+		cs = append(cs, usersync.Change{Kind: usersync.CreateUser,
 			User: usersync.Record{Key: fmt.Sprintf("E%07d", i)}, Join: []string{"G1"}})
 	}
-	r.Failed = []*usersync.ChangeError{{Change: r.Plan.Changes[n/2], Err: fmt.Errorf("locked")}}
+	r.Plan = plan(0, cs)
+	r.Failed = []*usersync.ChangeError{{Change: cs[n/2], Err: fmt.Errorf("locked")}}
 	r.Applied = usersync.Counts{GroupsCreated: 1, Created: n - 1}
 	r.Rejected = nil
 	for i := range n / 100 {
@@ -44,8 +45,7 @@ func BenchmarkChangesCSV(b *testing.B) {
 			w := csv.NewWriter(bw)
 			w.UseCRLF = true
 			_ = w.Write([]string{"kind", "key", "old_key", "label", "attributes", "joins", "leaves", "outcome", "error"})
-			for i := range r.Plan.Changes {
-				c := &r.Plan.Changes[i]
+			for c := range r.Plan.Changes.All() {
 				_ = w.Write([]string{c.Kind.String(), c.User.Key, c.OldKey, "", strings.Join(c.Attrs, "; "),
 					strings.Join(c.Join, "; "), strings.Join(c.Leave, "; "), "applied", ""})
 			}

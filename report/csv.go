@@ -44,6 +44,9 @@ func WriteChangesCSV(w io.Writer, s *Summary, opts *CSVOptions) error {
 			break
 		}
 	}
+	if s.all != nil && s.all.err != nil {
+		return fmt.Errorf("report: WriteChangesCSV: %w", s.all.err)
+	}
 	return cw.close(s.changeTotal(), "changes")
 }
 

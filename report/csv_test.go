@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/report"
 )
 
@@ -26,10 +27,10 @@ func TestFormulaInjection(t *testing.T) {
 		t.Run(strings.Trim(strings.ReplaceAll(lead, "\x00", "NUL"), "\t\r"), func(t *testing.T) {
 			payload := lead + `cmd|' /C calc'!A0,"x"` + "\n" + `=1+1`
 			r := partlyFailed()
-			r.Plan.Changes[1].User.Key = payload
-			r.Plan.Changes[1].Join = []string{payload}
-			r.Plan.Changes[5].Attrs = []string{payload}
-			r.Failed[0].Change = r.Plan.Changes[1]
+			synctest.Changes(t, r.Plan)[1].User.Key = payload
+			synctest.Changes(t, r.Plan)[1].Join = []string{payload}
+			synctest.Changes(t, r.Plan)[5].Attrs = []string{payload}
+			r.Failed[0].Change = synctest.Changes(t, r.Plan)[1]
 			r.Failed[0].Err = errors.New(payload)
 			r.Rejected = []*usersync.RowError{{File: payload, Line: 2, Column: payload, Value: payload, Key: payload,
 				Err: errors.New(payload)}}

@@ -33,11 +33,11 @@ func nightly() *usersync.Result {
 		Rejected: []*usersync.RowError{{File: "users.csv", Line: 9, Column: "Mail", Value: "bob(at)example",
 			Err: errors.New("not an email address")}},
 		RejectedTotal: 1,
-		Plan: &usersync.Plan{Unchanged: 39, Changes: []usersync.Change{
+		Plan: &usersync.Plan{Unchanged: 39, Changes: usersync.NewChangeList([]usersync.Change{
 			{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1001", Attrs: usersync.NewAttrs("name", "Ann Berg")}},
 			{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1002", Attrs: usersync.NewAttrs("name", "Bo Ek")}},
 			{Kind: usersync.DeactivateUser, User: usersync.Record{Key: "E0917"}},
-		}},
+		}...)},
 		Applied: usersync.Counts{Created: 2, Deactivated: 1},
 	}
 }
@@ -91,9 +91,9 @@ func ExampleNewSummary() {
 	fmt.Println(s.Changes[0].Items[0].Key, s.Changes[0].Items[0].Label)
 
 	r.Status, r.Applied = usersync.Held, usersync.Counts{}
-	r.Plan.Changes = make([]usersync.Change, 120)
-	for i := range r.Plan.Changes {
-		r.Plan.Changes[i] = usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: fmt.Sprint(i)}}
+	r.Plan.Changes = usersync.ChangeList{}
+	for i := range 120 {
+		r.Plan.Changes.Append(usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: fmt.Sprint(i)}})
 	}
 	s = report.NewSummary(r, &report.Options{Name: "Acme", MaxListed: 5})
 	fmt.Println(s.Headline)
@@ -301,8 +301,8 @@ func ExampleProgressFunc() {
 	_ = bar.Report(ctx, usersync.Event{Kind: usersync.FileProgress, File: &half})
 	_ = bar.Report(ctx, usersync.Event{Kind: usersync.FileRead, File: &res.Files[0]})
 	_ = bar.Report(ctx, usersync.Event{Kind: usersync.PlanReady, Plan: res.Plan})
-	for i := range res.Plan.Changes {
-		_ = bar.Report(ctx, usersync.Event{Kind: usersync.ChangeApplied, Change: &res.Plan.Changes[i]})
+	for c := range res.Plan.Changes.All() {
+		_ = bar.Report(ctx, usersync.Event{Kind: usersync.ChangeApplied, Change: &c})
 	}
 	_ = bar.Report(ctx, usersync.Event{Kind: usersync.RunFinished, Result: res})
 	// Output:

@@ -17,6 +17,9 @@ type fullLists struct {
 	names    []string
 	private  []string
 	keysOnly bool
+	// err is why the plan's changes could not all be read back (see
+	// usersync.ChangeList): the lists stop where it happened.
+	err error
 }
 
 // A changeState is what became of a change, and why it failed.
@@ -41,9 +44,13 @@ func (l *fullLists) changes() iter.Seq2[*usersync.Change, changeState] {
 		planOnly := r.Status == usersync.Held || r.Status == usersync.Planned
 		// Changes apply in order, so the first done were attempted and the
 		// rest were not.
-		done := r.Applied.Total() + len(r.Failed)
-		for i := range r.Plan.Changes {
-			c := &r.Plan.Changes[i]
+		done, i := r.Applied.Total()+len(r.Failed), -1
+		for c, err := range r.Plan.Changes.All() {
+			if err != nil {
+				l.err = err
+				return
+			}
+			i++
 			st := changeState{outcome: OutcomePlanned}
 			switch {
 			case planOnly:
@@ -51,11 +58,11 @@ func (l *fullLists) changes() iter.Seq2[*usersync.Change, changeState] {
 				st.outcome = OutcomeNotAttempted
 			default:
 				st.outcome = OutcomeApplied
-				if err, ok := failed[idOf(c)]; ok {
+				if err, ok := failed[idOf(&c)]; ok {
 					st = changeState{OutcomeFailed, err}
 				}
 			}
-			if !yield(c, st) {
+			if !yield(&c, st) {
 				return
 			}
 		}

@@ -114,7 +114,7 @@ func (createAll) Reconcile(ctx context.Context, feed *usersync.Feed, _ usersync.
 	}
 	p := &usersync.Plan{}
 	for _, rec := range recs {
-		p.Changes = append(p.Changes, usersync.Change{Kind: usersync.CreateUser, User: rec})
+		p.Changes.Append(usersync.Change{Kind: usersync.CreateUser, User: rec})
 	}
 	return p, nil
 }

@@ -94,7 +94,7 @@ func (r *progressReporter) progress(e usersync.Event) (Progress, bool) {
 		return Progress{Phase: Reading, File: e.File.Name, Done: e.File.Bytes, Total: total,
 			Records: e.File.Records, Rejected: e.File.Rejected}, true
 	case e.Kind == usersync.PlanReady && e.Plan != nil:
-		r.done, r.total = 0, int64(len(e.Plan.Changes))
+		r.done, r.total = 0, int64(e.Plan.Changes.Len())
 		return Progress{Phase: Planned, Total: r.total}, true
 	case e.Kind == usersync.ChangeApplied || e.Kind == usersync.ChangeFailed:
 		r.done++

@@ -47,7 +47,7 @@ func changes(kind usersync.ChangeKind, prefix string, n int) []usersync.Change {
 func plan(unchanged int, parts ...[]usersync.Change) *usersync.Plan {
 	p := &usersync.Plan{Unchanged: unchanged, Population: 1000}
 	for _, cs := range parts {
-		p.Changes = append(p.Changes, cs...)
+		p.Changes.Append(cs...)
 	}
 	return p
 }
@@ -93,9 +93,10 @@ func partlyFailed() *usersync.Result {
 		changes(usersync.CreateUser, "E1", 3),
 		changes(usersync.UpdateUser, "E2", 4),
 		changes(usersync.DeactivateUser, "E3", 1))
+	cs, _ := p.Changes.Collect() // in memory: no error
 	failed := []*usersync.ChangeError{
-		{Change: p.Changes[3], Err: errors.New("email address already used by a user created by hand")},
-		{Change: p.Changes[5], Err: errors.New("user is locked")},
+		{Change: cs[3], Err: errors.New("email address already used by a user created by hand")},
+		{Change: cs[5], Err: errors.New("user is locked")},
 	}
 	pupils := usersync.FileResult{
 		FileInfo: usersync.FileInfo{Name: "pupils.csv", Size: 1920},
@@ -158,7 +159,7 @@ func failedFile() *usersync.Result {
 func failedApply() *usersync.Result {
 	p := plan(40, changes(usersync.CreateUser, "E1", 3))
 	var failed []*usersync.ChangeError
-	for _, c := range p.Changes {
+	for c := range p.Changes.All() {
 		failed = append(failed, &usersync.ChangeError{Change: c, Err: errors.New("directory service unavailable")})
 	}
 	return &usersync.Result{

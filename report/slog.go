@@ -188,7 +188,7 @@ func rowAttrs(re *usersync.RowError) []slog.Attr {
 }
 
 func planAttrs(p *usersync.Plan) []slog.Attr {
-	a := append([]slog.Attr{slog.Int("changes", len(p.Changes))}, countAttrs(p.Counts())...)
+	a := append([]slog.Attr{slog.Int("changes", p.Changes.Len())}, countAttrs(p.Counts())...)
 	a = append(a,
 		slog.Int("unchanged", p.Unchanged),
 		slog.Int("manual", p.Manual),
@@ -220,7 +220,7 @@ func runAttrs(r *usersync.Result) []slog.Attr {
 	}
 	a = append(a, slog.Int("files", len(r.Files)))
 	if r.Plan != nil {
-		a = append(a, slog.Int("changes", len(r.Plan.Changes)))
+		a = append(a, slog.Int("changes", r.Plan.Changes.Len()))
 	}
 	a = append(a, countAttrs(r.Applied)...)
 	unchanged := r.Applied.Unchanged

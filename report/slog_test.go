@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/report"
 )
 
@@ -111,14 +112,14 @@ func TestSlogEvents(t *testing.T) {
 		},
 		{
 			name:  "change-applied",
-			event: usersync.Event{Kind: usersync.ChangeApplied, Change: &res.Plan.Changes[1]},
+			event: usersync.Event{Kind: usersync.ChangeApplied, Change: &synctest.Changes(t, res.Plan)[1]},
 			level: "DEBUG", msg: "usersync: change applied",
 			want: map[string]any{"event": "change-applied", "change": "create", "key": "E1001"},
 			keys: []string{"event", "change", "key"},
 		},
 		{
 			name:  "group-created",
-			event: usersync.Event{Kind: usersync.ChangeApplied, Change: &res.Plan.Changes[0]},
+			event: usersync.Event{Kind: usersync.ChangeApplied, Change: &synctest.Changes(t, res.Plan)[0]},
 			level: "DEBUG", msg: "usersync: change applied",
 			want: map[string]any{"event": "change-applied", "change": "create-group", "key": "G1"},
 			keys: []string{"event", "change", "key"},
@@ -197,7 +198,7 @@ func TestSlogAppliedCountsOnly(t *testing.T) {
 func TestSlogLevelFilter(t *testing.T) {
 	res := succeeded()
 	_, recs := logged(t, slog.LevelInfo,
-		usersync.Event{Kind: usersync.ChangeApplied, Change: &res.Plan.Changes[1]},
+		usersync.Event{Kind: usersync.ChangeApplied, Change: &synctest.Changes(t, res.Plan)[1]},
 		usersync.Event{Kind: usersync.RunFinished, Result: res})
 	require.Len(t, recs, 1, "change-applied is Debug")
 	assert.Equal(t, "run-finished", recs[0]["event"])

@@ -443,9 +443,9 @@ func (b *builder) counts() Counts {
 			// it to the plan.
 			c.Applied.Unchanged = r.Plan.Unchanged
 		}
-		c.NotAttempted = max(0, len(r.Plan.Changes)-r.Applied.Total()-len(r.Failed))
+		c.NotAttempted = max(0, r.Plan.Changes.Len()-r.Applied.Total()-len(r.Failed))
 	} else if r.Status == usersync.Failed {
-		c.NotAttempted = max(0, len(r.Plan.Changes)-len(r.Failed))
+		c.NotAttempted = max(0, r.Plan.Changes.Len()-len(r.Failed))
 	}
 	return c
 }

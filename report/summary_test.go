@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/report"
 )
 
@@ -65,7 +66,7 @@ func TestSummaryCaps(t *testing.T) {
 	r := failedApply()
 	r.Plan = plan(0, changes(usersync.UpdateUser, "E", 23), changes(usersync.DeleteUser, "D", 2))
 	r.Failed = nil
-	for _, c := range r.Plan.Changes[:23] {
+	for _, c := range synctest.Changes(t, r.Plan)[:23] {
 		r.Failed = append(r.Failed, &usersync.ChangeError{Change: c, Err: errors.New("timeout")})
 	}
 	r.Rejected = nil
@@ -155,7 +156,7 @@ func TestSummaryPeople(t *testing.T) {
 	assert.Contains(t, render(t, s, renderers[0].write), "\n  Ann Andersson (E2001): title: Engineer → Sales lead; mail: "+pii+".old@example.com → "+pii+".ann@example.com; password: changed; leaves G7\n")
 
 	// A given and a family name make a name; a name attribute wins.
-	r.Plan.Changes[1].User.Attrs = usersync.NewAttrs("givenName", "Bo", "sn", "Berg")
+	synctest.Changes(t, r.Plan)[1].User.Attrs = usersync.NewAttrs("givenName", "Bo", "sn", "Berg")
 	s = report.NewSummary(r, &report.Options{Names: []string{"givenName sn"}})
 	assert.Equal(t, "Bo Berg", s.Changes[1].Items[0].Name)
 

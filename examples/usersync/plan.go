@@ -66,7 +66,7 @@ func (a *app) plan(ctx context.Context, out string) int {
 	switch {
 	case planFile != "":
 		next = fmt.Sprintf("The plan was written to %s. Apply it with: usersync -c %s apply %s", planFile, a.configPath, planFile)
-	case len(res.Plan.Changes) > 0:
+	case res.Plan.Changes.Len() > 0:
 		next = "Nothing was changed. Write the plan with -o FILE to apply it as it is, or sync with run."
 	}
 	a.showPlan(res.Plan, s.summary(res), next)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/sink/sqlsink/sqlite"
 )
 
@@ -189,7 +190,7 @@ func TestPlanJSONAndStdout(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r)
 	plan, err := readPlanJSON([]byte(r.stdout))
 	require.NoError(t, err, r)
-	assert.Len(t, plan.Changes, 3, "a group and two users")
+	assert.Len(t, synctest.Changes(t, plan), 3, "a group and two users")
 }
 
 func readPlanJSON(b []byte) (*usersync.Plan, error) {

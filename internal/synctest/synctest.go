@@ -64,3 +64,13 @@ func (s *Syncer) Users() int {
 	u, _ := s.Sink.Snapshot()
 	return len(u)
 }
+
+// Changes returns the plan's changes, all in memory.
+func Changes(t require.TestingT, p *usersync.Plan) []usersync.Change {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	cs, err := p.Changes.Collect()
+	require.NoError(t, err, "read the plan's changes")
+	return cs
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/usersync/usersync"
 	"github.com/usersync/usersync/csvmap"
 	"github.com/usersync/usersync/internal/scimtest"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/scimsink"
 	"github.com/usersync/usersync/source/memsource"
@@ -101,7 +102,7 @@ func (f *faulty) requireConverged(t *testing.T, p *usersync.Pipeline) {
 	require.Empty(t, res.Failed)
 	res, err = p.Run(t.Context())
 	require.NoError(t, err)
-	require.Empty(t, res.Plan.Changes, "a third run finds nothing to do")
+	require.Empty(t, synctest.Changes(t, res.Plan), "a third run finds nothing to do")
 	require.Equal(t, faultUsers, res.Plan.Unchanged)
 	f.requireNoDuplicates(t)
 	users := f.srv.Users()
@@ -144,8 +145,8 @@ func (f *faulty) requireFaultyRunRepaired(t *testing.T, p *usersync.Pipeline) {
 func requireAccounted(t *testing.T, res *usersync.Result) {
 	t.Helper()
 	require.NotNil(t, res.Plan)
-	assert.Equal(t, len(res.Plan.Changes), res.Applied.Total()+len(res.Failed),
-		"applied %+v, failed %d, of %d changes", res.Applied, len(res.Failed), len(res.Plan.Changes))
+	assert.Equal(t, len(synctest.Changes(t, res.Plan)), res.Applied.Total()+len(res.Failed),
+		"applied %+v, failed %d, of %d changes", res.Applied, len(res.Failed), len(synctest.Changes(t, res.Plan)))
 }
 
 // modes runs a fault test with and without Bulk.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/usersync/usersync"
+	"github.com/usersync/usersync/internal/synctest"
 	"github.com/usersync/usersync/reconcile"
 	"github.com/usersync/usersync/sink/sqlsink"
 	"github.com/usersync/usersync/sink/sqlsink/sqlite"
@@ -69,7 +70,11 @@ func syncAll(ctx context.Context, s *sqlsink.Sink) error {
 	if plan.Hold != nil {
 		return plan.Hold
 	}
-	for cs := range slicesChunk(plan.Changes, killBatch) {
+	all, err := plan.Changes.Collect()
+	if err != nil {
+		return err
+	}
+	for cs := range slicesChunk(all, killBatch) {
 		for _, err := range s.ApplyBatch(ctx, cs) {
 			if err != nil {
 				return err
@@ -167,7 +172,7 @@ func TestKillMidApply(t *testing.T) {
 
 		plan, err := reconcile.New(nil).Reconcile(ctx, killFeed(), h.s)
 		require.NoError(t, err)
-		assert.Empty(t, plan.Changes, "a third sync has nothing to do")
+		assert.Empty(t, synctest.Changes(t, plan), "a third sync has nothing to do")
 		requireDigestsKnown(t, h.s)
 	})
 }

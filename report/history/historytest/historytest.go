@@ -169,11 +169,12 @@ func starts(es []history.Entry) []time.Time {
 // st, for feed name, with a little of everything: files, changes, a failed
 // change, a rejected row, a warning.
 func Summary(start time.Time, st usersync.Status, name string) *report.Summary {
-	plan := &usersync.Plan{Unchanged: 7, Population: 40, Changes: []usersync.Change{
+	changes := []usersync.Change{
 		{Kind: usersync.CreateUser, User: usersync.Record{Key: "E1"}, Join: []string{"Sales"}},
 		{Kind: usersync.UpdateUser, User: usersync.Record{Key: "E2"}, Attrs: []string{"title"}},
 		{Kind: usersync.DeactivateUser, User: usersync.Record{Key: "E3"}},
-	}}
+	}
+	plan := &usersync.Plan{Unchanged: 7, Population: 40, Changes: usersync.NewChangeList(changes...)}
 	r := &usersync.Result{
 		Status:   st,
 		Started:  start,
@@ -191,7 +192,7 @@ func Summary(start time.Time, st usersync.Status, name string) *report.Summary {
 		r.Applied = usersync.Counts{Created: 1, Updated: 1, Deactivated: 1, Unchanged: 7}
 	case usersync.PartlyFailed:
 		r.Applied = usersync.Counts{Created: 1, Deactivated: 1, Unchanged: 7}
-		r.Failed = []*usersync.ChangeError{{Change: plan.Changes[1], Err: errors.New("locked")}}
+		r.Failed = []*usersync.ChangeError{{Change: changes[1], Err: errors.New("locked")}}
 		r.Err = fmt.Errorf("%w: 1 of 3", usersync.ErrChangesFailed)
 	case usersync.Held:
 		plan.Hold = &usersync.GuardError{Guard: "deactivations", Count: 1, Population: 40, Limit: "0"}

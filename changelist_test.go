@@ -1,0 +1,147 @@
+package usersync
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// someChanges returns n changes of every kind, with every field of a
+// Change set somewhere, nil and empty lists apart.
+func someChanges(n int) []Change {
+	layout := NewLayout("name", "email")
+	var cs []Change
+	for i := range n {
+		user := Record{Key: fmt.Sprintf("e%05d", i), Attrs: layout.Make([]string{fmt.Sprintf("User %d", i), ""}),
+			Origin: Position{File: fmt.Sprintf("part%d.csv", i%3), Line: i + 2}}
+		switch i % 9 {
+		case 0:
+			cs = append(cs, Change{Kind: CreateGroup, Group: Group{ID: fmt.Sprint("g", i), Name: "G", Parent: "p", Account: "a"}})
+		case 1:
+			user.Groups = []string{"g1", "g2"}
+			cs = append(cs, Change{Kind: CreateUser, Invite: InviteAuto, User: user, Join: user.Groups})
+		case 2:
+			user.Groups = []string{}
+			cs = append(cs, Change{Kind: CreateUser, User: user, Join: []string{}})
+		case 3:
+			cs = append(cs, Change{Kind: UpdateUser, User: user, Attrs: []string{"name"}, Leave: []string{"g1"},
+				Before: NewAttrs("name", "Old"), OldKey: "old" + user.Key})
+		case 4:
+			user.Inactive, user.Managed = true, true
+			cs = append(cs, Change{Kind: DeactivateUser, User: user, Reason: "out of scope: rule x"})
+		case 5:
+			user.MissingRuns, user.MissingSince = 3, -1_700_000_000
+			cs = append(cs, Change{Kind: MarkMissing, User: user})
+		case 6:
+			cs = append(cs, Change{Kind: DeleteUser, User: Record{Key: user.Key}})
+		case 7:
+			cs = append(cs, Change{Kind: AdoptUser, Invite: InviteAuto, User: user, Attrs: []string{}, Before: Attrs{}})
+		default:
+			cs = append(cs, Change{Kind: RenameGroup, Group: Group{ID: "g", Name: "ü\x00,\n"}})
+		}
+	}
+	return cs
+}
+
+func TestChangeWriterSpills(t *testing.T) {
+	dir := t.TempDir()
+	want := someChanges(2000)
+	for _, limit := range []int64{0, 1, 20_000, 1 << 30} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			w := NewChangeWriter(dir, limit)
+			for i := range want {
+				require.NoError(t, w.Write(&want[i]))
+			}
+			l, err := w.List()
+			require.NoError(t, err)
+			got, err := l.Collect()
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			assert.Equal(t, len(want), l.Len())
+			assert.Equal(t, NewChangeList(want...).counts, l.counts, "counted as written")
+			spilled := slices.ContainsFunc(l.segs, func(s changeSeg) bool { return s.file != nil })
+			assert.Equal(t, limit > 0 && limit < 1<<30, spilled, "spilled past the limit only")
+			_, err = w.List()
+			assert.Error(t, err, "a writer lists once")
+		})
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the plan's file has no name in the directory")
+}
+
+func TestChangeWriterJoinsLists(t *testing.T) {
+	cs := someChanges(300)
+	first := NewChangeWriter(t.TempDir(), 1)
+	for i := range cs[100:200] {
+		require.NoError(t, first.Write(&cs[100+i]))
+	}
+	middle, err := first.List()
+	require.NoError(t, err)
+
+	w := NewChangeWriter(t.TempDir(), 10_000)
+	for i := range cs[:100] {
+		require.NoError(t, w.Write(&cs[i]))
+	}
+	require.NoError(t, w.WriteList(middle))
+	require.NoError(t, w.WriteList(NewChangeList(cs[200:]...)))
+	l, err := w.List()
+	require.NoError(t, err)
+	got, err := l.Collect()
+	require.NoError(t, err)
+	assert.Equal(t, cs, got)
+	assert.Equal(t, NewChangeList(cs...).counts, l.counts)
+
+	var sizes []int
+	for b, err := range l.batches(64) {
+		require.NoError(t, err)
+		sizes = append(sizes, len(b))
+	}
+	assert.LessOrEqual(t, slices.Max(sizes), 64)
+}
+
+func TestChangeListReadErrors(t *testing.T) {
+	cs := someChanges(50)
+	w := NewChangeWriter(t.TempDir(), 1)
+	for i := range cs {
+		require.NoError(t, w.Write(&cs[i]))
+	}
+	l, err := w.List()
+	require.NoError(t, err)
+	require.NoError(t, l.segs[0].file.f.Truncate(l.segs[0].size/2))
+	n := 0
+	for _, err := range l.All() {
+		if err != nil {
+			assert.ErrorContains(t, err, "read the plan back from disk")
+			break
+		}
+		n++
+	}
+	assert.Less(t, n, len(cs), "the changes after the cut are not made up")
+	_, err = l.Collect()
+	assert.Error(t, err)
+	_, err = (Plan{Changes: l}).MarshalJSON()
+	assert.Error(t, err)
+}
+
+func TestChangeListJSON(t *testing.T) {
+	cs := someChanges(30)
+	w := NewChangeWriter(t.TempDir(), 1)
+	for i := range cs {
+		require.NoError(t, w.Write(&cs[i]))
+	}
+	spilled, err := w.List()
+	require.NoError(t, err)
+	a, err := Plan{Changes: spilled}.MarshalJSON()
+	require.NoError(t, err)
+	b, err := Plan{Changes: NewChangeList(cs...)}.MarshalJSON()
+	require.NoError(t, err)
+	assert.Equal(t, string(b), string(a), "a list encodes the same wherever it is kept")
+	e, err := Plan{}.MarshalJSON()
+	require.NoError(t, err)
+	assert.Contains(t, string(e), `"changes":[]`)
+}

@@ -13,8 +13,9 @@ import (
 // hands over the warnings.
 func (pl *planner) finish() error {
 	pl.warnUnresolved()
-	pl.orderCreates()
 	byKey := func(a, b usersync.Change) int { return cmp.Compare(a.User.Key, b.User.Key) }
+	slices.SortStableFunc(pl.creates, byKey)
+	pl.orderCreates()
 	for _, cs := range [][]usersync.Change{pl.rekeys, pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes} {
 		slices.SortStableFunc(cs, byKey)
 	}
@@ -42,7 +43,7 @@ func (pl *planner) list() (usersync.ChangeList, error) {
 		*cs = nil
 		return nil
 	}
-	for _, cs := range []*[]usersync.Change{&pl.groupChanges, &pl.rekeys, &pl.creates} {
+	for _, cs := range []*[]usersync.Change{&pl.groupChanges, &pl.rekeys} {
 		if err := write(cs); err != nil {
 			return usersync.ChangeList{}, err
 		}
@@ -55,6 +56,9 @@ func (pl *planner) list() (usersync.ChangeList, error) {
 		if err != nil {
 			return usersync.ChangeList{}, err
 		}
+	}
+	if err := write(&pl.creates); err != nil {
+		return usersync.ChangeList{}, err
 	}
 	for _, cs := range []*[]usersync.Change{&pl.restores, &pl.updates, &pl.marks, &pl.deactivates, &pl.deletes} {
 		if err := write(cs); err != nil {

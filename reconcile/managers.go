@@ -85,7 +85,7 @@ func (pl *planner) warnUnresolved() {
 }
 
 // orderCreates puts each created manager before the created users who
-// report to them, keeping file order otherwise. A user whose manager is
+// report to them, keeping key order otherwise. A user whose manager is
 // created only after them (in a cycle of references, or reporting to
 // themselves), and a re-keyed or adopted user whose manager is created in
 // this plan, get their manager from an UpdateUser once every user is

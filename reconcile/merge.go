@@ -46,6 +46,10 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err := pl.listGroups(ctx, current); err != nil {
 		return err
 	}
+	pl.joined = make(map[string]struct{})
+	if pl.createsAsRead() {
+		pl.newUsers = feed.ChangeWriter()
+	}
 	m, err := pl.mergeDigests(ctx, feed, current)
 	if err != nil {
 		return err
@@ -98,12 +102,19 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 			}
 		}
 		matched := more && sink.Key == k
-		if matched && len(group) == 1 && pl.inSync(&dg, &group[0].Record, &sink) {
+		switch {
+		case matched && len(group) == 1 && pl.inSync(&dg, &group[0].Record, &sink):
 			m.unchanged++
 			if !group[0].Inactive { // and managed, as the digests say
 				m.population++
 			}
-		} else {
+		case !matched && len(group) == 1 && k != "" && pl.newUsers != nil:
+			if !group[0].Inactive {
+				if err := pl.createNow(&group[0].Record); err != nil {
+					return err
+				}
+			}
+		default:
 			for i := range group {
 				m.rows = append(m.rows, group[i].Record)
 				m.index = append(m.index, int32(group[i].Index))
@@ -145,6 +156,17 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		}
 	}
 	return m, nil
+}
+
+// createsAsRead reports whether a row new to the Sink can be planned as a
+// create the moment the merge meets it, rather than held until every row
+// is seen: when no later match key could still find it a user, no manager
+// reference needs every row resolved, and the policy writes every
+// attribute and group the row has. A first load then holds none of its
+// rows in memory.
+func (pl *planner) createsAsRead() bool {
+	p := pl.policy
+	return len(pl.keys) == 1 && p.Manager.Attr == "" && len(p.Attrs) == 0 && !p.NoCreateGroups && pl.acct == nil
 }
 
 // fileOrder puts rows, given in key order with their places in file order,

@@ -42,10 +42,9 @@
 //
 // A plan is deterministic: the same feed and Sink give the same plan, in the
 // same order, whatever order the Sink lists its users in. Group changes
-// come first, then users who take a new key or are adopted, creates in file
-// order (a manager before the users who report to them), restores,
-// updates, missing markers, deactivations and deletions, each kind sorted by
-// key. [WriteDiff] shows a plan as a person reads it.
+// come first, then users who take a new key or are adopted, creates (a
+// manager before the users who report to them), restores, updates, missing
+// markers, deactivations and deletions, each kind sorted by key. [WriteDiff] shows a plan as a person reads it.
 //
 // # Cost
 //
@@ -126,9 +125,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, feed *usersync.Feed, current
 		return nil, err
 	}
 	pl.matchLeftovers()
-	if err := pl.createMissingUsers(); err != nil {
-		return nil, err
-	}
+	pl.createMissingUsers()
 	pl.planGroups()
 	if err := pl.finish(); err != nil {
 		return nil, err
@@ -187,9 +184,10 @@ type planner struct {
 
 	// changes by kind, merged in apply order by finish.
 	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change
-	// newUsers holds the creates, in place of creates, when they need no
-	// ordering (see orderCreates): so a first load holds none of them in
-	// memory. joined lists the groups they join, for planGroups.
+	// newUsers holds the creates planned as the merge meets their rows
+	// (see createsAsRead), ahead of creates: so a first load holds none
+	// of them in memory. joined lists the groups all creates join, for
+	// planGroups.
 	newUsers *usersync.ChangeWriter
 	joined   map[string]struct{}
 }
@@ -420,22 +418,18 @@ func (pl *planner) isPresent(u *usersync.Record) bool {
 	return pl.acct != nil && pl.acct.inSilentAccount(u)
 }
 
-// createMissingUsers plans a create for each active feed user that matched
-// nobody, in feed order.
-func (pl *planner) createMissingUsers() error {
-	pl.joined = make(map[string]struct{})
-	if pl.managers.attr == "" {
-		pl.newUsers = pl.feed.ChangeWriter()
+// createMissingUsers plans a create for each active feed row held in
+// memory that matched nobody.
+func (pl *planner) createMissingUsers() {
+	if pl.joined == nil {
+		pl.joined = make(map[string]struct{})
 	}
 	for i := range pl.recs {
 		if pl.state[i] != unseen || pl.recs[i].Inactive {
 			continue
 		}
-		if err := pl.create(int32(i)); err != nil {
-			return err
-		}
+		pl.create(int32(i))
 	}
-	return nil
 }
 
 // diffSorted returns the elements only in want and only in have, both sorted.

@@ -99,14 +99,14 @@ func only(t *testing.T, p *usersync.Plan) usersync.Change {
 	return synctest.Changes(t, p)[0]
 }
 
-func TestCreatesNewUsersInFeedOrderAndTheirGroups(t *testing.T) {
+func TestCreatesNewUsersInKeyOrderAndTheirGroups(t *testing.T) {
 	p := plan(t, nil, []usersync.Record{
 		row("e2", "Bo", "bo@x", 2, "sales"),
 		row("e1", "Ann", "ann@x", 3, "hr", "sales"),
 	}, &state{groups: []usersync.Group{{ID: "hr", Name: "HR"}}})
-	assert.Equal(t, []string{"create-group sales", "create e2", "create e1"}, kinds(p))
-	assert.Equal(t, []string{"hr", "sales"}, synctest.Changes(t, p)[2].Join)
-	assert.Equal(t, usersync.InviteManual, synctest.Changes(t, p)[2].Invite)
+	assert.Equal(t, []string{"create-group sales", "create e1", "create e2"}, kinds(p))
+	assert.Equal(t, []string{"hr", "sales"}, synctest.Changes(t, p)[1].Join)
+	assert.Equal(t, usersync.InviteManual, synctest.Changes(t, p)[1].Invite)
 	assert.Nil(t, p.Hold)
 	assert.Equal(t, now, p.Time)
 }

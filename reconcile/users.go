@@ -105,7 +105,7 @@ func (pl *planner) adopt(i int32, u *usersync.Record) {
 }
 
 // create plans the creation of feed row i.
-func (pl *planner) create(i int32) error {
+func (pl *planner) create(i int32) {
 	d := &pl.recs[i]
 	u := *d
 	u.Attrs = pl.createAttrs(i)
@@ -118,12 +118,17 @@ func (pl *planner) create(i int32) error {
 	for _, g := range u.Groups {
 		pl.joined[g] = struct{}{}
 	}
-	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: u, Join: u.Groups}
-	if pl.newUsers != nil {
-		return pl.newUsers.Write(&c)
+	pl.creates = append(pl.creates, usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: u, Join: u.Groups})
+}
+
+// createNow plans the creation of feed row d as the merge meets it (see
+// createsAsRead): all of it, as create would.
+func (pl *planner) createNow(d *usersync.Record) error {
+	for _, g := range d.Groups {
+		pl.joined[g] = struct{}{}
 	}
-	pl.creates = append(pl.creates, c)
-	return nil
+	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: *d, Join: d.Groups}
+	return pl.newUsers.Write(&c)
 }
 
 // absent plans what Policy.Absent and Policy.Grace say for a managed user

@@ -47,9 +47,6 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 		return err
 	}
 	pl.joined = make(map[string]struct{})
-	if pl.createsAsRead() {
-		pl.newUsers = feed.ChangeWriter()
-	}
 	m, err := pl.mergeDigests(ctx, feed, current)
 	if err != nil {
 		return err
@@ -81,6 +78,9 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	sink, err, more := pullDigest(next)
 	if err != nil {
 		return nil, err
+	}
+	if !more && pl.createsAsRead() {
+		pl.newUsers = feed.ChangeWriter()
 	}
 	// The Sink users the feed lacks are read in full: leavers, users
 	// created by hand, and users a later match key may find. A digest
@@ -158,15 +158,15 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	return m, nil
 }
 
-// createsAsRead reports whether a row new to the Sink can be planned as a
-// create the moment the merge meets it, rather than held until every row
-// is seen: when no later match key could still find it a user, no manager
-// reference needs every row resolved, and the policy writes every
-// attribute and group the row has. A first load then holds none of its
-// rows in memory.
+// createsAsRead reports whether, in a Sink that holds no user at all, a
+// row can be planned as a create the moment the merge meets it, rather
+// than held until every row is seen: when no manager reference needs every
+// row resolved, and the policy writes every attribute and group the row
+// has. (With no user in the Sink, no later match key can find one.) A
+// first load then holds none of its rows in memory.
 func (pl *planner) createsAsRead() bool {
 	p := pl.policy
-	return len(pl.keys) == 1 && p.Manager.Attr == "" && len(p.Attrs) == 0 && !p.NoCreateGroups && pl.acct == nil
+	return p.Manager.Attr == "" && len(p.Attrs) == 0 && !p.NoCreateGroups && pl.acct == nil
 }
 
 // fileOrder puts rows, given in key order with their places in file order,

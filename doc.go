@@ -91,17 +91,20 @@
 //     decoding anything; the default Reconciler walks both lists side by
 //     side, counts the rows whose digests equal their user's as unchanged
 //     and drops them, and reads in full (with LookupUsers) only the users
-//     whose rows differ, and those the feed lacks. So the plan holds only
-//     the changes. A Sink that is only a [Lister] works as before: the
-//     Reconciler then loads the feed with [Feed.Load] and streams every
-//     user past it, which costs memory in proportion to the directory.
+//     whose rows differ, and those the feed lacks. So the planner holds
+//     only the rows that changed. Into a Sink that holds no user at all (a
+//     first load, a new tenant), it plans each row as a create the moment
+//     the merge reads it, and holds no row. A Sink that is only a [Lister]
+//     works as before: the Reconciler then loads the feed with [Feed.Load]
+//     and streams every user past it, which costs memory in proportion to
+//     the directory.
+//   - The plan: [Plan.Changes] is a [ChangeList], which holds changes in
+//     memory up to an eighth of the budget and packs the rest into a
+//     temporary file, read back in batches as they are applied or
+//     reported. A first load of a million users plans a million creates
+//     and holds about 32 MiB of them; measured with the bench command, its
+//     peak RSS fell from 1.4 GB to under 300 MiB.
 //   - Apply: changes go to a [BatchApplier] in batches of BatchSize.
-//
-// A first load is all change: every row becomes a CreateUser in the plan,
-// which is held in memory, so it costs memory in proportion to the file:
-// about 1.4 GB at the peak for a million users (the plan's Changes, 312
-// bytes each, the records' text, and the garbage collector's room over both
-// while the batches are written).
 //
 // # Approval: plan, review, apply that plan
 //

@@ -151,7 +151,9 @@ type GroupReader interface {
 //
 // A Reconciler should list the Sink's users and groups once each, to their
 // end: the Pipeline fingerprints what they yield as they pass (see
-// [Plan.Fingerprint]), and must otherwise list them again.
+// [Plan.Fingerprint]), and must otherwise list them again. One that may
+// plan many changes lists them with [Feed.ChangeWriter], which keeps them
+// within the run's memory budget.
 type Reconciler interface {
 	Reconcile(ctx context.Context, feed *Feed, current Lister) (*Plan, error)
 }

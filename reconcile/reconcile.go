@@ -56,6 +56,13 @@
 // lookups in an index too large for the CPU's caches. Rows and users left
 // over are matched by the later keys afterwards, which costs only as much
 // as there are of them.
+//
+// From a Sink that is a [usersync.DigestLister], the feed and the Sink's
+// digests are merged in key order instead, and only the rows that differ
+// are held; into a Sink that holds no user, every row is planned as a
+// create as the merge reads it. The plan's changes go to the feed's
+// [usersync.ChangeWriter], which keeps those past the memory budget on
+// disk.
 package reconcile
 
 import (

@@ -21,7 +21,7 @@ import (
 // [Feed.ChangeWriter]) holds them in memory up to the run's share of its
 // memory budget and the rest in a temporary file, read back as the list is
 // ranged over: a first load of a million users plans a million creates,
-// and holds none of them.
+// and holds an eighth of the budget's worth of them (32 MiB by default).
 //
 // A ChangeList is a value, like a slice: copies share their changes, and
 // only one of them may Append. The zero ChangeList is empty and ready to
@@ -40,14 +40,30 @@ type changeSeg struct {
 	off, size int64
 	n         int
 	counts    Counts
+	kept      bool // mem is a caller's slice: Append starts another segment
 }
 
 // NewChangeList returns a list of the changes, held in memory. The list
 // keeps cs: the caller must not change it after.
 func NewChangeList(cs ...Change) ChangeList {
 	var l ChangeList
-	l.Append(cs...)
+	l.keep(cs)
 	return l
+}
+
+// keep adds cs at the end of the list as a segment of its own, without
+// copying it.
+func (l *ChangeList) keep(cs []Change) {
+	if len(cs) == 0 {
+		return
+	}
+	s := changeSeg{mem: cs, n: len(cs), kept: true}
+	for i := range cs {
+		s.counts.add(cs[i].Kind)
+	}
+	l.segs = append(l.segs, s)
+	l.n += s.n
+	l.counts.addAll(s.counts)
 }
 
 // Append adds the changes at the end of the list, in memory.
@@ -56,10 +72,10 @@ func (l *ChangeList) Append(cs ...Change) {
 		return
 	}
 	k := len(l.segs) - 1
-	if k >= 0 && l.segs[k].file == nil {
+	if k >= 0 && l.segs[k].file == nil && !l.segs[k].kept {
 		l.segs[k].mem = append(l.segs[k].mem, cs...)
 	} else {
-		l.segs = append(l.segs, changeSeg{mem: cs})
+		l.segs = append(l.segs, changeSeg{mem: append([]Change(nil), cs...)})
 		k++
 	}
 	s := &l.segs[k]
@@ -92,7 +108,9 @@ func (l ChangeList) All() iter.Seq2[Change, error] {
 	}
 }
 
-// Collect returns the changes in a slice, all in memory.
+// Collect returns the changes in a slice, all in memory. A list held in
+// memory in one piece returns its own slice, as [bytes.Buffer.Bytes] does:
+// changing it changes the list.
 func (l ChangeList) Collect() ([]Change, error) {
 	if len(l.segs) == 1 && l.segs[0].file == nil {
 		return l.segs[0].mem, nil
@@ -232,6 +250,30 @@ func (w *ChangeWriter) Write(c *Change) error {
 	w.list.counts.add(c.Kind)
 	w.list.n++
 	return nil
+}
+
+// WriteSlice adds the changes of cs at the end of the list. Those it holds
+// in memory it does not copy: the list keeps cs, and the caller must not
+// change it after.
+func (w *ChangeWriter) WriteSlice(cs []Change) error {
+	n := 0
+	if w.err == nil && w.file == nil {
+		for n < len(cs) {
+			size := heldSize(&cs[n])
+			if w.limit > 0 && w.held+size > w.limit {
+				break
+			}
+			w.held += size
+			n++
+		}
+		w.list.keep(cs[:n])
+	}
+	for i := range cs[n:] {
+		if err := w.Write(&cs[n+i]); err != nil {
+			return err
+		}
+	}
+	return w.err
 }
 
 // WriteList adds l's changes at the end of the list; those l keeps in a

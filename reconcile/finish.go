@@ -35,31 +35,19 @@ func (pl *planner) finish() error {
 func (pl *planner) list() (usersync.ChangeList, error) {
 	w := pl.feed.ChangeWriter()
 	write := func(cs *[]usersync.Change) error {
-		for i := range *cs {
-			if err := w.Write(&(*cs)[i]); err != nil {
-				return err
-			}
-		}
+		err := writeAll(w, *cs)
 		*cs = nil
-		return nil
+		return err
 	}
 	for _, cs := range []*[]usersync.Change{&pl.groupChanges, &pl.rekeys} {
 		if err := write(cs); err != nil {
 			return usersync.ChangeList{}, err
 		}
 	}
-	if pl.newUsers != nil {
-		creates, err := pl.newUsers.List()
-		if err == nil {
-			err = w.WriteList(creates)
-		}
-		if err != nil {
-			return usersync.ChangeList{}, err
-		}
-	}
-	if err := write(&pl.creates); err != nil {
+	if err := pl.listCreates(w); err != nil {
 		return usersync.ChangeList{}, err
 	}
+	pl.creates = nil
 	for _, cs := range []*[]usersync.Change{&pl.restores, &pl.updates, &pl.marks, &pl.deactivates, &pl.deletes} {
 		if err := write(cs); err != nil {
 			return usersync.ChangeList{}, err
@@ -91,4 +79,47 @@ func (pl *planner) guards(c usersync.Counts) error {
 		return errs[0]
 	}
 	return errors.Join(errs...)
+}
+
+// listCreates writes the creates: those planned as the merge read their
+// rows, less those taken back, merged in key order with those planned from
+// the rows held. When there are only the former, their list is kept as it
+// is, in memory or on disk.
+func (pl *planner) listCreates(w *usersync.ChangeWriter) error {
+	held := pl.creates
+	if pl.newUsers == nil {
+		return writeAll(w, held)
+	}
+	read, err := pl.newUsers.List()
+	if err != nil {
+		return err
+	}
+	if len(held) == 0 && len(pl.takenBack) == 0 {
+		return w.WriteList(read)
+	}
+	for c, err := range read.All() {
+		if err != nil {
+			return err
+		}
+		if _, ok := pl.takenBack[c.User.Key]; ok {
+			continue
+		}
+		n := 0
+		for n < len(held) && held[n].User.Key < c.User.Key {
+			n++
+		}
+		if err := writeAll(w, held[:n]); err != nil {
+			return err
+		}
+		held = held[n:]
+		if err := w.Write(&c); err != nil {
+			return err
+		}
+	}
+	return writeAll(w, held)
+}
+
+// writeAll writes cs, which the list may keep.
+func writeAll(w *usersync.ChangeWriter, cs []usersync.Change) error {
+	return w.WriteSlice(cs)
 }

@@ -24,8 +24,11 @@ import (
 // a group (see feedGroups).
 func (pl *planner) planGroups() {
 	fg := newFeedGroups(pl.feed.Groups, pl.policy.Accounts)
-	wanted := pl.joined // the creates' groups
-	for _, cs := range [][]usersync.Change{pl.rekeys, pl.restores, pl.updates, pl.deactivates} {
+	wanted := make(map[string]struct{}, len(pl.newJoins))
+	for g := range pl.newJoins {
+		wanted[g] = struct{}{}
+	}
+	for _, cs := range [][]usersync.Change{pl.rekeys, pl.creates, pl.restores, pl.updates, pl.deactivates} {
 		for i := range cs {
 			for _, g := range cs[i].Join {
 				wanted[g] = struct{}{}

@@ -243,17 +243,15 @@ func TestPlanGroupsAgreesWithMaps(t *testing.T) {
 			accounts = append(accounts, Account{Group: id(), Name: opt(fmt.Sprintf("Account %d", rng.IntN(3)))})
 		}
 		var joins []string
-		joined := make(map[string]struct{})
 		for range rng.IntN(8) {
 			joins = append(joins, id())
-			joined[joins[len(joins)-1]] = struct{}{}
 		}
 		set, err := collectGroups(groupSeq(sinkList, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		pl := &planner{policy: &Policy{Accounts: accounts}, feed: &usersync.Feed{Groups: feed}, links: rng.IntN(2) == 0,
-			sinkGroups: set, creates: []usersync.Change{{Kind: usersync.CreateUser, Join: joins}}, joined: joined}
+			sinkGroups: set, creates: []usersync.Change{{Kind: usersync.CreateUser, Join: joins}}}
 		want := planGroupsWithMaps(pl, sink)
 		pl.planGroups()
 		if !slices.EqualFunc(pl.groupChanges, want, func(a, b usersync.Change) bool { return a.Kind == b.Kind && a.Group == b.Group }) {

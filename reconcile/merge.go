@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"slices"
 
@@ -46,17 +47,19 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err := pl.listGroups(ctx, current); err != nil {
 		return err
 	}
-	pl.joined = make(map[string]struct{})
 	m, err := pl.mergeDigests(ctx, feed, current)
 	if err != nil {
 		return err
 	}
-	pl.recs, pl.keyOrder = fileOrder(m.rows, m.index)
-	m.rows, m.index = nil, nil
 	users, err := lookupAll(ctx, current, m.lookups)
 	if err != nil {
 		return err
 	}
+	if err := pl.takeBack(ctx, feed, m, users); err != nil {
+		return err
+	}
+	pl.recs, pl.keyOrder = fileOrder(m.rows, m.index)
+	m.rows, m.index = nil, nil
 	pl.plan.Unchanged += m.unchanged
 	pl.plan.Population += m.population
 	pl.index()
@@ -79,8 +82,8 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	if err != nil {
 		return nil, err
 	}
-	if !more && pl.createsAsRead() {
-		pl.newUsers = feed.ChangeWriter()
+	if pl.createsAsRead() {
+		pl.newUsers, pl.newJoins = feed.ChangeWriter(), make(map[string]int)
 	}
 	// The Sink users the feed lacks are read in full: leavers, users
 	// created by hand, and users a later match key may find. A digest
@@ -109,10 +112,8 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 				m.population++
 			}
 		case !matched && len(group) == 1 && k != "" && pl.newUsers != nil:
-			if !group[0].Inactive {
-				if err := pl.createNow(&group[0].Record); err != nil {
-					return err
-				}
+			if err := pl.createNow(&group[0]); err != nil {
+				return err
 			}
 		default:
 			for i := range group {
@@ -158,15 +159,99 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	return m, nil
 }
 
-// createsAsRead reports whether, in a Sink that holds no user at all, a
-// row can be planned as a create the moment the merge meets it, rather
-// than held until every row is seen: when no manager reference needs every
-// row resolved, and the policy writes every attribute and group the row
-// has. (With no user in the Sink, no later match key can find one.) A
-// first load then holds none of its rows in memory.
+// createsAsRead reports whether a row whose key the Sink lacks can be
+// planned as a create the moment the merge meets it, rather than held
+// until every row is seen: when no manager reference needs every row
+// resolved, and the policy writes every attribute and group the row has.
+// A first load then holds none of its rows in memory. A later match key
+// may still find such a row a user: takeBack gives those rows back.
 func (pl *planner) createsAsRead() bool {
 	p := pl.policy
 	return p.Manager.Attr == "" && len(p.Attrs) == 0 && !p.NoCreateGroups && pl.acct == nil
+}
+
+// A newRow is a row planned as a create as the merge read it: the hash of
+// one of its values of a later match key, and its place in file order.
+type newRow struct {
+	hash  uint64
+	index int32
+}
+
+// laterValues calls f with the hash of each of r's values of the later
+// match keys.
+func (pl *planner) laterValues(r *usersync.Record, f func(hash uint64)) {
+	for k := 1; k < len(pl.keys); k++ {
+		if v := pl.keys[k].value(r); v != "" {
+			f(maphash.String(pl.seed, v) + uint64(k))
+		}
+	}
+}
+
+// takeBack gives the planner back the rows planned as creates as the merge
+// read them that a later match key may find a user for: those that share a
+// value of such a key with a user read in full (a hash collision only
+// costs a row planned the slower way). They are read from the feed again
+// and planned as the rows held are; list leaves their creates out.
+func (pl *planner) takeBack(ctx context.Context, feed *usersync.Feed, m *merge, users userList) error {
+	rows := pl.newRows
+	pl.newRows = nil
+	if len(rows) == 0 || len(users) == 0 {
+		return nil
+	}
+	held := make(map[uint64]struct{})
+	for i := range users {
+		pl.laterValues(&users[i], func(h uint64) { held[h] = struct{}{} })
+	}
+	back := make(map[int]struct{})
+	for _, r := range rows {
+		if _, ok := held[r.hash]; ok {
+			back[int(r.index)] = struct{}{}
+		}
+	}
+	if len(back) == 0 {
+		return nil
+	}
+	var again []usersync.FeedRecord // in key order, as Sorted yields them
+	for r, err := range feed.Sorted(ctx) {
+		if err != nil {
+			return fmt.Errorf("read the feed: %w", err)
+		}
+		if _, ok := back[r.Index]; ok {
+			again = append(again, r)
+		}
+	}
+	pl.takenBack = make(map[string]struct{}, len(again))
+	for _, r := range again {
+		pl.takenBack[r.Key] = struct{}{}
+		if r.Inactive {
+			continue // createNow planned nothing for it
+		}
+		for _, g := range r.Groups {
+			if pl.newJoins[g]--; pl.newJoins[g] == 0 {
+				delete(pl.newJoins, g)
+			}
+		}
+	}
+	m.rows, m.index = mergeRows(m.rows, m.index, again)
+	return nil
+}
+
+// mergeRows merges rows given in key order, with their places in file order,
+// and more, in key order too, none with a key of rows.
+func mergeRows(rows []usersync.Record, index []int32, more []usersync.FeedRecord) ([]usersync.Record, []int32) {
+	outRows := make([]usersync.Record, 0, len(rows)+len(more))
+	outIndex := make([]int32, 0, len(rows)+len(more))
+	i, j := 0, 0
+	for i < len(rows) || j < len(more) {
+		if j == len(more) || i < len(rows) && rows[i].Key < more[j].Key {
+			outRows, outIndex = append(outRows, rows[i]), append(outIndex, index[i])
+			i++
+		} else {
+			outRows, outIndex = append(outRows, more[j].Record), append(outIndex, int32(more[j].Index))
+			j++
+		}
+	}
+	return outRows, outIndex
 }
 
 // fileOrder puts rows, given in key order with their places in file order,

@@ -69,6 +69,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -192,11 +193,15 @@ type planner struct {
 	// changes by kind, merged in apply order by finish.
 	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change
 	// newUsers holds the creates planned as the merge meets their rows
-	// (see createsAsRead), ahead of creates: so a first load holds none
-	// of them in memory. joined lists the groups all creates join, for
-	// planGroups.
-	newUsers *usersync.ChangeWriter
-	joined   map[string]struct{}
+	// (see createsAsRead): so a first load holds none of them in memory.
+	// newJoins counts the groups they join, for planGroups; newRows lets
+	// takeBack find those a later match key may claim, and takenBack
+	// lists their keys.
+	newUsers  *usersync.ChangeWriter
+	newJoins  map[string]int
+	newRows   []newRow
+	takenBack map[string]struct{}
+	seed      maphash.Seed
 }
 
 func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
@@ -205,6 +210,7 @@ func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
 		keys:     r.keys,
 		feed:     feed,
 		plan:     &usersync.Plan{Time: feed.Time},
+		seed:     maphash.MakeSeed(),
 		now:      feed.Time,
 		plainKey: r.keys[0] == MatchKey{} || r.keys[0] == MatchKey{Adopt: true},
 		warnings: warnings{max: orDefault(r.policy.MaxWarnings, DefaultMaxWarnings)},
@@ -428,9 +434,6 @@ func (pl *planner) isPresent(u *usersync.Record) bool {
 // createMissingUsers plans a create for each active feed row held in
 // memory that matched nobody.
 func (pl *planner) createMissingUsers() {
-	if pl.joined == nil {
-		pl.joined = make(map[string]struct{})
-	}
 	for i := range pl.recs {
 		if pl.state[i] != unseen || pl.recs[i].Inactive {
 			continue

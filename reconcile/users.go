@@ -115,19 +115,21 @@ func (pl *planner) create(i int32) {
 			u.Groups = []string{} // in no group, rather than saying nothing
 		}
 	}
-	for _, g := range u.Groups {
-		pl.joined[g] = struct{}{}
-	}
 	pl.creates = append(pl.creates, usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: u, Join: u.Groups})
 }
 
-// createNow plans the creation of feed row d as the merge meets it (see
-// createsAsRead): all of it, as create would.
-func (pl *planner) createNow(d *usersync.Record) error {
-	for _, g := range d.Groups {
-		pl.joined[g] = struct{}{}
+// createNow plans the creation of feed row r as the merge meets it (see
+// createsAsRead): all of it, as create would. An inactive row creates
+// nobody, but a later match key may still find it a user to deactivate.
+func (pl *planner) createNow(r *usersync.FeedRecord) error {
+	pl.laterValues(&r.Record, func(h uint64) { pl.newRows = append(pl.newRows, newRow{h, int32(r.Index)}) })
+	if r.Inactive {
+		return nil
 	}
-	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: *d, Join: d.Groups}
+	for _, g := range r.Groups {
+		pl.newJoins[g]++
+	}
+	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}
 	return pl.newUsers.Write(&c)
 }
 

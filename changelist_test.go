@@ -104,14 +104,19 @@ func TestChangeWriterJoinsLists(t *testing.T) {
 	assert.LessOrEqual(t, slices.Max(sizes), 64)
 }
 
-func TestChangeListReadErrors(t *testing.T) {
-	cs := someChanges(50)
+// onDisk returns a list of cs kept on disk from its first change.
+func onDisk(t *testing.T, cs []Change) ChangeList {
 	w := NewChangeWriter(t.TempDir(), 1)
-	for i := range cs {
-		require.NoError(t, w.Write(&cs[i]))
-	}
+	require.NoError(t, w.WriteSlice(cs))
 	l, err := w.List()
 	require.NoError(t, err)
+	require.Nil(t, l.segs[0].mem, "on disk")
+	return l
+}
+
+func TestChangeListReadErrors(t *testing.T) {
+	cs := someChanges(50)
+	l := onDisk(t, cs)
 	require.NoError(t, l.segs[0].file.f.Truncate(l.segs[0].size/2))
 	n := 0
 	for _, err := range l.All() {
@@ -122,7 +127,7 @@ func TestChangeListReadErrors(t *testing.T) {
 		n++
 	}
 	assert.Less(t, n, len(cs), "the changes after the cut are not made up")
-	_, err = l.Collect()
+	_, err := l.Collect()
 	assert.Error(t, err)
 	_, err = (Plan{Changes: l}).MarshalJSON()
 	assert.Error(t, err)
@@ -130,13 +135,7 @@ func TestChangeListReadErrors(t *testing.T) {
 
 func TestChangeListJSON(t *testing.T) {
 	cs := someChanges(30)
-	w := NewChangeWriter(t.TempDir(), 1)
-	for i := range cs {
-		require.NoError(t, w.Write(&cs[i]))
-	}
-	spilled, err := w.List()
-	require.NoError(t, err)
-	a, err := Plan{Changes: spilled}.MarshalJSON()
+	a, err := Plan{Changes: onDisk(t, cs)}.MarshalJSON()
 	require.NoError(t, err)
 	b, err := Plan{Changes: NewChangeList(cs...)}.MarshalJSON()
 	require.NoError(t, err)
@@ -144,4 +143,20 @@ func TestChangeListJSON(t *testing.T) {
 	e, err := Plan{}.MarshalJSON()
 	require.NoError(t, err)
 	assert.Contains(t, string(e), `"changes":[]`)
+}
+
+func TestChangeWriterKeepsSlices(t *testing.T) {
+	cs := someChanges(100)
+	w := NewChangeWriter(t.TempDir(), 1<<30)
+	require.NoError(t, w.WriteSlice(cs[:50]))
+	require.NoError(t, w.Write(&cs[50]))
+	require.NoError(t, w.WriteSlice(cs[51:]))
+	l, err := w.List()
+	require.NoError(t, err)
+	assert.Same(t, &cs[0], &l.segs[0].mem[0], "a slice in memory is kept, not copied")
+	l.Append(Change{Kind: DeleteUser})
+	assert.Equal(t, someChanges(100), cs, "appending to the list leaves the kept slices alone")
+	got, err := l.Collect()
+	require.NoError(t, err)
+	assert.Equal(t, append(someChanges(100), Change{Kind: DeleteUser}), got)
 }

@@ -92,9 +92,13 @@
 //     side, counts the rows whose digests equal their user's as unchanged
 //     and drops them, and reads in full (with LookupUsers) only the users
 //     whose rows differ, and those the feed lacks. So the planner holds
-//     only the rows that changed. Into a Sink that holds no user at all (a
-//     first load, a new tenant), it plans each row as a create the moment
-//     the merge reads it, and holds no row. A Sink that is only a [Lister]
+//     only the rows that changed, and not even those that are new: a row
+//     whose key the Sink lacks is planned as a create the moment the merge
+//     reads it, unless the policy needs every row first (manager
+//     references, attribute rules). Should a later match key find it a
+//     user after all (the email of a user listed under another key), the
+//     row is read from the spool again and planned as a changed row is.
+//     So a first load holds no row. A Sink that is only a [Lister]
 //     works as before: the Reconciler then loads the feed with [Feed.Load]
 //     and streams every user past it, which costs memory in proportion to
 //     the directory.

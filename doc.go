@@ -107,7 +107,7 @@
 //     temporary file, read back in batches as they are applied or
 //     reported. A first load of a million users plans a million creates
 //     and holds about 32 MiB of them; measured with the bench command, its
-//     peak RSS fell from 1.4 GB to under 300 MiB.
+//     peak RSS fell from about 1.4 GB to about 280 MiB.
 //   - Apply: changes go to a [BatchApplier] in batches of BatchSize.
 //
 // # Approval: plan, review, apply that plan

@@ -30,12 +30,13 @@ func (pl *planner) finish() error {
 }
 
 // list joins the changes of each kind in apply order, in a list that keeps
-// them within the run's memory budget. Each kind's changes are let go once
-// listed, so that memory holds them once.
+// them within the run's memory budget. Each kind's slice goes into the
+// list as it is, as far as the budget allows, so that memory holds each
+// change once.
 func (pl *planner) list() (usersync.ChangeList, error) {
 	w := pl.feed.ChangeWriter()
 	write := func(cs *[]usersync.Change) error {
-		err := writeAll(w, *cs)
+		err := w.WriteSlice(*cs)
 		*cs = nil
 		return err
 	}
@@ -88,7 +89,7 @@ func (pl *planner) guards(c usersync.Counts) error {
 func (pl *planner) listCreates(w *usersync.ChangeWriter) error {
 	held := pl.creates
 	if pl.newUsers == nil {
-		return writeAll(w, held)
+		return w.WriteSlice(held)
 	}
 	read, err := pl.newUsers.List()
 	if err != nil {
@@ -108,7 +109,7 @@ func (pl *planner) listCreates(w *usersync.ChangeWriter) error {
 		for n < len(held) && held[n].User.Key < c.User.Key {
 			n++
 		}
-		if err := writeAll(w, held[:n]); err != nil {
+		if err := w.WriteSlice(held[:n]); err != nil {
 			return err
 		}
 		held = held[n:]
@@ -116,10 +117,5 @@ func (pl *planner) listCreates(w *usersync.ChangeWriter) error {
 			return err
 		}
 	}
-	return writeAll(w, held)
-}
-
-// writeAll writes cs, which the list may keep.
-func writeAll(w *usersync.ChangeWriter, cs []usersync.Change) error {
-	return w.WriteSlice(cs)
+	return w.WriteSlice(held)
 }

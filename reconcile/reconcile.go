@@ -44,7 +44,8 @@
 // same order, whatever order the Sink lists its users in. Group changes
 // come first, then users who take a new key or are adopted, creates (a
 // manager before the users who report to them), restores, updates, missing
-// markers, deactivations and deletions, each kind sorted by key. [WriteDiff] shows a plan as a person reads it.
+// markers, deactivations and deletions, each kind sorted by key.
+// [WriteDiff] shows a plan as a person reads it.
 //
 // # Cost
 //

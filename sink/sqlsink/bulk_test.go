@@ -122,3 +122,43 @@ func TestInsertOnlyKeepsHostSetting(t *testing.T) {
 	require.Nil(t, s.ApplyBatch(ctx, []usersync.Change{create("a")}))
 	assert.False(t, foreignKeys(t, db))
 }
+
+// TestCreatesFindUsersInTheirKeyRange checks that a batch of creates
+// adopts the users it meets wherever their keys fall: first, last or
+// between the batch's others, which are looked up only when a probe of
+// the key range finds a user there.
+func TestCreatesFindUsersInTheirKeyRange(t *testing.T) {
+	forEachDB(t, func(t *testing.T, tdb *testDB) {
+		ctx := t.Context()
+		h, err := newHarness(ctx, t, tdb, sqlsink.Options{})
+		require.NoError(t, err)
+		for _, k := range []string{"b", "m", "y", "zz"} { // "zz" is outside every batch's range
+			require.NoError(t, h.PutUser(ctx, usersync.Record{Key: k, Attrs: usersync.NewAttrs("name", "By hand")}))
+		}
+		// Each batch's range holds no other user than the one it names.
+		for _, batch := range [][]string{
+			{"b", "c"},       // first
+			{"k", "m"},       // last
+			{"x", "y", "ya"}, // between
+			{"d", "e", "f"},  // none
+		} {
+			cs := make([]usersync.Change, len(batch))
+			for i, k := range batch {
+				cs[i] = create(k)
+			}
+			require.Nil(t, h.s.ApplyBatch(ctx, cs), "batch %v", batch)
+		}
+		users, _, err := h.State(ctx)
+		require.NoError(t, err)
+		got := map[string]bool{}
+		for _, u := range users {
+			require.NotContains(t, got, u.Key, "user %q listed twice", u.Key)
+			got[u.Key] = u.Managed
+		}
+		want := map[string]bool{"zz": false}
+		for _, k := range []string{"b", "c", "d", "e", "f", "k", "m", "x", "y", "ya"} {
+			want[k] = true
+		}
+		assert.Equal(t, want, got)
+	})
+}

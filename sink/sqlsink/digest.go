@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"maps"
 	"math/rand/v2"
 	"slices"
 
@@ -238,17 +237,23 @@ WHERE g.%s = m.%s AND u.%s = m.%s AND g.%s = u.%s AND g.%s IS NOT NULL AND %s`, 
 }
 
 // insertDigests sets the digests of users about to be inserted, whose
-// memberships are the groups they join.
-func insertDigests(dg *usersync.Digester, u *touched, r *row) {
-	var groups []string
-	for _, g := range slices.Sorted(maps.Keys(u.member)) {
-		if u.member[g] {
+// memberships are the groups they join. It returns groups, the scratch
+// slice it lists them in, for the next call to reuse.
+func insertDigests(dg *usersync.Digester, u *touched, r *row, groups []string) []string {
+	groups = groups[:0]
+	for g, in := range u.member {
+		if in {
 			groups = append(groups, g)
 		}
 	}
-	rec := u.now.record(u.key, groups)
+	slices.Sort(groups)
+	rec := u.now.record(u.key, nil) // nil for none, as groupsOf gives
+	if len(groups) > 0 {
+		rec.Groups = groups
+	}
 	d := dg.Digest(&rec)
 	r.attrsDigest, r.groupsDigest, r.rev = d.Attrs, d.Groups, rand.Int64()
+	return groups
 }
 
 func (st *state) record(key string, groups []string) usersync.Record {

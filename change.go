@@ -1,10 +1,12 @@
 package usersync
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -450,10 +452,39 @@ type rowErrorJSON struct {
 // plan always encodes to the same bytes. Hold, Rejected and Warnings are
 // encoded as data.
 func (p Plan) MarshalJSON() ([]byte, error) {
-	j := planJSON{planFields: planFields(p), Hold: holdToJSON(p.Hold)}
+	var b bytes.Buffer
+	if err := p.WriteJSON(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// WriteJSON writes the bytes MarshalJSON gives to w, a change at a time,
+// so that a plan kept in a file (see [ChangeList]) is never held in memory
+// whole.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	rest := planFields(*p)
+	rest.Changes = ChangeList{}
+	j := planJSON{planFields: rest, Hold: holdToJSON(p.Hold)}
 	j.Rejected = rowErrorsToJSON(p.Rejected)
 	j.Warnings = rowErrorsToJSON(p.Warnings)
-	return json.Marshal(j)
+	fields, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	// The changes come first: the rest follows their empty array.
+	const head = `{"changes":`
+	fields, ok := bytes.CutPrefix(fields, []byte(head+"[]"))
+	if !ok {
+		return fmt.Errorf("usersync: a plan's JSON starts with %.20q, not %s", fields, head)
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString(head)
+	if err := p.Changes.writeJSON(bw); err != nil {
+		return err
+	}
+	bw.Write(fields)
+	return bw.Flush()
 }
 
 // UnmarshalJSON decodes a plan written by MarshalJSON. A decoded Hold

@@ -2,6 +2,7 @@ package usersync
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -147,23 +148,41 @@ func (l ChangeList) batches(size int) iter.Seq2[[]Change, error] {
 }
 
 // MarshalJSON encodes the changes as a JSON array, holding the encoding in
-// memory.
+// memory; [Plan.WriteJSON] streams it instead.
 func (l ChangeList) MarshalJSON() ([]byte, error) {
-	b := []byte{'['}
+	var b bytes.Buffer
+	if err := l.writeJSON(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeJSON writes the JSON array MarshalJSON gives to w, a change at a
+// time.
+func (l ChangeList) writeJSON(w io.Writer) error {
+	sep := "["
 	for c, err := range l.All() {
 		if err != nil {
-			return nil, err
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
+			return err
 		}
 		j, err := json.Marshal(c)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		b = append(b, j...)
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(j); err != nil {
+			return err
+		}
+		sep = ","
 	}
-	return append(b, ']'), nil
+	if sep == "[" {
+		_, err := io.WriteString(w, "[]")
+		return err
+	}
+	_, err := io.WriteString(w, "]")
+	return err
 }
 
 // UnmarshalJSON decodes an array written by MarshalJSON into memory.

@@ -1,10 +1,15 @@
 package usersync
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -131,6 +136,7 @@ func TestChangeListReadErrors(t *testing.T) {
 	assert.Error(t, err)
 	_, err = (Plan{Changes: l}).MarshalJSON()
 	assert.Error(t, err)
+	assert.Error(t, (&Plan{Changes: l}).WriteJSON(io.Discard))
 }
 
 func TestChangeListJSON(t *testing.T) {
@@ -143,6 +149,22 @@ func TestChangeListJSON(t *testing.T) {
 	e, err := Plan{}.MarshalJSON()
 	require.NoError(t, err)
 	assert.Contains(t, string(e), `"changes":[]`)
+
+	// WriteJSON streams what encoding/json makes of the whole plan.
+	p := &Plan{Changes: onDisk(t, cs), Unchanged: 7, Population: 40, Time: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC),
+		Hold:     &GuardError{Guard: "deletes and deactivations", Count: 30, Population: 40, Limit: "10% of 40 (4)"},
+		Rejected: []*RowError{{File: "users.csv", Line: 3, Column: "Mail", Err: errors.New("not an email")}},
+		Files:    []PlanFile{{Name: "users.csv", Size: 100, SHA256: "ab", Records: 31, Rejected: 1}}}
+	whole := planJSON{planFields: planFields(*p), Hold: holdToJSON(p.Hold), Rejected: rowErrorsToJSON(p.Rejected)}
+	want, err := json.Marshal(whole)
+	require.NoError(t, err)
+	var got bytes.Buffer
+	require.NoError(t, p.WriteJSON(&got))
+	assert.Equal(t, string(want), got.String())
+	var back Plan
+	require.NoError(t, json.Unmarshal(got.Bytes(), &back))
+	assert.Equal(t, len(cs), back.Changes.Len())
+	assert.Equal(t, 7, back.Unchanged)
 }
 
 func TestChangeWriterKeepsSlices(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -75,11 +74,10 @@ func (a *app) plan(ctx context.Context, out string) int {
 
 // printPlan writes the plan's JSON to stdout, for plan -o -.
 func (a *app) printPlan(plan *usersync.Plan, code int) int {
-	b, err := json.Marshal(plan)
-	if err != nil {
+	if err := plan.WriteJSON(a.stdout); err != nil {
 		return a.fail(err)
 	}
-	fmt.Fprintf(a.stdout, "%s\n", b)
+	fmt.Fprintln(a.stdout)
 	return code
 }
 

@@ -190,10 +190,6 @@ func writePlan(p string, plan *usersync.Plan) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.Marshal(plan)
-	if err != nil {
-		return err
-	}
 	f, err := os.CreateTemp(dir, ".plan-*.json")
 	if err != nil {
 		return err
@@ -204,7 +200,10 @@ func writePlan(p string, plan *usersync.Plan) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(append(b, '\n')); err != nil {
+	if err = plan.WriteJSON(f); err != nil {
+		return err
+	}
+	if _, err = f.Write([]byte{'\n'}); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {

@@ -5,6 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -141,4 +145,45 @@ func TestCSVWriteError(t *testing.T) {
 	errDisk := errors.New("disk full")
 	err := report.WriteChangesCSV(failingWriter{errDisk}, report.NewSummary(held(), nil), nil)
 	assert.ErrorIs(t, err, errDisk)
+}
+
+// TestPlanNotReadBack checks a plan kept on disk that cannot be read back
+// in full: the Summary says its lists stop early, and the CSV attachment
+// fails rather than list part of the plan as the whole of it.
+func TestPlanNotReadBack(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("cuts the plan's unlinked file through /proc/self/fd, which only Linux has")
+	}
+	res := held()
+	w := usersync.NewChangeWriter(t.TempDir(), 1) // every change on disk
+	require.NoError(t, w.WriteSlice(synctest.Changes(t, res.Plan)))
+	var err error
+	res.Plan.Changes, err = w.List()
+	require.NoError(t, err)
+	cutPlanFile(t)
+
+	s := report.NewSummary(res, nil)
+	require.Len(t, s.ReportErrors, 1)
+	assert.Contains(t, s.ReportErrors[0], "the change lists stop early")
+	assert.Error(t, report.WriteChangesCSV(io.Discard, s, nil))
+}
+
+// cutPlanFile truncates the one temporary plan file this process holds
+// open, to half its size.
+func cutPlanFile(t *testing.T) {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	var cut int
+	for _, fd := range fds {
+		p := filepath.Join("/proc/self/fd", fd.Name())
+		if target, err := os.Readlink(p); err != nil || !strings.Contains(target, "usersync-plan-") {
+			continue
+		}
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.NoError(t, os.Truncate(p, fi.Size()/2))
+		cut++
+	}
+	require.Equal(t, 1, cut, "plan files open")
 }

@@ -72,7 +72,9 @@ type Summary struct {
 	// columns, then the rows the Reconciler used but not in full, such as
 	// a manager that matches no user.
 	Warnings List[Warning] `json:"warnings"`
-	// ReportErrors are the errors of reporters earlier in the run.
+	// ReportErrors are the errors of reporters earlier in the run, and
+	// this report's own: a plan kept on disk that could not be read back
+	// in full leaves the change lists short, and says so here.
 	ReportErrors []string `json:"report_errors"`
 
 	// all holds every change and rejected row, for the CSV attachments;
@@ -322,6 +324,9 @@ func (b *builder) build() *Summary {
 	s.Warnings = b.warnings()
 	for _, err := range r.ReportErrors {
 		s.ReportErrors = append(s.ReportErrors, b.errText(err))
+	}
+	if b.all.err != nil { // a plan kept on disk could not be read back
+		s.ReportErrors = append(s.ReportErrors, "the change lists stop early: "+b.errText(b.all.err))
 	}
 	s.Error = b.errText(runErr(r))
 	s.Headline = headline(s)

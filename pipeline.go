@@ -11,6 +11,7 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -311,7 +312,7 @@ func hashStream(f FileInfo, rc io.Reader, dst io.Writer) FileResult {
 	fr := FileResult{FileInfo: f}
 	raw := &verifyingReader{r: rc, h: sha256.New()}
 	fail := func(op string, err error) FileResult {
-		fr.Bytes = raw.n
+		fr.Bytes = raw.n.Load()
 		fr.Err = &FileError{Op: op, File: f.Name, Err: err}
 		return fr
 	}
@@ -354,7 +355,7 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	fr := FileResult{FileInfo: f}
 	raw := &verifyingReader{h: sha256.New()}
 	fail := func(err *FileError) FileResult {
-		fr.Bytes = raw.n
+		fr.Bytes = raw.n.Load()
 		fr.Err = err
 		return fr
 	}
@@ -384,9 +385,9 @@ func (r *run) readFile(f FileInfo, feed *Feed, first *firstRead) FileResult {
 	if err := rc.Close(); err != nil {
 		return fail(&FileError{Op: "close", File: f.Name, Err: err})
 	}
-	if first != nil && (raw.n != first.bytes || [32]byte(raw.h.Sum(nil)) != first.sum) {
+	if first != nil && (raw.n.Load() != first.bytes || [32]byte(raw.h.Sum(nil)) != first.sum) {
 		return fail(&FileError{Op: "verify", File: f.Name, Err: fmt.Errorf("%w: the file changed between two reads of this run (%d bytes, then %d): the next run reads it again",
-			ErrIntegrity, first.bytes, raw.n)})
+			ErrIntegrity, first.bytes, raw.n.Load())})
 	}
 	if err := raw.verify(&fr); err != nil {
 		return fail(&FileError{Op: "verify", File: f.Name, Err: err})
@@ -481,6 +482,9 @@ func (c *content) read(in io.Reader, f FileInfo, fr *FileResult, ch chain) *File
 	}
 	users, frags := c.feed.spool.Len(), c.feed.spool.nfrag
 	if err := r.readRecords(rr, fr, c.feed, c.raw); err != nil {
+		if cl, ok := rr.(io.Closer); ok {
+			cl.Close() // a reader reading ahead stops before the stream is looked at
+		}
 		return c.fault(ch, f, "map", err)
 	}
 	var groups []Group
@@ -634,7 +638,7 @@ func (c *content) readerAt(pk *Packed, ch chain, max int64) (io.ReaderAt, int64,
 		if _, err := io.Copy(io.Discard, pk); err != nil {
 			return nil, 0, err
 		}
-		n := c.raw.n
+		n := c.raw.n.Load()
 		c.raw.r = eofReader{} // the Unpacker moves rc from here on
 		if n > max {
 			return nil, 0, fmt.Errorf("%w: %d bytes, over the %d an archive may hold here", ErrTooLarge, n, max)
@@ -676,7 +680,7 @@ func (r *run) readRecords(rr RecordReader, fr *FileResult, feed *Feed, raw *veri
 			}
 			if n%ProgressEvery == 0 {
 				progress := *fr
-				progress.Bytes = raw.n
+				progress.Bytes = raw.n.Load()
 				r.report(Event{Kind: FileProgress, File: &progress})
 			}
 		}
@@ -1002,15 +1006,17 @@ func (p *Pipeline) maxRowErrors() int {
 // remembers a transport error so the failure is blamed on the transfer
 // rather than on the Decryptor or Mapper that saw it.
 type verifyingReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
+	r io.Reader
+	h hash.Hash
+	// n counts the bytes read; progress reports read it while a Mapper
+	// may be reading ahead in a goroutine of its own.
+	n   atomic.Int64
 	err error
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
-	v.n += int64(n)
+	v.n.Add(int64(n))
 	v.h.Write(p[:n])
 	if err != nil && err != io.EOF && v.err == nil {
 		v.err = err
@@ -1021,9 +1027,9 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 // verify checks, once the stream has ended, that the Source delivered the
 // size it announced, and records the byte count and SHA-256 in fr.
 func (v *verifyingReader) verify(fr *FileResult) error {
-	fr.Bytes = v.n
-	if fr.Size >= 0 && v.n != fr.Size {
-		return fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, v.n, fr.Size)
+	fr.Bytes = v.n.Load()
+	if fr.Size >= 0 && fr.Bytes != fr.Size {
+		return fmt.Errorf("%w: read %d bytes, the source announced %d", ErrIntegrity, fr.Bytes, fr.Size)
 	}
 	v.h.Sum(fr.SHA256[:0])
 	return nil

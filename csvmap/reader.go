@@ -29,6 +29,11 @@ import (
 // column (ErrUnknownColumn), when a header breaks the HeaderRule
 // (ErrHeaderSpelling), or when the header line cannot be read. A file
 // holding only a header yields a reader that returns io.EOF at once.
+//
+// The reader splits the next rows of r in a goroutine of its own while
+// Read maps the rows before them. It is an io.Closer: a caller that stops
+// reading before Read returned an error calls Close before it closes r or
+// looks at it. [usersync.Pipeline] does.
 func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordReader, error) {
 	in, err := m.open(r)
 	if err != nil {
@@ -46,8 +51,8 @@ func (m *Mapper) NewReader(r io.Reader, f usersync.FileInfo) (usersync.RecordRea
 		intern: make(map[string]string),
 	}
 	rd.sc.blank = in.recordDone
-	rd.norm = newNormalizer(m, &rd.sc.arena)
-	rd.tx = &transformer{m: m, a: &rd.sc.arena}
+	rd.norm = newNormalizer(m, &rd.mapped)
+	rd.tx = &transformer{m: m, a: &rd.mapped}
 	rd.format.Encoding = in.encoding
 	rd.format.Delimiter = rune(comma)
 	if err := rd.readHeader(); err != nil {
@@ -79,7 +84,8 @@ type reader struct {
 	file   string
 	in     *input
 	sc     *scanner
-	header []string // as written in the file
+	ahead  *scanAhead // reads the rows of in ahead; nil until the first Read
+	header []string   // as written in the file
 	// src, when set, yields the rows in place of in and sc (see
 	// NewRowReader); padded holds a row shorter than the header.
 	src    RowSource
@@ -103,8 +109,11 @@ type reader struct {
 	layout *usersync.Layout
 	values []string
 	// Keys live as long as the records: they come from an arena of their
-	// own, not from the rows'.
-	keys arena
+	// own, not from the rows'. The values the mapping makes (normalized,
+	// transformed, joined) come from mapped: the scanner's arena is the
+	// scanner's goroutine's (see scanAhead).
+	keys   arena
+	mapped arena
 	// A group ID is stored once per file, however many rows list it.
 	intern    map[string]string
 	groups    []string // scratch for splitting
@@ -155,25 +164,40 @@ func (r *reader) Read() (usersync.Record, error) {
 	if r.src != nil {
 		return r.readSource()
 	}
+	if r.ahead == nil && r.err == nil {
+		r.ahead = newScanAhead(r.sc, r.in)
+	}
 	for r.err == nil {
-		row, err := r.sc.read()
-		r.in.recordDone(r.sc.offset)
-		if err != nil {
-			if err = r.readError(err, row); err == r.err {
+		row, sr := r.ahead.row()
+		if sr.err != nil {
+			err := r.readError(sr, row)
+			if err == r.err {
 				break
 			}
 			return usersync.Record{}, r.reject(err)
 		}
-		r.line = r.sc.start
+		r.line = sr.start
 		if r.rows++; r.rows > r.m.maxRows {
 			r.err = fmt.Errorf("%w: line %d is past the limit of %d rows", ErrTooManyRows, r.line, r.m.maxRows)
 			break
 		}
-		if rec, ok, err := r.take(row, r.sc.kind); ok {
+		if rec, ok, err := r.take(row, sr.kind); ok {
 			return rec, err
 		}
 	}
+	r.Close() // the file is failed or read: nothing reads it any more
 	return usersync.Record{}, r.err
+}
+
+// Close waits until nothing reads the file ahead of Read any more, so that
+// the stream below may be closed, or looked at, once it returns. A reader
+// read until Read returns an error needs no Close; Close leaves the reader
+// usable, and never fails.
+func (r *reader) Close() error {
+	if r.ahead != nil {
+		r.ahead.wait()
+	}
+	return nil
 }
 
 // take makes a record of a row read, through the filters and the
@@ -229,7 +253,8 @@ func (r *reader) atEnd() error {
 
 // readError turns an error of the scanner into a RowError when only the
 // row is at fault, and otherwise records it as the file's failure.
-func (r *reader) readError(err error, row []string) error {
+func (r *reader) readError(sr *scannedRow, row []string) error {
+	err := sr.err
 	var pe *csv.ParseError
 	switch {
 	case err == io.EOF:
@@ -240,7 +265,7 @@ func (r *reader) readError(err error, row []string) error {
 	case errors.As(err, &pe):
 		r.line = pe.StartLine
 		r.rows++
-		return r.parseError(pe, row)
+		return r.parseError(pe, row, sr.atEOF)
 	default:
 		r.err = r.m.streamError(err)
 	}
@@ -256,7 +281,7 @@ func (m *Mapper) streamError(err error) error {
 	return err
 }
 
-func (r *reader) parseError(pe *csv.ParseError, row []string) error {
+func (r *reader) parseError(pe *csv.ParseError, row []string, atEOF bool) error {
 	re := &usersync.RowError{File: r.file, Line: pe.StartLine, Key: r.rowKey(row), Err: pe}
 	switch {
 	case pe.Err == csv.ErrFieldCount && len(row) < len(r.header):
@@ -265,7 +290,7 @@ func (r *reader) parseError(pe *csv.ParseError, row []string) error {
 	case pe.Err == csv.ErrFieldCount:
 		re.Value = clip(row[len(r.header)])
 		re.Err = fmt.Errorf("%w: %d, the header has %d; is a value holding %q not quoted?", ErrFieldCount, len(row), len(r.header), r.sc.comma)
-	case pe.Err == csv.ErrQuote && r.in.atEOF():
+	case pe.Err == csv.ErrQuote && atEOF:
 		// The quote swallowed every line after it: fail the file rather
 		// than lose those rows as one rejected row. (A stray quote in a
 		// last row that runs to the end of the file fails it too: the

@@ -3,9 +3,12 @@ package csvmap_test
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -516,4 +519,75 @@ func TestRejectedRowsCarryTheirKey(t *testing.T) {
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, want, re.Key, "line %d", re.Line)
 	}
+}
+
+// watchedReader fails the test if it is read once closed. It is slow, so
+// that a batch of rows read ahead is still being read when its reader
+// stops.
+type watchedReader struct {
+	t      *testing.T
+	r      io.Reader
+	mu     sync.Mutex
+	closed bool
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.t.Error("the stream was read after the reader was closed")
+	}
+	time.Sleep(20 * time.Microsecond)
+	return w.r.Read(p[:min(len(p), 256)])
+}
+
+func (w *watchedReader) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+}
+
+// TestReadAheadStops checks that a reader reading rows ahead of Read no
+// longer reads the stream once Close returns, when its caller stops
+// early, nor once Read has failed the file.
+func TestReadAheadStops(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("UniqueID,Name\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "E%d,User %d\n", i, i)
+	}
+	file := b.String()
+	schema := csvmap.Schema{Columns: []csvmap.Column{{Name: "UniqueID", Role: csvmap.Key}, {Name: "name", Header: "Name"}}}
+
+	t.Run("closed", func(t *testing.T) {
+		m, err := csvmap.New(schema, nil)
+		require.NoError(t, err)
+		w := &watchedReader{t: t, r: strings.NewReader(file)}
+		rr, err := m.NewReader(w, usersync.FileInfo{Name: "users.csv"})
+		require.NoError(t, err)
+		for range 6000 { // past what detecting the format reads first
+			_, err := rr.Read()
+			require.NoError(t, err)
+		}
+		require.NoError(t, rr.(io.Closer).Close())
+		w.close()
+		time.Sleep(20 * time.Millisecond)
+	})
+	t.Run("failed", func(t *testing.T) {
+		m, err := csvmap.New(schema, &csvmap.Options{MaxRows: 8000})
+		require.NoError(t, err)
+		w := &watchedReader{t: t, r: strings.NewReader(file)}
+		rr, err := m.NewReader(w, usersync.FileInfo{Name: "users.csv"})
+		require.NoError(t, err)
+		for {
+			if _, err = rr.Read(); err != nil {
+				break
+			}
+		}
+		require.ErrorIs(t, err, csvmap.ErrTooManyRows)
+		w.close()
+		time.Sleep(20 * time.Millisecond)
+		_, err = rr.Read()
+		require.ErrorIs(t, err, csvmap.ErrTooManyRows, "the error sticks, and nothing more is read")
+	})
 }

@@ -150,17 +150,17 @@ func (r *reader) compose(idx []int) string {
 	case 1:
 		return r.vals[idx[0]]
 	}
-	n, at := 0, r.sc.arena.start(0)
+	n, at := 0, r.mapped.start(0)
 	for _, j := range idx {
 		if v := r.vals[j]; v != "" {
 			if n > 0 {
-				r.sc.arena.b.WriteByte(' ')
+				r.mapped.b.WriteByte(' ')
 			}
-			r.sc.arena.b.WriteString(v)
+			r.mapped.b.WriteString(v)
 			n++
 		}
 	}
-	return r.sc.arena.since(at)
+	return r.mapped.since(at)
 }
 
 // joinNonEmpty joins the non-empty parts with spaces, as compose does.

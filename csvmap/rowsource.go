@@ -41,11 +41,10 @@ func (m *Mapper) NewRowReader(src RowSource, f usersync.FileInfo) (usersync.Form
 		m:      m,
 		file:   f.Name,
 		src:    src,
-		sc:     &scanner{}, // for its arena only
 		intern: make(map[string]string),
 	}
-	rd.norm = newNormalizer(m, &rd.sc.arena)
-	rd.tx = &transformer{m: m, a: &rd.sc.arena}
+	rd.norm = newNormalizer(m, &rd.mapped)
+	rd.tx = &transformer{m: m, a: &rd.mapped}
 	header, err := rd.nextRow()
 	switch {
 	case err == io.EOF:

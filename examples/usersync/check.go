@@ -373,7 +373,7 @@ func (a *app) checkMapping(cs *checks, r io.Reader, f usersync.FileInfo, m users
 		return
 	}
 	if c, ok := rr.(io.Closer); ok {
-		defer c.Close() // a workbook's temporary files (csvmap/xlsx)
+		defer c.Close() // a workbook's temporary files (csvmap/xlsx), a CSV reader's rows read ahead
 	}
 	name := "header line of " + f.Name
 	var detail string

@@ -95,19 +95,21 @@
 //     only the rows that changed, and not even those that are new: a row
 //     whose key the Sink lacks is planned as a create the moment the merge
 //     reads it, unless the policy needs every row first (manager
-//     references, attribute rules). Should a later match key find it a
-//     user after all (the email of a user listed under another key), the
-//     row is read from the spool again and planned as a changed row is.
-//     So a first load holds no row. A Sink that is only a [Lister]
-//     works as before: the Reconciler then loads the feed with [Feed.Load]
-//     and streams every user past it, which costs memory in proportion to
-//     the directory.
+//     references, accounts, groups it may not create). Should a later
+//     match key find it a user after all (the email of a user listed under
+//     another key), the row is read from the spool again and planned as a
+//     changed row is. So a first load holds no row. A Sink that is only a
+//     [Lister] works as before: the Reconciler then loads the feed with
+//     [Feed.Load] and streams every user past it, which costs memory in
+//     proportion to the directory.
 //   - The plan: [Plan.Changes] is a [ChangeList], which holds changes in
 //     memory up to an eighth of the budget and packs the rest into a
 //     temporary file, read back in batches as they are applied or
 //     reported. A first load of a million users plans a million creates
 //     and holds about 32 MiB of them; measured with the bench command, its
-//     peak RSS fell from about 1.4 GB to about 280 MiB.
+//     peak RSS fell from about 1.4 GB to about 280 MiB. [Plan.WriteJSON]
+//     writes a plan out a change at a time; its MarshalJSON holds the
+//     whole encoding.
 //   - Apply: changes go to a [BatchApplier] in batches of BatchSize.
 //
 // # Approval: plan, review, apply that plan

@@ -162,12 +162,13 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 // createsAsRead reports whether a row whose key the Sink lacks can be
 // planned as a create the moment the merge meets it, rather than held
 // until every row is seen: when no manager reference needs every row
-// resolved, and the policy writes every attribute and group the row has.
-// A first load then holds none of its rows in memory. A later match key
-// may still find such a row a user: takeBack gives those rows back.
+// resolved, and the row's groups need no look at the Sink's (accounts,
+// NoCreateGroups). Attribute rules apply to the row alone. A first load
+// then holds none of its rows in memory. A later match key may still
+// find such a row a user: takeBack gives those rows back.
 func (pl *planner) createsAsRead() bool {
 	p := pl.policy
-	return p.Manager.Attr == "" && len(p.Attrs) == 0 && !p.NoCreateGroups && pl.acct == nil
+	return p.Manager.Attr == "" && !p.NoCreateGroups && pl.acct == nil
 }
 
 // A newRow is a row planned as a create as the merge read it: the hash of

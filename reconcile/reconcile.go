@@ -61,11 +61,11 @@
 // From a Sink that is a [usersync.DigestLister], the feed and the Sink's
 // digests are merged in key order instead, and only the rows that differ
 // are held. A row new to the Sink is planned as a create as the merge reads
-// it, unless the policy resolves managers or has attribute rules; if a
-// later match key may find it a user (it shares that key's value with a
-// user read in full), it is read again and planned as a held row. The
-// plan's changes go to the feed's [usersync.ChangeWriter], which keeps
-// those past the memory budget on disk.
+// it, unless the policy resolves managers, links accounts or sets
+// NoCreateGroups; if a later match key may find it a user (it shares that
+// key's value with a user read in full), it is read again and planned as a
+// held row. The plan's changes go to the feed's [usersync.ChangeWriter],
+// which keeps those past the memory budget on disk.
 package reconcile
 
 import (

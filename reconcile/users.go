@@ -23,7 +23,7 @@ func (pl *planner) pair(i int32, u *usersync.Record, k int) {
 	}
 	attrs := d.Attrs.Diff(u.Attrs)
 	if attrs != nil {
-		attrs = pl.writable(i, attrs, false)
+		attrs = pl.writable(d, attrs, false)
 	}
 	join, leave := pl.memberships(i, u.Groups)
 	if attrs == nil && join == nil && leave == nil && d.Inactive == u.Inactive && d.Key == u.Key && !u.Missing() {
@@ -92,7 +92,7 @@ func (pl *planner) adoptable(d, u *usersync.Record, k int) bool {
 // attributes are written as for a create, and the user becomes managed.
 func (pl *planner) adopt(i int32, u *usersync.Record) {
 	d := &pl.recs[i]
-	attrs := pl.writable(i, d.Attrs.Layout().Names(), true)
+	attrs := pl.writable(d, d.Attrs.Layout().Names(), true)
 	join, leave := pl.memberships(i, u.Groups)
 	c := usersync.Change{
 		Kind: usersync.AdoptUser, Invite: pl.policy.Invite, User: *d, Attrs: attrs,
@@ -108,7 +108,7 @@ func (pl *planner) adopt(i int32, u *usersync.Record) {
 func (pl *planner) create(i int32) {
 	d := &pl.recs[i]
 	u := *d
-	u.Attrs = pl.createAttrs(i)
+	u.Attrs = pl.createAttrs(d)
 	if pl.acct != nil || pl.policy.NoCreateGroups {
 		u.Groups, _ = pl.memberships(i, nil)
 		if u.Groups == nil && d.Groups != nil {
@@ -130,6 +130,7 @@ func (pl *planner) createNow(r *usersync.FeedRecord) error {
 		pl.newJoins[g]++
 	}
 	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}
+	c.User.Attrs = pl.createAttrs(&r.Record)
 	return pl.newUsers.Write(&c)
 }
 
@@ -188,11 +189,10 @@ func (pl *planner) markMissing(u *usersync.Record) {
 }
 
 // writable returns the names the sync may write of those given for feed
-// row i, in their order: attribute rules apply, and a manager reference
+// row d, in their order: attribute rules apply, and a manager reference
 // that matches nobody is left out. creating says the user is being created
 // or adopted. It returns nil when none is left.
-func (pl *planner) writable(i int32, names []string, creating bool) []string {
-	d := &pl.recs[i]
+func (pl *planner) writable(d *usersync.Record, names []string, creating bool) []string {
 	p := pl.policy
 	if len(p.Attrs) == 0 && p.Manager.Attr == "" {
 		return names
@@ -214,15 +214,15 @@ func (pl *planner) writable(i int32, names []string, creating bool) []string {
 	return out
 }
 
-// createAttrs returns the attributes of feed row i that a create writes:
+// createAttrs returns the attributes of feed row d that a create writes:
 // all of them, but those the policy keeps out.
-func (pl *planner) createAttrs(i int32) usersync.Attrs {
-	a := pl.recs[i].Attrs
+func (pl *planner) createAttrs(d *usersync.Record) usersync.Attrs {
+	a := d.Attrs
 	if len(pl.policy.Attrs) == 0 && pl.policy.Manager.Attr == "" {
 		return a // a first sync creates a million users: no copy of each
 	}
 	names := a.Layout().Names()
-	keep := pl.writable(i, names, true)
+	keep := pl.writable(d, names, true)
 	if len(keep) == len(names) {
 		return a
 	}

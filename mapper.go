@@ -18,7 +18,9 @@ type Mapper interface {
 
 // A RecordReader reads records one at a time, like encoding/csv.Reader.
 // The Pipeline closes one that is also an [io.Closer] once its file is
-// read to its end, or has failed.
+// read to its end, or has failed; when it stops reading early, it closes
+// the reader before it looks at the stream below, which a reader reading
+// ahead in a goroutine (csvmap's) must leave alone by then.
 type RecordReader interface {
 	// Read returns the next record, or io.EOF after the last one. An error
 	// for which errors.As finds a *[RowError] rejects one row; the caller

@@ -356,8 +356,8 @@ func heldBy(ctx context.Context, t *testing.T, pool *pgxpool.Pool, worker string
 	return ids
 }
 
-// ranAfter reports whether tenant id's run of night ended, on a worker,
-// after it began later than at.
+// ranAfter reports whether a run of tenant id for night began after at,
+// and ended.
 func ranAfter(rows []runRow, id string, night int, at time.Time) bool {
 	return slices.ContainsFunc(rows, func(r runRow) bool {
 		return r.tenant == id && r.night == night && r.start.After(at) && !r.end.IsZero()

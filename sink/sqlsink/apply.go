@@ -388,6 +388,19 @@ func (b *batch) invite(c *usersync.Change, wasManaged bool) {
 	}
 }
 
+// sortedGroups returns, in dst's place, the sorted names of the groups the
+// batch joins or leaves for u; joinedOnly keeps those it joins.
+func (u *touched) sortedGroups(dst []string, joinedOnly bool) []string {
+	dst = dst[:0]
+	for g, in := range u.member {
+		if in || !joinedOnly {
+			dst = append(dst, g)
+		}
+	}
+	slices.Sort(dst)
+	return dst
+}
+
 func (u *touched) memberships(join, leave []string) {
 	if len(join)+len(leave) > 0 && u.member == nil {
 		u.member = make(map[string]bool, len(join)+len(leave))

@@ -240,13 +240,7 @@ WHERE g.%s = m.%s AND u.%s = m.%s AND g.%s = u.%s AND g.%s IS NOT NULL AND %s`, 
 // memberships are the groups they join. It returns groups, the scratch
 // slice it lists them in, for the next call to reuse.
 func insertDigests(dg *usersync.Digester, u *touched, r *row, groups []string) []string {
-	groups = groups[:0]
-	for g, in := range u.member {
-		if in {
-			groups = append(groups, g)
-		}
-	}
-	slices.Sort(groups)
+	groups = u.sortedGroups(groups, true)
 	rec := u.now.record(u.key, nil) // nil for none, as groupsOf gives
 	if len(groups) > 0 {
 		rec.Groups = groups

@@ -337,11 +337,7 @@ func (s *Sink) writeMembers(ctx context.Context, tx *txn, b *batch, users []*tou
 		if !u.live {
 			continue
 		}
-		groups = groups[:0]
-		for g := range u.member {
-			groups = append(groups, g)
-		}
-		slices.Sort(groups)
+		groups = u.sortedGroups(groups, false)
 		for _, g := range groups {
 			m := membership{u.id, b.groups[g].id}
 			switch {

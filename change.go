@@ -3,6 +3,7 @@ package usersync
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -487,18 +488,114 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	return bw.Flush()
 }
 
-// UnmarshalJSON decodes a plan written by MarshalJSON. A decoded Hold
+// UnmarshalJSON decodes a plan written by MarshalJSON, holding all of its
+// changes in memory; [ReadPlan] keeps them within a limit. A decoded Hold
 // holds a *GuardError for each guard, and rejected rows and warnings carry
 // their reasons as text.
 func (p *Plan) UnmarshalJSON(b []byte) error {
-	var j planJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	q, err := ReadPlan(bytes.NewReader(b), NewChangeWriter("", 0))
+	if err != nil {
 		return err
 	}
-	*p = Plan(j.planFields)
+	*p = *q
+	return nil
+}
+
+// ReadPlan decodes a plan written by [Plan.WriteJSON] or MarshalJSON from
+// r, a change at a time, into changes: a plan of a million changes is held
+// in memory only as far as the writer's limit, and the rest in its file. A
+// nil writer keeps as much as [Feed.ChangeWriter] does by default, in the
+// system's temporary directory. [Pipeline.ChangeWriter] gives one within a
+// Pipeline's budget, for [Pipeline.RunApproved]. Nothing but white space
+// may follow the plan.
+func ReadPlan(r io.Reader, changes *ChangeWriter) (*Plan, error) {
+	if changes == nil {
+		changes = NewChangeWriter("", DefaultMemoryBudget/8)
+	}
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	rest := map[string]json.RawMessage{} // the fields besides the changes: small
+	seen := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		if !strings.EqualFold(key, "changes") {
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			rest[key] = v
+			continue
+		}
+		if seen {
+			return nil, errors.New("usersync: a plan with two lists of changes")
+		}
+		seen = true
+		if err := readChanges(dec, changes); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("usersync: more than a plan: %w", cmp.Or(err, errors.New("data after its end")))
+	}
+	fields, err := json.Marshal(rest)
+	if err != nil {
+		return nil, err
+	}
+	var j planJSON
+	if err := json.Unmarshal(fields, &j); err != nil {
+		return nil, err
+	}
+	p := Plan(j.planFields)
+	if p.Changes, err = changes.List(); err != nil {
+		return nil, err
+	}
 	p.Hold = holdFromJSON(j.Hold)
 	p.Rejected = rowErrorsFromJSON(j.Rejected)
 	p.Warnings = rowErrorsFromJSON(j.Warnings)
+	return &p, nil
+}
+
+// readChanges decodes a JSON array of changes, or null, into w.
+func readChanges(dec *json.Decoder, w *ChangeWriter) error {
+	t, err := dec.Token()
+	if err != nil || t == nil {
+		return err
+	}
+	if t != json.Delim('[') {
+		return fmt.Errorf("usersync: a plan's changes are %v, not an array", t)
+	}
+	layouts := layoutCache{}
+	for dec.More() {
+		var j changeJSON
+		if err := dec.Decode(&j); err != nil {
+			return err
+		}
+		c := j.change(layouts)
+		if err := w.Write(&c); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+// expectDelim reads the next token, which must be d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != d {
+		return fmt.Errorf("usersync: not a plan: %v where %v was due", t, d)
+	}
 	return nil
 }
 
@@ -513,12 +610,13 @@ type changeJSON struct {
 	Leave  []string   `json:"leave"`
 	OldKey string     `json:"old_key"`
 	Before jsonAttrs  `json:"before"`
+	Reason string     `json:"reason"`
 }
 
 func (j *changeJSON) change(layouts layoutCache) Change {
 	return Change{
 		Kind: j.Kind, Invite: j.Invite, User: j.User.record(layouts), Group: j.Group, Attrs: j.Attrs,
-		Join: j.Join, Leave: j.Leave, OldKey: j.OldKey, Before: layouts.attrs(&j.Before),
+		Join: j.Join, Leave: j.Leave, OldKey: j.OldKey, Before: layouts.attrs(&j.Before), Reason: j.Reason,
 	}
 }
 

@@ -188,17 +188,13 @@ func (l ChangeList) writeJSON(w io.Writer) error {
 // UnmarshalJSON decodes an array written by MarshalJSON into memory.
 // Changes with attributes of the same names share one Layout.
 func (l *ChangeList) UnmarshalJSON(b []byte) error {
-	var js []changeJSON
-	if err := json.Unmarshal(b, &js); err != nil {
+	w := NewChangeWriter("", 0)
+	if err := readChanges(json.NewDecoder(bytes.NewReader(b)), w); err != nil {
 		return err
 	}
-	layouts := layoutCache{}
-	cs := make([]Change, len(js))
-	for i := range js {
-		cs[i] = js[i].change(layouts)
-	}
-	*l = NewChangeList(cs...)
-	return nil
+	var err error
+	*l, err = w.List()
+	return err
 }
 
 // A ChangeWriter builds a [ChangeList] of many changes in bounded memory:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,4 +182,72 @@ func TestChangeWriterKeepsSlices(t *testing.T) {
 	got, err := l.Collect()
 	require.NoError(t, err)
 	assert.Equal(t, append(someChanges(100), Change{Kind: DeleteUser}), got)
+}
+
+func TestReadPlan(t *testing.T) {
+	cs := someChanges(300)
+	p := &Plan{Changes: NewChangeList(cs...), Unchanged: 7, Population: 40, Time: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC),
+		Hold:     &GuardError{Guard: "deletes and deactivations", Count: 30, Population: 40, Limit: "10% of 40 (4)"},
+		Warnings: []*RowError{{File: "users.csv", Line: 3, Column: "Mail", Err: errors.New("not an email")}},
+		Files:    []PlanFile{{Name: "users.csv", Size: 100, SHA256: "ab", Records: 31, Rejected: 1}}}
+	var enc bytes.Buffer
+	require.NoError(t, p.WriteJSON(&enc))
+
+	for _, w := range []*ChangeWriter{nil, NewChangeWriter(t.TempDir(), 1), NewChangeWriter("", 0)} {
+		back, err := ReadPlan(bytes.NewReader(append(enc.Bytes(), " \n"...)), w)
+		require.NoError(t, err)
+		var again bytes.Buffer
+		require.NoError(t, back.WriteJSON(&again))
+		sameText(t, enc.String(), again.String(), "read back, the plan writes the same bytes")
+		got, err := back.Changes.Collect()
+		require.NoError(t, err)
+		assert.Equal(t, len(cs), len(got))
+		assert.Equal(t, cs[1].User.Attrs.Layout(), got[3].User.Attrs.Layout(), "changes share their layouts")
+		if w != nil && w.limit == 1 {
+			assert.Nil(t, back.Changes.segs[0].mem, "past its limit, the writer keeps the changes on disk")
+		}
+	}
+	var um Plan
+	require.NoError(t, json.Unmarshal(enc.Bytes(), &um))
+	var again bytes.Buffer
+	require.NoError(t, um.WriteJSON(&again))
+	sameText(t, enc.String(), again.String(), "UnmarshalJSON reads the same plan")
+	assert.NotNil(t, um.Changes.segs[0].mem, "UnmarshalJSON holds the changes in memory")
+
+	none, err := ReadPlan(strings.NewReader(`{"changes":null,"unchanged":3}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 0, none.Changes.Len())
+	assert.Equal(t, 3, none.Unchanged)
+
+	whole := enc.String()
+	for name, in := range map[string]string{
+		"empty":            "",
+		"cut short":        whole[:len(whole)/2],
+		"not an object":    `[]`,
+		"changes no array": `{"changes":{}}`,
+		"two lists":        `{"changes":[],"Changes":[]}`,
+		"more after it":    whole + `{}`,
+		"a bad change":     `{"changes":[{"kind":"no such kind"}]}`,
+		"a bad field":      `{"changes":[],"unchanged":"seven"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ReadPlan(strings.NewReader(in), NewChangeWriter(t.TempDir(), 1))
+			assert.Error(t, err)
+		})
+	}
+}
+
+// sameText fails the test if got is not want, showing where they part
+// rather than both texts whole.
+func sameText(t *testing.T, want, got, msg string) {
+	t.Helper()
+	if want == got {
+		return
+	}
+	i := 0
+	for i < min(len(want), len(got)) && want[i] == got[i] {
+		i++
+	}
+	from := max(i-60, 0)
+	t.Errorf("%s: the texts part at byte %d:\nwant …%.120s\ngot  …%.120s", msg, i, want[from:], got[from:])
 }

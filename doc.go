@@ -109,7 +109,9 @@
 //     and holds about 32 MiB of them; measured with the bench command, its
 //     peak RSS fell from about 1.4 GB to about 280 MiB. [Plan.WriteJSON]
 //     writes a plan out a change at a time; its MarshalJSON holds the
-//     whole encoding.
+//     whole encoding. [ReadPlan] reads one back within a [ChangeWriter]'s
+//     limit ([Pipeline.ChangeWriter] gives the Pipeline's); UnmarshalJSON
+//     holds all of its changes.
 //   - Apply: changes go to a [BatchApplier] in batches of BatchSize.
 //
 // # Approval: plan, review, apply that plan

@@ -991,6 +991,13 @@ func (p *Pipeline) memoryBudget() int64 {
 	return p.MemoryBudget
 }
 
+// ChangeWriter returns a writer that keeps changes within the Pipeline's
+// memory budget, as its runs' plans do, and the rest in its TempDir: for
+// [ReadPlan] to read back a plan for RunApproved.
+func (p *Pipeline) ChangeWriter() *ChangeWriter {
+	return NewChangeWriter(p.TempDir, int64(p.chunkSize()))
+}
+
 func (p *Pipeline) chunkSize() int {
 	return int(min(p.memoryBudget()/8, maxChunk))
 }

@@ -49,12 +49,16 @@ func (b *benchmark) childSync(db, drop, expect, profile string, syncAlone bool) 
 		if b.c.memProfile != "" {
 			args = append(args, "-memprofile", b.c.memProfile)
 		}
+		if b.c.phases {
+			args = append(args, "-phases")
+		}
 		cmd := exec.CommandContext(ctx, os.Args[0], args...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("child process: %w: %s", err, out.String())
 		}
+		forwardPhases(out.String())
 		figs = childFigures{}
 		figs.rss, _ = bench.ChildPeakRSS(cmd.ProcessState)
 		_, line, _ := strings.Cut(out.String(), figuresLine)
@@ -106,6 +110,16 @@ func runChild(ctx context.Context, out io.Writer, c config) error {
 	}
 	fmt.Fprintf(out, "%s%d %d %d\n", figuresLine, heap, took.Nanoseconds(), (cpu1 - cpu0).Nanoseconds())
 	return nil
+}
+
+// forwardPhases copies the lines of -phases in a child's output to
+// standard error.
+func forwardPhases(out string) {
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "phases: ") {
+			fmt.Fprint(os.Stderr, line)
+		}
+	}
 }
 
 // parseExpect returns the check -child-expect asks for.

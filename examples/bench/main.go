@@ -90,6 +90,7 @@ type config struct {
 	profile     string
 	loadProfile string
 	memProfile  string
+	phases      bool
 	save, vs    string
 	// child is set in a child process that runs one sync (see child.go).
 	child childConfig
@@ -108,8 +109,9 @@ func main() {
 	flag.BoolVar(&c.bomb, "bomb", true, "measure a PGP decompression bomb")
 	flag.StringVar(&c.dsn, "dsn", os.Getenv("USERSYNC_TEST_POSTGRES_DSN"), "PostgreSQL DSN (pgx; its role must be able to create databases); empty: PostgreSQL is skipped")
 	flag.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of the first nightly SQLite sync to this file")
-	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile of what each sync holds once its plan is ready to this file (the last sync's; slows the syncs)")
+	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile of what each sync holds at its peak to this file (the last sync's; slows the syncs)")
 	flag.StringVar(&c.loadProfile, "loadprofile", "", "write a CPU profile of the first first load into SQLite to this file, and of PostgreSQL's to this file with .postgres added")
+	flag.BoolVar(&c.phases, "phases", false, "print how long each sync spent reading, planning and applying (to standard error)")
 	flag.StringVar(&c.save, "save", "", "write the figures to this JSON file, for a later -vs")
 	flag.StringVar(&c.vs, "vs", "", "compare the nightly figures with a run saved by -save (the 5M/1M targets)")
 	flag.StringVar(&c.child.db, "child-db", "", "run as a child process: sync -child-drop into this SQLite database once, check the outcome against -child-expect, and exit")

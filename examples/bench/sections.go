@@ -42,6 +42,9 @@ func (b *benchmark) pipeline(src usersync.Source, sink usersync.Sink) (*usersync
 	if b.c.memProfile != "" {
 		p.Reporter = bench.HeapProfiler(b.c.memProfile)
 	}
+	if b.c.phases {
+		p.Reporter = bench.PhaseTimer(os.Stderr, p.Reporter)
+	}
 	return p, nil
 }
 

@@ -69,7 +69,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "folder for the bundles and databases (default: a temporary one, removed after)")
 	flag.StringVar(&c.sink, "sink", "sqlite", "sqlite or memsink")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the nightly syncs to this file")
-	flag.StringVar(&c.memprofile, "memprofile", "", "write a heap profile of what each sync holds once its plan is ready to this file (the last sync's; slows the syncs)")
+	flag.StringVar(&c.memprofile, "memprofile", "", "write a heap profile of what each sync holds at its peak to this file (the last sync's; slows the syncs)")
 	flag.BoolVar(&c.trace, "trace", false, "sample RSS and the heap during each sync and print where their peaks are (slows the syncs)")
 	flag.StringVar(&c.traceProfiles, "trace-profiles", "", "with -trace: write a heap profile each second of each sync to this folder")
 	flag.BoolVar(&c.reuse, "reuse", false, "with -dir: keep the bundles and the first load's database there, and on a later run reuse them and skip the first load")

@@ -46,7 +46,7 @@ database changed since: otherwise it applies nothing and exits with code 6
 
 // apply applies the plan in file, or with check only checks it.
 func (a *app) apply(ctx context.Context, file string, check bool) int {
-	plan, err := readPlan(file)
+	plan, err := a.readPlan(file)
 	if err != nil {
 		return a.fail(usagef(err))
 	}

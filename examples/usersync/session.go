@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -215,18 +214,20 @@ func writePlan(p string, plan *usersync.Plan) (err error) {
 	return os.Rename(f.Name(), p)
 }
 
-// readPlan reads a plan written by writePlan.
-func readPlan(p string) (*usersync.Plan, error) {
+// readPlan reads a plan written by writePlan, holding its changes within
+// the config's memory budget, as the run that made it did.
+func (a *app) readPlan(p string) (*usersync.Plan, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var plan usersync.Plan
-	if err := json.NewDecoder(f).Decode(&plan); err != nil {
+	budget := &usersync.Pipeline{MemoryBudget: int64(a.cfg.MemoryBudget), TempDir: string(a.cfg.TempDir)}
+	plan, err := usersync.ReadPlan(f, budget.ChangeWriter())
+	if err != nil {
 		return nil, fmt.Errorf("%s is not a plan usersync wrote: %w", p, err)
 	}
-	return &plan, nil
+	return plan, nil
 }
 
 // finish prints the outcome of a run, as text or JSON, and returns the exit

@@ -24,7 +24,7 @@ func (pl *planner) finish() error {
 	if p.Changes, err = pl.list(); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	p.Warnings, p.WarningsTotal = pl.warnings.rowErrors(pl.recs), pl.warnings.total
+	p.Warnings, p.WarningsTotal = pl.warnings.rowErrors(), pl.warnings.total
 	p.Hold = pl.guards(p.Counts())
 	return nil
 }

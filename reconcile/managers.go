@@ -79,7 +79,7 @@ func (pl *planner) warnUnresolved() {
 			continue
 		}
 		if r := &pl.recs[i]; !m.resolved(r) {
-			pl.warnings.add(int32(i), m.attr, r.Attrs.Value(m.attr), ErrManagerNotFound)
+			pl.warn(int32(i), m.attr, r.Attrs.Value(m.attr), ErrManagerNotFound)
 		}
 	}
 }

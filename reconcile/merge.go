@@ -58,6 +58,7 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err := pl.takeBack(ctx, feed, m, users); err != nil {
 		return err
 	}
+	pl.places = slices.Sorted(slices.Values(m.index))
 	pl.recs, pl.keyOrder = fileOrder(m.rows, m.index)
 	m.rows, m.index = nil, nil
 	pl.plan.Unchanged += m.unchanged
@@ -162,13 +163,12 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 // createsAsRead reports whether a row whose key the Sink lacks can be
 // planned as a create the moment the merge meets it, rather than held
 // until every row is seen: when no manager reference needs every row
-// resolved, and the row's groups need no look at the Sink's (accounts,
-// NoCreateGroups). Attribute rules apply to the row alone. A first load
+// resolved. Attribute rules apply to the row alone, and NoCreateGroups
+// looks only at the Sink's groups, listed before the merge. A first load
 // then holds none of its rows in memory. A later match key may still
 // find such a row a user: takeBack gives those rows back.
 func (pl *planner) createsAsRead() bool {
-	p := pl.policy
-	return p.Manager.Attr == "" && !p.NoCreateGroups && pl.acct == nil
+	return pl.policy.Manager.Attr == ""
 }
 
 // A newRow is a row planned as a create as the merge read it: the hash of
@@ -222,16 +222,9 @@ func (pl *planner) takeBack(ctx context.Context, feed *usersync.Feed, m *merge, 
 		}
 	}
 	pl.takenBack = make(map[string]struct{}, len(again))
-	for _, r := range again {
-		pl.takenBack[r.Key] = struct{}{}
-		if r.Inactive {
-			continue // createNow planned nothing for it
-		}
-		for _, g := range r.Groups {
-			if pl.newJoins[g]--; pl.newJoins[g] == 0 {
-				delete(pl.newJoins, g)
-			}
-		}
+	for i := range again {
+		pl.takenBack[again[i].Key] = struct{}{}
+		pl.undoCreate(&again[i])
 	}
 	m.rows, m.index = mergeRows(m.rows, m.index, again)
 	return nil

@@ -61,11 +61,11 @@
 // From a Sink that is a [usersync.DigestLister], the feed and the Sink's
 // digests are merged in key order instead, and only the rows that differ
 // are held. A row new to the Sink is planned as a create as the merge reads
-// it, unless the policy resolves managers, links accounts or sets
-// NoCreateGroups; if a later match key may find it a user (it shares that
-// key's value with a user read in full), it is read again and planned as a
-// held row. The plan's changes go to the feed's [usersync.ChangeWriter],
-// which keeps those past the memory budget on disk.
+// it, unless the policy resolves managers; if a later match key may find
+// it a user (it shares that key's value with a user read in full), it is
+// read again and planned as a held row. The plan's changes go to the
+// feed's [usersync.ChangeWriter], which keeps those past the memory budget
+// on disk.
 package reconcile
 
 import (
@@ -176,7 +176,11 @@ type planner struct {
 	// same key in file order: an index of 4 bytes a row, which replaces
 	// byKey when the rows come from a merge (see mergeDigests).
 	keyOrder []int32
-	state    []uint8 // per record: unseen, seen, rejected, merged
+	// places, when set, holds each row's place in the feed's file order
+	// (FeedRecord.Index): the rows from a merge are only some of the
+	// feed's. Otherwise a row's index in recs is its place.
+	places []int32
+	state  []uint8 // per record: unseen, seen, rejected, merged
 	// present holds keys of users who are in the feed although none of
 	// their rows can be used (rejected by the Mapper or for duplicates).
 	present map[string]struct{}

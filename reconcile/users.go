@@ -126,12 +126,37 @@ func (pl *planner) createNow(r *usersync.FeedRecord) error {
 	if r.Inactive {
 		return nil
 	}
-	for _, g := range r.Groups {
+	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}
+	if len(c.Join) > 0 && pl.policy.NoCreateGroups {
+		if c.Join = pl.knownGroups(r.Index, &r.Record, c.Join); c.Join == nil {
+			c.Join = []string{} // in no group, rather than saying nothing
+		}
+		c.User.Groups = c.Join
+	}
+	for _, g := range c.Join {
 		pl.newJoins[g]++
 	}
-	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}
 	c.User.Attrs = pl.createAttrs(&r.Record)
 	return pl.newUsers.Write(&c)
+}
+
+// undoCreate takes back what createNow did for r, which takeBack gives
+// back to the planner: its joins, and its warnings of unknown groups.
+func (pl *planner) undoCreate(r *usersync.FeedRecord) {
+	if r.Inactive {
+		return // createNow planned nothing for it
+	}
+	unknown := 0
+	for _, g := range r.Groups {
+		if pl.policy.NoCreateGroups && !pl.sinkGroups.has(g) {
+			unknown++
+			continue
+		}
+		if pl.newJoins[g]--; pl.newJoins[g] == 0 {
+			delete(pl.newJoins, g)
+		}
+	}
+	pl.warnings.drop(r.Index, unknown)
 }
 
 // absent plans what Policy.Absent and Policy.Grace say for a managed user
@@ -255,21 +280,21 @@ func (pl *planner) memberships(i int32, have []string) (join, leave []string) {
 		join, leave = diffSorted(want, have)
 	}
 	if join != nil && pl.policy.NoCreateGroups {
-		join = pl.knownGroups(i, join)
+		join = pl.knownGroups(pl.place(i), &pl.recs[i], join)
 	}
 	return join, leave
 }
 
 // knownGroups drops from join the groups the Sink does not hold, with a
-// warning on row i for each.
-func (pl *planner) knownGroups(i int32, join []string) []string {
+// warning for each on row r, whose place in file order is place.
+func (pl *planner) knownGroups(place int, r *usersync.Record, join []string) []string {
 	out := join[:0:0]
 	for _, g := range join {
 		if pl.sinkGroups.has(g) {
 			out = append(out, g)
 			continue
 		}
-		pl.warnings.add(i, "groups", g, ErrUnknownGroup)
+		pl.warnings.add(place, r, "groups", g, ErrUnknownGroup)
 	}
 	if len(out) == 0 {
 		return nil

@@ -35,38 +35,62 @@ type warnings struct {
 	list  []warning
 }
 
+// A warning is on a row: the row's place in file order (FeedRecord.Index),
+// and what the RowError tells of it.
 type warning struct {
-	row           int32
-	column, value string
-	err           error
+	place int
+	re    usersync.RowError
 }
 
-func (w *warnings) add(row int32, column, value string, err error) {
+// add warns of row r, whose place in file order is place.
+func (w *warnings) add(place int, r *usersync.Record, column, value string, err error) {
 	w.total++
-	w.list = append(w.list, warning{row, column, value, err})
+	w.list = append(w.list, warning{place, usersync.RowError{
+		File: r.Origin.File, Line: r.Origin.Line, Column: column, Value: value, Key: r.Key, Err: err,
+	}})
 	if len(w.list) >= 2*w.max {
 		w.trim()
 	}
 }
 
+// drop takes back the n warnings added on the row at place, whether kept
+// or already trimmed away.
+func (w *warnings) drop(place, n int) {
+	if n == 0 {
+		return
+	}
+	w.total -= n
+	w.list = slices.DeleteFunc(w.list, func(x warning) bool { return x.place == place })
+}
+
 // trim keeps the first max warnings by row.
 func (w *warnings) trim() {
-	slices.SortStableFunc(w.list, func(a, b warning) int { return cmp.Compare(a.row, b.row) })
+	slices.SortStableFunc(w.list, func(a, b warning) int { return cmp.Compare(a.place, b.place) })
 	w.list = w.list[:min(len(w.list), w.max)]
 }
 
 // rowErrors returns the warnings kept, as RowErrors on their rows.
-func (w *warnings) rowErrors(recs []usersync.Record) []*usersync.RowError {
+func (w *warnings) rowErrors() []*usersync.RowError {
 	if len(w.list) == 0 {
 		return nil
 	}
 	w.trim()
-	out := make([]*usersync.RowError, 0, len(w.list))
-	for _, x := range w.list {
-		r := &recs[x.row]
-		out = append(out, &usersync.RowError{
-			File: r.Origin.File, Line: r.Origin.Line, Column: x.column, Value: x.value, Key: r.Key, Err: x.err,
-		})
+	out := make([]*usersync.RowError, len(w.list))
+	for i := range w.list {
+		out[i] = &w.list[i].re
 	}
 	return out
+}
+
+// warn warns of held row i.
+func (pl *planner) warn(i int32, column, value string, err error) {
+	pl.warnings.add(pl.place(i), &pl.recs[i], column, value, err)
+}
+
+// place returns held row i's place in file order.
+func (pl *planner) place(i int32) int {
+	if pl.places != nil {
+		return int(pl.places[i])
+	}
+	return int(i)
 }

@@ -232,6 +232,22 @@ func (f *Feed) ChangeWriter() *ChangeWriter {
 	return NewChangeWriter("", DefaultMemoryBudget/8)
 }
 
+// ChangeWriters returns n writers that together keep about as much in
+// memory as one from ChangeWriter: a Reconciler that lists changes in
+// several runs, to join them after, builds each run with one.
+func (f *Feed) ChangeWriters(n int) []*ChangeWriter {
+	one := f.ChangeWriter()
+	limit := one.limit
+	if limit > 0 {
+		limit = max(limit/int64(n), 1)
+	}
+	ws := make([]*ChangeWriter, n)
+	for i := range ws {
+		ws[i] = NewChangeWriter(one.dir, limit)
+	}
+	return ws
+}
+
 // Write adds c at the end of the list.
 func (w *ChangeWriter) Write(c *Change) error {
 	if w.err != nil {

@@ -99,7 +99,7 @@ func (pl *planner) merge(rows []int32) {
 	for _, i := range rows[1:] {
 		pl.state[i] = merged
 		if r := &pl.recs[i]; !r.Attrs.Equal(f.Attrs) || r.Inactive != f.Inactive {
-			pl.warn(i, "", "", fmt.Errorf("%w: %s is used", ErrRowsDiffer, f.Origin))
+			pl.warnings.add(&pl.recs[i], "", "", fmt.Errorf("%w: %s is used", ErrRowsDiffer, f.Origin))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/usersync/usersync"
@@ -13,9 +14,7 @@ import (
 // hands over the warnings.
 func (pl *planner) finish() error {
 	pl.warnUnresolved()
-	byKey := func(a, b usersync.Change) int { return cmp.Compare(a.User.Key, b.User.Key) }
 	slices.SortStableFunc(pl.creates, byKey)
-	pl.orderCreates()
 	for _, cs := range [][]usersync.Change{pl.rekeys, pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes} {
 		slices.SortStableFunc(cs, byKey)
 	}
@@ -34,6 +33,20 @@ func (pl *planner) finish() error {
 // list as it is, as far as the budget allows, so that memory holds each
 // change once.
 func (pl *planner) list() (usersync.ChangeList, error) {
+	var read usersync.ChangeList
+	if pl.newUsers != nil {
+		var err error
+		if read, err = pl.newUsers.List(); err != nil {
+			return usersync.ChangeList{}, err
+		}
+	}
+	var lv *levels
+	if pl.managers.attr != "" && len(pl.creates)+read.Len() > 0 {
+		var err error
+		if lv, err = pl.orderCreates(read); err != nil {
+			return usersync.ChangeList{}, err
+		}
+	}
 	w := pl.feed.ChangeWriter()
 	write := func(cs *[]usersync.Change) error {
 		err := w.WriteSlice(*cs)
@@ -45,7 +58,14 @@ func (pl *planner) list() (usersync.ChangeList, error) {
 			return usersync.ChangeList{}, err
 		}
 	}
-	if err := pl.listCreates(w); err != nil {
+	var err error
+	if lv != nil {
+		err = pl.listOrdered(w, read, lv)
+		slices.SortStableFunc(pl.updates, byKey) // with the managers set later
+	} else {
+		err = pl.listCreates(w, read)
+	}
+	if err != nil {
 		return usersync.ChangeList{}, err
 	}
 	pl.creates = nil
@@ -56,6 +76,9 @@ func (pl *planner) list() (usersync.ChangeList, error) {
 	}
 	return w.List()
 }
+
+// byKey orders changes by their user's key.
+func byKey(a, b usersync.Change) int { return cmp.Compare(a.User.Key, b.User.Key) }
 
 // guards checks the plan against the policy's guards, and returns the
 // GuardErrors of those that trip, joined.
@@ -86,15 +109,8 @@ func (pl *planner) guards(c usersync.Counts) error {
 // rows, less those taken back, merged in key order with those planned from
 // the rows held. When there are only the former, their list is kept as it
 // is, in memory or on disk.
-func (pl *planner) listCreates(w *usersync.ChangeWriter) error {
+func (pl *planner) listCreates(w *usersync.ChangeWriter, read usersync.ChangeList) error {
 	held := pl.creates
-	if pl.newUsers == nil {
-		return w.WriteSlice(held)
-	}
-	read, err := pl.newUsers.List()
-	if err != nil {
-		return err
-	}
 	if len(held) == 0 && len(pl.takenBack) == 0 {
 		return w.WriteList(read)
 	}
@@ -118,4 +134,36 @@ func (pl *planner) listCreates(w *usersync.ChangeWriter) error {
 		}
 	}
 	return w.WriteSlice(held)
+}
+
+// allCreates yields the creates in key order, as listCreates writes them:
+// those planned as the merge read their rows (read), less those taken
+// back, and those planned from the rows held.
+func (pl *planner) allCreates(read usersync.ChangeList) iter.Seq2[usersync.Change, error] {
+	return func(yield func(usersync.Change, error) bool) {
+		held := pl.creates
+		for c, err := range read.All() {
+			if err != nil {
+				yield(usersync.Change{}, err)
+				return
+			}
+			if _, ok := pl.takenBack[c.User.Key]; ok {
+				continue
+			}
+			for len(held) > 0 && held[0].User.Key < c.User.Key {
+				if !yield(held[0], nil) {
+					return
+				}
+				held = held[1:]
+			}
+			if !yield(c, nil) {
+				return
+			}
+		}
+		for _, c := range held {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -11,35 +12,54 @@ import (
 type managers struct {
 	attr string
 	by   MatchKey
-	// unresolved holds the references that no user matched so far, as
-	// MatchKey.value gives them: every reference in the feed, less those
-	// the feed's users match, less those the Sink's users match.
+	// refs holds every reference of the feed's rows, as MatchKey.value
+	// gives them: of the rows held, and of those planned as creates as the
+	// merge read them. It takes a string per manager, not per row.
+	refs map[string]struct{}
+	// unresolved holds the references that no user matched so far: refs,
+	// less those the feed's users match, less those the Sink's users match.
 	unresolved map[string]struct{}
 }
 
-// resolveManagers collects the feed's manager references and resolves
-// those that a user in the feed matches. Users whose rows were rejected are
-// in the file too: they match by key.
-func (pl *planner) resolveManagers() {
-	m := &pl.managers
-	if m.attr, m.by = pl.policy.Manager.Attr, pl.policy.Manager.By; m.attr == "" {
+func newManagers(m Manager) managers {
+	if m.Attr == "" {
+		return managers{}
+	}
+	return managers{attr: m.Attr, by: m.By, refs: make(map[string]struct{})}
+}
+
+// note collects r's reference.
+func (m *managers) note(r *usersync.Record) {
+	if m.attr == "" {
 		return
 	}
-	refs := make(map[string]struct{})
-	for i := range pl.recs {
-		if v := m.ref(&pl.recs[i]); v != "" {
-			refs[v] = struct{}{}
-		}
+	if v := m.ref(r); v != "" {
+		m.refs[v] = struct{}{}
+	}
+}
+
+// resolveManagers collects the held rows' manager references and resolves
+// those that a user in the feed matches: a held row, or a user whose rows
+// were rejected (they are in the file too, and match by key). The feed's
+// other rows resolve theirs later (resolveManagersBeyond), and so do the
+// Sink's users as the planner reads them (seeSinkUser).
+func (pl *planner) resolveManagers() {
+	m := &pl.managers
+	if m.attr == "" {
+		return
 	}
 	for i := range pl.recs {
-		delete(refs, m.by.value(&pl.recs[i]))
+		m.note(&pl.recs[i])
+	}
+	m.unresolved = maps.Clone(m.refs)
+	for i := range pl.recs {
+		delete(m.unresolved, m.by.value(&pl.recs[i]))
 	}
 	if m.by.Attr == "" {
 		for k := range pl.present {
-			delete(refs, m.by.value(&usersync.Record{Key: k}))
+			delete(m.unresolved, m.by.value(&usersync.Record{Key: k}))
 		}
 	}
-	m.unresolved = refs
 }
 
 // ref returns r's manager reference, as the key it refers by compares.
@@ -67,8 +87,17 @@ func (m *managers) resolved(r *usersync.Record) bool {
 	return !missing
 }
 
-// warnUnresolved puts a warning on each row whose manager reference
-// matches nobody: the reference is not written.
+// resolvedRef returns r's reference if a user matches it, else "".
+func (m *managers) resolvedRef(r *usersync.Record) string {
+	if !m.resolved(r) {
+		return ""
+	}
+	return m.ref(r)
+}
+
+// warnUnresolved puts a warning on each held row whose manager reference
+// matches nobody: the reference is not written. (listOrdered warns of the
+// creates planned as the merge read them.)
 func (pl *planner) warnUnresolved() {
 	m := &pl.managers
 	if len(m.unresolved) == 0 {
@@ -79,83 +108,177 @@ func (pl *planner) warnUnresolved() {
 			continue
 		}
 		if r := &pl.recs[i]; !m.resolved(r) {
-			pl.warn(int32(i), m.attr, r.Attrs.Value(m.attr), ErrManagerNotFound)
+			pl.warnings.add(r, m.attr, r.Attrs.Value(m.attr), ErrManagerNotFound)
 		}
 	}
 }
 
-// orderCreates puts each created manager before the created users who
-// report to them, keeping key order otherwise. A user whose manager is
-// created only after them (in a cycle of references, or reporting to
-// themselves), and a re-keyed or adopted user whose manager is created in
-// this plan, get their manager from an UpdateUser once every user is
-// created.
-func (pl *planner) orderCreates() {
+// maxLevels bounds the levels of a plan's creates: a create deeper than
+// that in a chain of created managers gets its manager from an update.
+// Real organizations are far shallower; the bound keeps the files of the
+// levels few whatever a file says.
+const maxLevels = 64
+
+// A level orders the creates when managers are resolved: a create's level
+// is 0 unless its manager is created too, and then one more than its
+// manager's. Creates are listed level by level, each in key order, so
+// that every manager is created before the users who report to them.
+//
+// Only the creates that someone reports to (their by-value is a
+// reference) need theirs remembered: anyone's level follows from their
+// manager's. So ordering costs memory per manager, not per create, and two
+// reads of the creates, which may be on disk.
+type levels struct {
+	bosses  map[string]*boss // by by-value
+	deepest int
+}
+
+// A boss is a create someone reports to.
+type boss struct {
+	key   string // the create's key: with by-values shared, the last create in key order is the boss
+	ref   string // its manager's by-value, if resolved
+	level int
+	late  bool  // its manager is set by an update after every create
+	state uint8 // of the walk in levels.place
+}
+
+// The states of a boss in levels.place.
+const (
+	unplaced = iota
+	onChain
+	placed
+)
+
+// orderCreates reads the creates once and returns their levels. It plans
+// a manager update after every create for a re-keyed or adopted user whose
+// manager is created in this plan.
+func (pl *planner) orderCreates(read usersync.ChangeList) (*levels, error) {
 	m := &pl.managers
-	if m.attr == "" || len(pl.creates) == 0 {
-		return
-	}
-	byRef := make(map[string]int, len(pl.creates))
-	for c := range pl.creates {
-		if v := m.by.value(&pl.creates[c].User); v != "" {
-			byRef[v] = c
-		}
-	}
-	manager := func(r *usersync.Record) (int, bool) {
-		c, ok := byRef[m.ref(r)]
-		return c, ok && m.ref(r) != ""
-	}
-	order, late := chainOrder(len(pl.creates), func(c int) int {
-		if j, ok := manager(&pl.creates[c].User); ok {
-			return j
-		}
-		return -1
-	})
-	for _, c := range late {
-		pl.setManagerLater(&pl.creates[c])
-	}
-	sorted := make([]usersync.Change, len(order))
-	for k, c := range order {
-		sorted[k] = pl.creates[c]
-	}
-	pl.creates = sorted
+	lv := &levels{bosses: make(map[string]*boss)}
+	var order []string // the bosses' by-values, in key order
+	rekeyRefs := make(map[string]bool)
 	for k := range pl.rekeys {
-		if _, ok := manager(&pl.rekeys[k].User); ok {
+		if v := m.ref(&pl.rekeys[k].User); v != "" {
+			rekeyRefs[v] = false
+		}
+	}
+	for c, err := range pl.allCreates(read) {
+		if err != nil {
+			return nil, err
+		}
+		by := m.by.value(&c.User)
+		if _, ok := m.refs[by]; !ok || by == "" {
+			continue
+		}
+		if _, ok := rekeyRefs[by]; ok {
+			rekeyRefs[by] = true
+		}
+		b, ok := lv.bosses[by]
+		if !ok {
+			b = &boss{}
+			lv.bosses[by] = b
+			order = append(order, by)
+		}
+		b.key, b.ref = c.User.Key, m.resolvedRef(&c.User)
+	}
+	for _, by := range order {
+		lv.place(by)
+	}
+	for k := range pl.rekeys {
+		if rekeyRefs[m.ref(&pl.rekeys[k].User)] {
 			pl.setManagerLater(&pl.rekeys[k])
 		}
 	}
+	return lv, nil
 }
 
-// chainOrder orders n nodes, each pointing to at most one other (dep
-// returns -1 for none), so that a node comes after the one it points to,
-// keeping the nodes' order otherwise. late lists the nodes whose pointer
-// had to be ignored to break a cycle.
-func chainOrder(n int, dep func(int) int) (order, late []int) {
-	const (
-		fresh = iota
-		onChain
-		placed
-	)
-	state := make([]uint8, n)
-	order = make([]int, 0, n)
-	var chain []int
-	for s := range n {
-		chain = chain[:0]
-		x := s
-		for x >= 0 && state[x] == fresh {
-			state[x] = onChain
-			chain = append(chain, x)
-			x = dep(x)
-		}
-		if x >= 0 && state[x] == onChain { // the chain's end points back into it
-			late = append(late, chain[len(chain)-1])
-		}
-		for k := len(chain) - 1; k >= 0; k-- {
-			order = append(order, chain[k])
-			state[chain[k]] = placed
+// place gives levels to the chain of bosses that starts at by: walking up
+// to a boss placed before, or to one whose manager is not created, or
+// back into the chain. In that cycle, the chain's last boss gets its
+// manager later (as it does when it reports to itself).
+func (lv *levels) place(by string) {
+	var chain []*boss
+	for b := lv.bosses[by]; b != nil && b.state == unplaced; b = lv.bosses[b.ref] {
+		b.state = onChain
+		chain = append(chain, b)
+		by = b.ref
+	}
+	level := 0
+	if top := lv.bosses[by]; top != nil {
+		if top.state == onChain {
+			chain[len(chain)-1].late = true
+		} else {
+			level = top.level + 1
 		}
 	}
-	return order, late
+	for k := len(chain) - 1; k >= 0; k-- {
+		b := chain[k]
+		if level >= maxLevels {
+			b.late, level = true, 0
+		}
+		b.level, b.state = level, placed
+		lv.deepest = max(lv.deepest, level)
+		level++
+	}
+}
+
+// of returns c's level, and whether its manager is set later.
+func (lv *levels) of(m *managers, c *usersync.Change) (level int, late bool) {
+	if b := lv.bosses[m.by.value(&c.User)]; b != nil && b.key == c.User.Key {
+		return b.level, b.late
+	}
+	b := lv.bosses[m.resolvedRef(&c.User)]
+	switch {
+	case b == nil:
+		return 0, false
+	case b.level+1 >= maxLevels:
+		return 0, true
+	}
+	return b.level + 1, false
+}
+
+// listOrdered writes the creates level by level. A create planned as the
+// merge read it loses a reference that matches nobody, with a warning, as
+// a held row did when it was planned.
+func (pl *planner) listOrdered(w *usersync.ChangeWriter, read usersync.ChangeList, lv *levels) error {
+	m := &pl.managers
+	ws := pl.feed.ChangeWriters(lv.deepest + 2) // a boss's reports are one deeper
+	for c, err := range pl.allCreates(read) {
+		if err != nil {
+			return err
+		}
+		if !m.resolved(&c.User) {
+			pl.warnings.add(&c.User, m.attr, c.User.Attrs.Value(m.attr), ErrManagerNotFound)
+			c.User.Attrs = pl.withoutManager(c.User.Attrs)
+		}
+		level, late := lv.of(m, &c)
+		if late {
+			pl.setManagerLater(&c)
+		}
+		if err := ws[level].Write(&c); err != nil {
+			return err
+		}
+	}
+	for _, lw := range ws {
+		l, err := lw.List()
+		if err != nil {
+			return err
+		}
+		if err := w.WriteList(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withoutManager returns a without the manager attribute.
+func (pl *planner) withoutManager(a usersync.Attrs) usersync.Attrs {
+	names := a.Layout().Names()
+	i := slices.Index(names, pl.managers.attr)
+	if i < 0 {
+		return a
+	}
+	return pl.layouts.project(a, slices.Delete(slices.Clone(names), i, i+1))
 }
 
 // setManagerLater takes the manager out of c and plans an UpdateUser that
@@ -165,12 +288,10 @@ func (pl *planner) setManagerLater(c *usersync.Change) {
 	later := usersync.Change{Kind: usersync.UpdateUser, User: c.User, Attrs: []string{m.attr}}
 	switch c.Kind {
 	case usersync.CreateUser:
-		names := c.User.Attrs.Layout().Names()
-		i := slices.Index(names, m.attr)
-		if i < 0 {
+		if !slices.Contains(c.User.Attrs.Layout().Names(), m.attr) {
 			return
 		}
-		c.User.Attrs = pl.layouts.project(c.User.Attrs, slices.Delete(names, i, i+1))
+		c.User.Attrs = pl.withoutManager(c.User.Attrs)
 	default:
 		i := slices.Index(c.Attrs, m.attr)
 		if i < 0 {

@@ -70,7 +70,7 @@ func (pl *planner) matchValue(k int, left []usersync.Record, done []bool, rows [
 	}
 	for _, i := range rows {
 		pl.state[i] = ambiguous
-		pl.warn(i, pl.keys[k].String(), pl.keys[k].value(&pl.recs[i]), ErrAmbiguousMatch)
+		pl.warnings.add(&pl.recs[i], pl.keys[k].String(), pl.keys[k].value(&pl.recs[i]), ErrAmbiguousMatch)
 	}
 }
 

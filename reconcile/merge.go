@@ -58,7 +58,6 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err := pl.takeBack(ctx, feed, m, users); err != nil {
 		return err
 	}
-	pl.places = slices.Sorted(slices.Values(m.index))
 	pl.recs, pl.keyOrder = fileOrder(m.rows, m.index)
 	m.rows, m.index = nil, nil
 	pl.plan.Unchanged += m.unchanged
@@ -83,9 +82,15 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	if err != nil {
 		return nil, err
 	}
-	if pl.createsAsRead() {
-		pl.newUsers, pl.newJoins = feed.ChangeWriter(), make(map[string]int)
-	}
+	// A row whose key the Sink lacks is planned as a create the moment the
+	// merge meets it, rather than held until every row is seen: its
+	// attribute rules apply to the row alone, NoCreateGroups looks only
+	// at the Sink's groups, listed before, and its manager reference is
+	// resolved once every row is seen, the creates listed then (see
+	// listOrdered). A first load then holds none of its rows in memory.
+	// A later match key may still find such a row a user: takeBack gives
+	// those rows back.
+	pl.newUsers, pl.newJoins = feed.ChangeWriter(), make(map[string]int)
 	// The Sink users the feed lacks are read in full: leavers, users
 	// created by hand, and users a later match key may find. A digest
 	// says nothing of whether a user is managed or active, which the plan
@@ -112,7 +117,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 			if !group[0].Inactive { // and managed, as the digests say
 				m.population++
 			}
-		case !matched && len(group) == 1 && k != "" && pl.newUsers != nil:
+		case !matched && len(group) == 1 && k != "":
 			if err := pl.createNow(&group[0]); err != nil {
 				return err
 			}
@@ -158,17 +163,6 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		}
 	}
 	return m, nil
-}
-
-// createsAsRead reports whether a row whose key the Sink lacks can be
-// planned as a create the moment the merge meets it, rather than held
-// until every row is seen: when no manager reference needs every row
-// resolved. Attribute rules apply to the row alone, and NoCreateGroups
-// looks only at the Sink's groups, listed before the merge. A first load
-// then holds none of its rows in memory. A later match key may still
-// find such a row a user: takeBack gives those rows back.
-func (pl *planner) createsAsRead() bool {
-	return pl.policy.Manager.Attr == ""
 }
 
 // A newRow is a row planned as a create as the merge read it: the hash of

@@ -259,7 +259,10 @@ type Account struct {
 // or in the Sink, is written like any attribute (Sinks resolve it as they
 // please); one that matches nobody is not written, and the row gets a
 // warning (SMARTFENSE's rule). A plan creates a manager before the users
-// who report to them.
+// who report to them; a user whose manager is created only after them
+// (in a cycle of references, reporting to themselves, or more than 64
+// levels below the top) gets their manager from an UpdateUser once
+// every user is created.
 type Manager struct {
 	// Attr names the attribute, such as "manager"; "" turns managers off.
 	Attr string

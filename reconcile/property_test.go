@@ -109,6 +109,11 @@ func (w *world) drawPolicy(t *rapid.T) {
 	if rapid.Bool().Draw(t, "grace") {
 		w.policy.Grace = reconcile.Grace{For: graceFor}
 	}
+	if rapid.Bool().Draw(t, "managers") {
+		// Each row names itself its manager, as its name: chains, cycles
+		// and by-values many users share, all resolved.
+		w.policy.Manager = reconcile.Manager{Attr: "name", By: reconcile.MatchKey{Attr: "name"}}
+	}
 	w.titleRule = rapid.SampledFrom([]string{titleAlways, titleOnCreate, titleNever, titleKeepEmpty}).Draw(t, "title rule")
 	switch w.titleRule {
 	case titleOnCreate:

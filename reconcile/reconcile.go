@@ -42,9 +42,12 @@
 //
 // A plan is deterministic: the same feed and Sink give the same plan, in the
 // same order, whatever order the Sink lists its users in. Group changes
-// come first, then users who take a new key or are adopted, creates (a
-// manager before the users who report to them), restores, updates, missing
-// markers, deactivations and deletions, each kind sorted by key.
+// come first, then users who take a new key or are adopted, creates,
+// restores, updates, missing markers, deactivations and deletions, each
+// kind sorted by key. When the policy resolves managers, creates come
+// level by level instead, each level sorted by key: first the users whose
+// manager is not created in the plan, then those who report to them, and
+// so on; so a manager is created before the users who report to them.
 // [WriteDiff] shows a plan as a person reads it.
 //
 // # Cost
@@ -61,11 +64,12 @@
 // From a Sink that is a [usersync.DigestLister], the feed and the Sink's
 // digests are merged in key order instead, and only the rows that differ
 // are held. A row new to the Sink is planned as a create as the merge reads
-// it, unless the policy resolves managers; if a later match key may find
-// it a user (it shares that key's value with a user read in full), it is
-// read again and planned as a held row. The plan's changes go to the
-// feed's [usersync.ChangeWriter], which keeps those past the memory budget
-// on disk.
+// it; if a later match key may find it a user (it shares that key's value
+// with a user read in full), it is read again and planned as a held row.
+// Manager references are resolved once every row is seen, at the cost of
+// a string per manager and two more reads of the creates. The plan's
+// changes go to the feed's [usersync.ChangeWriter], which keeps those past
+// the memory budget on disk.
 package reconcile
 
 import (
@@ -176,11 +180,7 @@ type planner struct {
 	// same key in file order: an index of 4 bytes a row, which replaces
 	// byKey when the rows come from a merge (see mergeDigests).
 	keyOrder []int32
-	// places, when set, holds each row's place in the feed's file order
-	// (FeedRecord.Index): the rows from a merge are only some of the
-	// feed's. Otherwise a row's index in recs is its place.
-	places []int32
-	state  []uint8 // per record: unseen, seen, rejected, merged
+	state    []uint8 // per record: unseen, seen, rejected, merged
 	// present holds keys of users who are in the feed although none of
 	// their rows can be used (rejected by the Mapper or for duplicates).
 	present map[string]struct{}
@@ -220,7 +220,8 @@ func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
 		seed:     maphash.MakeSeed(),
 		now:      feed.Time,
 		plainKey: r.keys[0] == MatchKey{} || r.keys[0] == MatchKey{Adopt: true},
-		warnings: warnings{max: orDefault(r.policy.MaxWarnings, DefaultMaxWarnings)},
+		managers: newManagers(r.policy.Manager),
+		warnings: newWarnings(orDefault(r.policy.MaxWarnings, DefaultMaxWarnings), feed.Files),
 	}
 	if pl.now.IsZero() {
 		pl.now = time.Now()

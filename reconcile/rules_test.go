@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -380,6 +381,23 @@ func TestInvite_NewUsersCarryThePolicysChoice(t *testing.T) {
 	}
 }
 
+// planBothWays plans from the Sink's full listing and from a merge with
+// its digests (see usersync.DigestLister), requires the plans to be the
+// same, and returns one.
+func planBothWays(t *testing.T, p *reconcile.Policy, feed []usersync.Record, cur *state) *usersync.Plan {
+	t.Helper()
+	full := plan(t, p, feed, cur)
+	merged, err := reconcile.New(p).Reconcile(t.Context(), &usersync.Feed{Records: feed, Time: now},
+		&digestListing{listing{cur.users, cur.groups}})
+	require.NoError(t, err)
+	want, err := json.Marshal(full)
+	require.NoError(t, err)
+	got, err := json.Marshal(merged)
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), string(got), "the plan made from digests")
+	return full
+}
+
 // managerRow is a row with a manager reference.
 func managerRow(key, manager string, line int) usersync.Record {
 	return usersync.Record{Key: key, Attrs: managerLayout.Make([]string{"N " + key, key + "@x", manager}),
@@ -391,7 +409,7 @@ var managerLayout = usersync.NewLayout("name", "email", "manager")
 var byEmail = reconcile.Policy{Manager: reconcile.Manager{Attr: "manager", By: reconcile.MatchKey{Attr: "email", IgnoreCase: true}}}
 
 func TestManagers_ReferenceToAUserInTheFileOrSinkIsSet(t *testing.T) {
-	p := plan(t, &byEmail, []usersync.Record{managerRow("e1", "BOSS@x", 2), managerRow("e2", "e1@x", 3)},
+	p := planBothWays(t, &byEmail, []usersync.Record{managerRow("e1", "BOSS@x", 2), managerRow("e2", "e1@x", 3)},
 		&state{users: []usersync.Record{manual("boss", "Boss", "boss@x")}})
 	assert.Equal(t, []string{"create e1", "create e2"}, kinds(p))
 	assert.Equal(t, "BOSS@x", synctest.Changes(t, p)[0].User.Attrs.Value("manager"), "a user created by hand is a manager too")
@@ -401,7 +419,7 @@ func TestManagers_ReferenceToAUserInTheFileOrSinkIsSet(t *testing.T) {
 func TestManagers_UnresolvedReferenceIsNotSavedAndWarns(t *testing.T) {
 	cur := managed("e2", "N e2", "e2@x")
 	cur.Attrs = usersync.NewAttrs("name", "N e2", "email", "e2@x", "manager", "old@x")
-	p := plan(t, &byEmail, []usersync.Record{managerRow("e1", "nobody@x", 2), managerRow("e2", "nobody@x", 3)},
+	p := planBothWays(t, &byEmail, []usersync.Record{managerRow("e1", "nobody@x", 2), managerRow("e2", "nobody@x", 3)},
 		&state{users: []usersync.Record{cur}})
 	c := only(t, p)
 	assert.Equal(t, "create e1", c.String(), "e2 keeps the manager it had")
@@ -413,15 +431,17 @@ func TestManagers_UnresolvedReferenceIsNotSavedAndWarns(t *testing.T) {
 
 func TestManagers_ManagersAreCreatedBeforeTheirReports(t *testing.T) {
 	byKey := reconcile.Policy{Manager: reconcile.Manager{Attr: "manager"}}
-	p := plan(t, &byKey, []usersync.Record{
+	p := planBothWays(t, &byKey, []usersync.Record{
 		managerRow("e1", "e3", 2), managerRow("e2", "", 3), managerRow("e3", "e4", 4), managerRow("e4", "", 5),
 	}, &state{})
-	assert.Equal(t, []string{"create e4", "create e3", "create e1", "create e2"}, kinds(p))
+	// Level by level, each in key order: e2 and e4 report to nobody
+	// created, e3 to e4, e1 to e3.
+	assert.Equal(t, []string{"create e2", "create e4", "create e3", "create e1"}, kinds(p))
 }
 
 func TestManagers_CycleSetsAManagerAfterEveryoneIsCreated(t *testing.T) {
 	byKey := reconcile.Policy{Manager: reconcile.Manager{Attr: "manager"}}
-	p := plan(t, &byKey, []usersync.Record{managerRow("e1", "e2", 2), managerRow("e2", "e1", 3), managerRow("ceo", "ceo", 4)}, &state{})
+	p := planBothWays(t, &byKey, []usersync.Record{managerRow("e1", "e2", 2), managerRow("e2", "e1", 3), managerRow("ceo", "ceo", 4)}, &state{})
 	assert.Equal(t, []string{"create ceo", "create e2", "create e1", "update ceo", "update e2"}, kinds(p))
 	assert.Equal(t, "", synctest.Changes(t, p)[1].User.Attrs.Value("manager"), "e2 is created before its manager")
 	assert.Equal(t, []string{"manager"}, synctest.Changes(t, p)[4].Attrs)
@@ -432,7 +452,7 @@ func TestManagers_ReKeyedUserGetsANewManagerAfterItsCreation(t *testing.T) {
 	byKey := reconcile.Policy{Manager: reconcile.Manager{Attr: "manager"}}
 	cur := managed("old", "N e1", "e1@x")
 	cur.Attrs = usersync.NewAttrs("name", "N e1", "email", "e1@x", "manager", "")
-	p := plan(t, &byKey, []usersync.Record{managerRow("e1", "e9", 2), managerRow("e9", "", 3)}, &state{users: []usersync.Record{cur}})
+	p := planBothWays(t, &byKey, []usersync.Record{managerRow("e1", "e9", 2), managerRow("e9", "", 3)}, &state{users: []usersync.Record{cur}})
 	assert.Equal(t, []string{"update e1 (was old)", "create e9", "update e1"}, kinds(p))
 	assert.Nil(t, synctest.Changes(t, p)[0].Attrs)
 	assert.Equal(t, []string{"manager"}, synctest.Changes(t, p)[2].Attrs)

@@ -128,7 +128,7 @@ func (pl *planner) createNow(r *usersync.FeedRecord) error {
 	}
 	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}
 	if len(c.Join) > 0 && pl.policy.NoCreateGroups {
-		if c.Join = pl.knownGroups(r.Index, &r.Record, c.Join); c.Join == nil {
+		if c.Join = pl.knownGroups(&r.Record, c.Join); c.Join == nil {
 			c.Join = []string{} // in no group, rather than saying nothing
 		}
 		c.User.Groups = c.Join
@@ -137,6 +137,7 @@ func (pl *planner) createNow(r *usersync.FeedRecord) error {
 		pl.newJoins[g]++
 	}
 	c.User.Attrs = pl.createAttrs(&r.Record)
+	pl.managers.note(&r.Record)
 	return pl.newUsers.Write(&c)
 }
 
@@ -156,7 +157,7 @@ func (pl *planner) undoCreate(r *usersync.FeedRecord) {
 			delete(pl.newJoins, g)
 		}
 	}
-	pl.warnings.drop(r.Index, unknown)
+	pl.warnings.drop(r.Origin, unknown)
 }
 
 // absent plans what Policy.Absent and Policy.Grace say for a managed user
@@ -280,21 +281,21 @@ func (pl *planner) memberships(i int32, have []string) (join, leave []string) {
 		join, leave = diffSorted(want, have)
 	}
 	if join != nil && pl.policy.NoCreateGroups {
-		join = pl.knownGroups(pl.place(i), &pl.recs[i], join)
+		join = pl.knownGroups(&pl.recs[i], join)
 	}
 	return join, leave
 }
 
 // knownGroups drops from join the groups the Sink does not hold, with a
-// warning for each on row r, whose place in file order is place.
-func (pl *planner) knownGroups(place int, r *usersync.Record, join []string) []string {
+// warning for each on row r.
+func (pl *planner) knownGroups(r *usersync.Record, join []string) []string {
 	out := join[:0:0]
 	for _, g := range join {
 		if pl.sinkGroups.has(g) {
 			out = append(out, g)
 			continue
 		}
-		pl.warnings.add(place, r, "groups", g, ErrUnknownGroup)
+		pl.warnings.add(r, "groups", g, ErrUnknownGroup)
 	}
 	if len(out) == 0 {
 		return nil

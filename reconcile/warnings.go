@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/usersync/usersync"
 )
@@ -33,19 +34,32 @@ type warnings struct {
 	max   int
 	total int
 	list  []warning
+	files map[string]int // the feed's files, in the order they were read
 }
 
-// A warning is on a row: the row's place in file order (FeedRecord.Index),
-// and what the RowError tells of it.
+// A warning is a RowError on a row, and the place of its file among the
+// feed's.
 type warning struct {
-	place int
-	re    usersync.RowError
+	file int
+	re   usersync.RowError
 }
 
-// add warns of row r, whose place in file order is place.
-func (w *warnings) add(place int, r *usersync.Record, column, value string, err error) {
+func newWarnings(max int, files []usersync.FileResult) warnings {
+	w := warnings{max: max, files: make(map[string]int, len(files))}
+	for i, f := range files {
+		w.files[f.Name] = i
+	}
+	return w
+}
+
+// add warns of row r.
+func (w *warnings) add(r *usersync.Record, column, value string, err error) {
 	w.total++
-	w.list = append(w.list, warning{place, usersync.RowError{
+	file, ok := w.files[r.Origin.File]
+	if !ok {
+		file = len(w.files)
+	}
+	w.list = append(w.list, warning{file, usersync.RowError{
 		File: r.Origin.File, Line: r.Origin.Line, Column: column, Value: value, Key: r.Key, Err: err,
 	}})
 	if len(w.list) >= 2*w.max {
@@ -53,19 +67,23 @@ func (w *warnings) add(place int, r *usersync.Record, column, value string, err 
 	}
 }
 
-// drop takes back the n warnings added on the row at place, whether kept
+// drop takes back the n warnings added on the row at origin, whether kept
 // or already trimmed away.
-func (w *warnings) drop(place, n int) {
+func (w *warnings) drop(origin usersync.Position, n int) {
 	if n == 0 {
 		return
 	}
 	w.total -= n
-	w.list = slices.DeleteFunc(w.list, func(x warning) bool { return x.place == place })
+	w.list = slices.DeleteFunc(w.list, func(x warning) bool {
+		return x.re.File == origin.File && x.re.Line == origin.Line
+	})
 }
 
-// trim keeps the first max warnings by row.
+// trim keeps the first max warnings in file order.
 func (w *warnings) trim() {
-	slices.SortStableFunc(w.list, func(a, b warning) int { return cmp.Compare(a.place, b.place) })
+	slices.SortStableFunc(w.list, func(a, b warning) int {
+		return cmp.Or(cmp.Compare(a.file, b.file), strings.Compare(a.re.File, b.re.File), cmp.Compare(a.re.Line, b.re.Line))
+	})
 	w.list = w.list[:min(len(w.list), w.max)]
 }
 
@@ -80,17 +98,4 @@ func (w *warnings) rowErrors() []*usersync.RowError {
 		out[i] = &w.list[i].re
 	}
 	return out
-}
-
-// warn warns of held row i.
-func (pl *planner) warn(i int32, column, value string, err error) {
-	pl.warnings.add(pl.place(i), &pl.recs[i], column, value, err)
-}
-
-// place returns held row i's place in file order.
-func (pl *planner) place(i int32) int {
-	if pl.places != nil {
-		return int(pl.places[i])
-	}
-	return int(i)
 }

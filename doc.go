@@ -94,11 +94,14 @@
 //     whose rows differ, and those the feed lacks. So the planner holds
 //     only the rows that changed, and not even those that are new: a row
 //     whose key the Sink lacks is planned as a create the moment the merge
-//     reads it, unless the policy needs every row first (manager
-//     references, accounts, groups it may not create). Should a later
-//     match key find it a user after all (the email of a user listed under
-//     another key), the row is read from the spool again and planned as a
-//     changed row is. So a first load holds no row. A Sink that is only a
+//     reads it. Manager references are resolved once every row is seen:
+//     they cost a string per manager, and the creates are read twice more
+//     to list them level by level, managers first. Should a later match
+//     key find a new row a user after all (the email of a user listed
+//     under another key), the row is read from the spool again and
+//     planned as a changed row is. So a first load holds no row, unless
+//     the policy links accounts, which takes the path that holds the whole
+//     feed. A Sink that is only a
 //     [Lister] works as before: the Reconciler then loads the feed with
 //     [Feed.Load] and streams every user past it, which costs memory in
 //     proportion to the directory.

@@ -1,6 +1,7 @@
 package usersync_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log"
@@ -105,4 +106,43 @@ func ExamplePipeline_relatedFiles() {
 	// e2 Bo Ek [nurses staff]
 	// nurses "Nurses" parent="staff"
 	// staff "All staff" parent=""
+}
+
+// A plan saved for review and read back for approval: WriteJSON streams it
+// out a change at a time, and ReadPlan reads it back within the Pipeline's
+// memory budget, the changes past it kept in a temporary file.
+func ExampleReadPlan() {
+	drop := memsource.New()
+	drop.Put("users.csv", []byte("UniqueID,Name,Mail\nE1001,Ann Berg,ann@example.com\nE1002,Bo Ek,bo@example.com\n"), time.Now())
+	mapper, err := csvmap.New(csvmap.Schema{Columns: []csvmap.Column{
+		{Name: "id", Header: "UniqueID", Role: csvmap.Key},
+		{Name: "name", Header: "Name"},
+		{Name: "email", Header: "Mail", Kind: csvmap.Email},
+	}}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p := usersync.Pipeline{Source: drop, Mapper: mapper, Reconciler: reconcile.New(nil), Sink: memsink.New(), DryRun: true}
+	res, err := p.Run(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	var saved bytes.Buffer // in production: a file an administrator reviews
+	if err := res.Plan.WriteJSON(&saved); err != nil {
+		log.Fatal(err)
+	}
+
+	plan, err := usersync.ReadPlan(&saved, p.ChangeWriter())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for c, err := range plan.Changes.All() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(c)
+	}
+	// Output:
+	// create E1001
+	// create E1002
 }

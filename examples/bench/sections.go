@@ -73,13 +73,84 @@ func (b *benchmark) syncFolder(ctx context.Context, dir string, sink usersync.Si
 
 // firstLoad syncs yesterday's file into an empty sink.
 func (b *benchmark) firstLoad(ctx context.Context, sink usersync.Sink) error {
-	res, err := b.syncFolder(ctx, b.s.YesterdayDir(), sink, nil, nil)
+	return b.firstLoadOf(ctx, b.s.YesterdayDir(), sink, nil)
+}
+
+// firstLoadOf syncs the file in dir into an empty sink, under policy if
+// not nil; every user must be created, and every manager reference
+// resolved.
+func (b *benchmark) firstLoadOf(ctx context.Context, dir string, sink usersync.Sink, policy *reconcile.Policy) error {
+	ds, err := dirsource.New(dir, nil)
 	if err != nil {
 		return err
 	}
-	if res.Status != usersync.Succeeded || res.Applied.Created != b.c.users {
-		return fmt.Errorf("first load: %s, applied %+v, want %d created", res.Status, res.Applied, b.c.users)
+	defer ds.Close()
+	p, err := b.pipeline(ds, sink)
+	if err != nil {
+		return err
 	}
+	if policy != nil {
+		p.Reconciler = reconcile.New(policy)
+	}
+	res, err := p.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Status != usersync.Succeeded || res.Applied.Created != b.c.users || res.Plan.WarningsTotal > 0 {
+		return fmt.Errorf("first load: %s, applied %+v, %d warnings, want %d created", res.Status, res.Applied, res.Plan.WarningsTotal, b.c.users)
+	}
+	return nil
+}
+
+// firstLoadManagers measures a first load into SQLite under a policy that
+// resolves managers, of a file whose every user reports to a manager in
+// it (bench.Scenario.Managers), against the same first load of yesterday's
+// file without the policy, alternated: what resolving the references and
+// listing the creates level by level cost.
+func (b *benchmark) firstLoadManagers(ctx context.Context, t *sqliteTarget) error {
+	dir, err := b.s.Managers()
+	if err != nil {
+		return err
+	}
+	policy := &reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}, Manager: reconcile.Manager{Attr: "title"}}
+	paths := []string{filepath.Join(t.dir, "managers.db"), filepath.Join(t.dir, "plain.db")}
+	dbs := make([]*sql.DB, len(paths))
+	sinks := make([]*sqlsink.Sink, len(paths))
+	c := &comparison{
+		title:  fmt.Sprintf("first load of %d users into SQLite, with and without a manager policy (%d reports each)", b.c.users, bench.ManagerFanout),
+		rounds: b.c.loadRuns,
+		setup: func(ctx context.Context, _ int) (err error) {
+			for i, p := range paths {
+				bench.RemoveSQLite(p)
+				if dbs[i], sinks[i], err = openSQLite(ctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		teardown: func(context.Context, int) error {
+			var errs []error
+			for i, p := range paths {
+				errs = append(errs, dbs[i].Close())
+				bench.RemoveSQLite(p)
+			}
+			return errors.Join(errs...)
+		},
+		sides: []side{
+			{name: "sync SQLite, managers", measured: true, steps: []step{{"sync", func(ctx context.Context) error {
+				return b.firstLoadOf(ctx, dir, sinks[0], policy)
+			}}}},
+			{name: "sync SQLite, no managers", steps: []step{{"sync", func(ctx context.Context) error {
+				return b.firstLoad(ctx, sinks[1])
+			}}}},
+		},
+	}
+	res, err := c.run(ctx, b.out)
+	if err != nil {
+		return err
+	}
+	b.add(row{id: "firstload-managers-sqlite", what: fmt.Sprintf("first load, %s users, SQLite, managers resolved", count(b.c.users)), sync: res[0], floors: res[1:],
+		floorNote: "the first load without managers", target: "-", cpu: true})
 	return nil
 }
 

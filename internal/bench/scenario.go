@@ -114,6 +114,33 @@ func PrepareWith(dir string, users int, opts *PrepareOptions) (*Scenario, error)
 	return s, nil
 }
 
+// ManagerFanout is how many users report to each manager in the file
+// Managers writes.
+const ManagerFanout = 8
+
+// Managers returns a folder that holds yesterday's users alone, in a file
+// whose Title column names each user's manager instead of a title (see
+// gen.Config.ManagerFanout): for a first load under a policy that resolves
+// managers, reconcile.Manager{Attr: "title"}. It writes the file the first
+// time, and keeps it for the next runs.
+func (s *Scenario) Managers() (string, error) {
+	root := filepath.Dir(filepath.Dir(s.Yesterday))
+	dir, stamp := filepath.Join(root, "managers"), filepath.Join(root, "managers.stamp")
+	want := fmt.Sprintf("users %d seed %d fanout %d\n", s.Users, seed, ManagerFanout)
+	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
+		return dir, nil
+	}
+	os.Remove(stamp)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	c := gen.Config{Rows: s.Users, Seed: seed, SkipEvery: -1, ManagerFanout: ManagerFanout}
+	if err := writeFile(filepath.Join(dir, "users.csv"), c); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(stamp, []byte(want), 0o600)
+}
+
 // DropDir returns the folder that holds today's file alone.
 func (s *Scenario) DropDir() string { return s.drop }
 

@@ -56,6 +56,11 @@ type Config struct {
 	// QuoteAll quotes every field, the header's too, as PowerShell's
 	// Export-Csv does in Active Directory exports.
 	QuoteAll bool
+	// ManagerFanout, when positive, makes the Title column name each
+	// user's manager instead of a title: user u reports to user
+	// (u-1)/ManagerFanout, by UniqueID, and user 0 to nobody. An org chart
+	// ManagerFanout wide, for policies that resolve managers.
+	ManagerFanout int
 }
 
 // Bytes returns the file c describes.
@@ -213,7 +218,14 @@ func (g *generator) row(u int) []byte {
 	b = append(b, '@')
 	b = append(b, domain...)
 	b = g.delim(b)
-	b = appendField(b, g.titles[vals.intn(len(g.titles))], g.comma, g.c.QuoteAll)
+	title := g.titles[vals.intn(len(g.titles))]
+	switch {
+	case g.c.ManagerFanout <= 0:
+		b = appendField(b, title, g.comma, g.c.QuoteAll)
+	case u > 0:
+		b = append(b, "EMP"...)
+		b = appendPadded(b, (u-1)/g.c.ManagerFanout, 8)
+	}
 	b = g.delim(b)
 	b = appendPhone(b, &vals)
 	b = g.delim(b)

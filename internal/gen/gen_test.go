@@ -86,6 +86,23 @@ func TestWriteVary(t *testing.T) {
 	}
 }
 
+func TestWriteManagers(t *testing.T) {
+	plain := readAll(t, Bytes(Config{Rows: 20, Seed: 3}), ',')
+	rows := readAll(t, Bytes(Config{Rows: 20, Seed: 3, ManagerFanout: 3}), ',')
+	require.Len(t, rows, 21)
+	assert.Equal(t, "", rows[1][3], "user 0 reports to nobody")
+	assert.Equal(t, "EMP00000000", rows[2][3])
+	assert.Equal(t, "EMP00000000", rows[4][3])
+	assert.Equal(t, "EMP00000001", rows[5][3])
+	assert.Equal(t, "EMP00000006", rows[20][3], "user 19 reports to user 6")
+	for i := range rows {
+		if i > 0 {
+			plain[i][3] = rows[i][3]
+		}
+	}
+	assert.Equal(t, plain, rows, "only the titles differ")
+}
+
 func TestWriteZeroAllocsPerRow(t *testing.T) {
 	for _, c := range []Config{{Seed: 1}, {Seed: 1, QuoteAll: true}} {
 		g := newGenerator(c)

@@ -19,6 +19,17 @@ type managers struct {
 	// unresolved holds the references that no user matched so far: refs,
 	// less those the feed's users match, less those the Sink's users match.
 	unresolved map[string]struct{}
+	// idle holds the inactive rows new to the Sink that have a reference:
+	// the merge plans nothing for them, and warnUnresolved warns of their
+	// references as of a held row's.
+	idle []idleRow
+}
+
+// An idleRow is what a warning of an inactive new row says.
+type idleRow struct {
+	key    string
+	origin usersync.Position
+	value  string // the reference as the row gives it
 }
 
 func newManagers(m Manager) managers {
@@ -62,9 +73,25 @@ func (pl *planner) resolveManagers() {
 	}
 }
 
+// noteIdle collects the reference of r, an inactive new row, and keeps
+// what a warning of it would say.
+func (m *managers) noteIdle(r *usersync.Record) {
+	if m.attr == "" {
+		return
+	}
+	if v := m.ref(r); v != "" {
+		m.refs[v] = struct{}{}
+		m.idle = append(m.idle, idleRow{r.Key, r.Origin, r.Attrs.Value(m.attr)})
+	}
+}
+
 // ref returns r's manager reference, as the key it refers by compares.
 func (m *managers) ref(r *usersync.Record) string {
-	v := r.Attrs.Value(m.attr)
+	return m.refOf(r.Attrs.Value(m.attr))
+}
+
+// refOf returns the reference v, as the key it refers by compares.
+func (m *managers) refOf(v string) string {
 	if m.by.IgnoreCase {
 		v = strings.ToLower(v)
 	}
@@ -95,9 +122,10 @@ func (m *managers) resolvedRef(r *usersync.Record) string {
 	return m.ref(r)
 }
 
-// warnUnresolved puts a warning on each held row whose manager reference
-// matches nobody: the reference is not written. (listOrdered warns of the
-// creates planned as the merge read them.)
+// warnUnresolved puts a warning on each held row, and each inactive new
+// row, whose manager reference matches nobody: the reference is not
+// written. (listOrdered warns of the creates planned as the merge read
+// them.)
 func (pl *planner) warnUnresolved() {
 	m := &pl.managers
 	if len(m.unresolved) == 0 {
@@ -109,6 +137,14 @@ func (pl *planner) warnUnresolved() {
 		}
 		if r := &pl.recs[i]; !m.resolved(r) {
 			pl.warnings.add(r, m.attr, r.Attrs.Value(m.attr), ErrManagerNotFound)
+		}
+	}
+	for _, x := range m.idle {
+		if _, back := pl.takenBack[x.key]; back {
+			continue // held now, and warned of above
+		}
+		if _, missing := m.unresolved[m.refOf(x.value)]; missing {
+			pl.warnings.add(&usersync.Record{Key: x.key, Origin: x.origin}, m.attr, x.value, ErrManagerNotFound)
 		}
 	}
 }

@@ -429,6 +429,16 @@ func TestManagers_UnresolvedReferenceIsNotSavedAndWarns(t *testing.T) {
 	assert.ErrorIs(t, p.Warnings[1], reconcile.ErrManagerNotFound)
 }
 
+func TestManagers_InactiveNewRowWarnsOfAnUnresolvedReference(t *testing.T) {
+	gone := managerRow("e2", "nobody@x", 3)
+	gone.Inactive = true
+	p := planBothWays(t, &byEmail, []usersync.Record{managerRow("e1", "", 2), gone}, &state{})
+	assert.Equal(t, []string{"create e1"}, kinds(p), "an inactive row creates nobody")
+	require.Len(t, p.Warnings, 1)
+	assert.Equal(t, "e2", p.Warnings[0].Key)
+	assert.ErrorIs(t, p.Warnings[0], reconcile.ErrManagerNotFound)
+}
+
 func TestManagers_ManagersAreCreatedBeforeTheirReports(t *testing.T) {
 	byKey := reconcile.Policy{Manager: reconcile.Manager{Attr: "manager"}}
 	p := planBothWays(t, &byKey, []usersync.Record{

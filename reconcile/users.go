@@ -124,6 +124,7 @@ func (pl *planner) create(i int32) {
 func (pl *planner) createNow(r *usersync.FeedRecord) error {
 	pl.laterValues(&r.Record, func(h uint64) { pl.newRows = append(pl.newRows, newRow{h, int32(r.Index)}) })
 	if r.Inactive {
+		pl.managers.noteIdle(&r.Record)
 		return nil
 	}
 	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}

@@ -339,7 +339,7 @@ func (u *touched) keepsGroups() bool {
 }
 
 // putDigests writes digests: one statement of arrays on PostgreSQL, one
-// of many rows per insertRows users on SQLite.
+// of many rows per changeRows users on SQLite.
 func (s *Sink) putDigests(ctx context.Context, tx *txn, ds []digested) error {
 	n := s.n
 	if s.d.arrays() {
@@ -356,7 +356,7 @@ FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, r, a, g
 		return fmt.Sprintf("UPDATE %s SET %s = v.column2, %s = v.column3, %s = v.column4 FROM (VALUES %s) AS v WHERE %s = v.column1",
 			n.users, n.uAttrsDigest, n.uGroupsDigest, n.uDigestRev, rowsOf(rows, 4), n.uID)
 	}
-	return multiRow(ctx, tx, q, len(ds), 4, func(i int, args []any) []any {
+	return multiRow(ctx, tx, q, changeRows, len(ds), 4, func(i int, args []any) []any {
 		return append(args, ds[i].id, int64(ds[i].attrs), int64(ds[i].groups), ds[i].rev)
 	})
 }

@@ -26,8 +26,10 @@ func (*sqliteDialect) blobType() string     { return "BLOB" }
 func (*sqliteDialect) withoutRowID() string { return " WITHOUT ROWID" }
 func (*sqliteDialect) bind(q string) string { return q }
 
-// maxArgs stays well under SQLite's limit of 32766 bound values.
-func (*sqliteDialect) maxArgs() int      { return 10000 }
+// sqliteMaxArgs stays well under SQLite's limit of 32766 bound values.
+const sqliteMaxArgs = 10000
+
+func (*sqliteDialect) maxArgs() int      { return sqliteMaxArgs }
 func (*sqliteDialect) arrays() bool      { return false }
 func (*sqliteDialect) forUpdate() string { return "" }
 
@@ -103,10 +105,18 @@ func (*sqliteDialect) columnTypes(ctx context.Context, db *sql.DB, table string)
 	return scanTypes(rows)
 }
 
-// insertRows is how many rows one multi-row statement writes: SQLite steps
-// one statement for all of them, and database/sql and the driver are
-// crossed once, which is what costs most per row.
-const insertRows = 64
+// insertRows and changeRows are how many rows one multi-row statement
+// inserts, and updates or deletes, at most (and no more than sqliteMaxArgs
+// values): SQLite steps one statement for all of them, and database/sql
+// and the driver are crossed once, which is what costs most per row.
+// Inserts of 256 rows took a first load of 1M users about 6% less time
+// than 64 (18.3 s against 19.5 s, medians of nine alternated runs), but
+// updates and deletes of 256 rows took a nightly's apply about 25% more
+// (four alternated pairs).
+const (
+	insertRows = 256
+	changeRows = 64
+)
 
 // insertUsers inserts rows, insertRows at a time, with IDs it assigns
 // itself following the largest there is: the write transaction excludes
@@ -117,31 +127,32 @@ func (d *sqliteDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows 
 		return nil, err
 	}
 	ids := make(map[string]int64, len(rows))
-	err := multiRow(ctx, tx, d.insertUsers1, len(rows), len(s.n.writeColumns())+1, func(i int, args []any) []any {
+	err := multiRow(ctx, tx, d.insertUsers1, insertRows, len(rows), len(s.n.writeColumns())+1, func(i int, args []any) []any {
 		ids[rows[i].key] = last + int64(i) + 1
 		return append(append(args, last+int64(i)+1), s.n.rowArgs(s.tenant, &rows[i])...)
 	})
 	return ids, err
 }
 
-// multiRow writes n rows of width values each, insertRows rows per
+// multiRow writes n rows of width values each, up to most rows per
 // statement, which stmt returns for a number of rows: one prepared
 // statement for every full chunk. args appends row i's values.
-func multiRow(ctx context.Context, tx *txn, stmt func(rows int) string, n, width int, args func(i int, args []any) []any) error {
-	buf := make([]any, 0, insertRows*width)
+func multiRow(ctx context.Context, tx *txn, stmt func(rows int) string, most, n, width int, args func(i int, args []any) []any) error {
+	per := max(1, min(most, sqliteMaxArgs/width))
+	buf := make([]any, 0, per*width)
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	for from := 0; from < n; from += insertRows {
-		k := min(insertRows, n-from)
+	for from := 0; from < n; from += per {
+		k := min(per, n-from)
 		buf = buf[:0]
 		for i := from; i < from+k; i++ {
 			buf = args(i, buf)
 		}
-		if k < insertRows {
+		if k < per {
 			if _, err := tx.ExecContext(ctx, stmt(k), buf...); err != nil {
 				return err
 			}
@@ -149,7 +160,7 @@ func multiRow(ctx context.Context, tx *txn, stmt func(rows int) string, n, width
 		}
 		if full == nil {
 			var err error
-			if full, err = tx.PrepareContext(ctx, stmt(insertRows)); err != nil {
+			if full, err = tx.PrepareContext(ctx, stmt(per)); err != nil {
 				return err
 			}
 		}
@@ -167,19 +178,19 @@ func rowsOf(n, width int) string {
 }
 
 func (d *sqliteDialect) updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error {
-	return multiRow(ctx, tx, d.updateUsers1, len(rows), len(s.n.updateColumns())+1, func(i int, args []any) []any {
+	return multiRow(ctx, tx, d.updateUsers1, changeRows, len(rows), len(s.n.updateColumns())+1, func(i int, args []any) []any {
 		return append(append(args, ids[i]), s.n.updateArgs(s.tenant, &rows[i])...)
 	})
 }
 
 func (d *sqliteDialect) addMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership, _ bool) error {
-	return multiRow(ctx, tx, d.addMembers1, len(ms), 2, func(i int, args []any) []any {
+	return multiRow(ctx, tx, d.addMembers1, insertRows, len(ms), 2, func(i int, args []any) []any {
 		return append(args, ms[i].user, ms[i].group)
 	})
 }
 
 func (d *sqliteDialect) removeMembers(ctx context.Context, tx *txn, _ *Sink, ms []membership) error {
-	return multiRow(ctx, tx, d.removeMembers1, len(ms), 2, func(i int, args []any) []any {
+	return multiRow(ctx, tx, d.removeMembers1, changeRows, len(ms), 2, func(i int, args []any) []any {
 		return append(args, ms[i].user, ms[i].group)
 	})
 }

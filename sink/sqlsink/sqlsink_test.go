@@ -161,6 +161,47 @@ func TestNoAttrsColumn(t *testing.T) {
 	assert.Equal(t, []string{"ann"}, keys(t, s))
 }
 
+// TestWideUsersTable creates and updates many users of a table with a
+// column per attribute, 250 of them (TestMultiRowStaysWithinSQLitesValues
+// checks the statements' size).
+func TestWideUsersTable(t *testing.T) {
+	ctx := t.Context()
+	tdb := openSQLite(t)
+	cols := map[string]string{}
+	var names []string
+	for i := range 250 {
+		a := fmt.Sprintf("a%03d", i)
+		cols[a], names = a, append(names, a)
+	}
+	s := mustNew(t, tdb, sqlsink.Options{Tables: sqlsink.Tables{Users: sqlsink.UsersTable{Attrs: "-", Columns: cols}}})
+	layout := usersync.NewLayout(names...)
+	values := make([]string, len(names))
+	var cs []usersync.Change
+	for i := range 600 {
+		for j := range values {
+			values[j] = fmt.Sprint(i, "-", j)
+		}
+		cs = append(cs, usersync.Change{Kind: usersync.CreateUser, User: usersync.Record{Key: fmt.Sprintf("u%04d", i), Attrs: layout.Make(values)}})
+	}
+	for i, err := range s.ApplyBatch(ctx, cs) {
+		require.NoError(t, err, "change %d", i)
+	}
+	for i := range cs {
+		cs[i].Kind, cs[i].Attrs = usersync.UpdateUser, []string{"a000"}
+		cs[i].User.Attrs = layout.Make(append([]string{"new"}, values[1:]...))
+	}
+	for i, err := range s.ApplyBatch(ctx, cs) {
+		require.NoError(t, err, "change %d", i)
+	}
+	n := 0
+	for u, err := range s.Users(ctx) {
+		require.NoError(t, err)
+		assert.Equal(t, "new", u.Attrs.Value("a000"))
+		n++
+	}
+	assert.Equal(t, 600, n)
+}
+
 func TestBadNames(t *testing.T) {
 	tdb := openSQLite(t)
 	for _, tables := range []sqlsink.Tables{

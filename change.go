@@ -503,14 +503,13 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 
 // ReadPlan decodes a plan written by [Plan.WriteJSON] or MarshalJSON from
 // r, a change at a time, into changes: a plan of a million changes is held
-// in memory only as far as the writer's limit, and the rest in its file. A
-// nil writer keeps as much as [Feed.ChangeWriter] does by default, in the
-// system's temporary directory. [Pipeline.ChangeWriter] gives one within a
-// Pipeline's budget, for [Pipeline.RunApproved]. Nothing but white space
-// may follow the plan.
+// in memory only as far as the writer's limit, and the rest in its file.
+// [Pipeline.ChangeWriter] gives one within a Pipeline's budget, for
+// [Pipeline.RunApproved]; a nil writer is a Pipeline's with the defaults.
+// Nothing but white space may follow the plan.
 func ReadPlan(r io.Reader, changes *ChangeWriter) (*Plan, error) {
 	if changes == nil {
-		changes = NewChangeWriter("", DefaultMemoryBudget/8)
+		changes = (&Pipeline{}).ChangeWriter()
 	}
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {

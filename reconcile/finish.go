@@ -105,40 +105,32 @@ func (pl *planner) guards(c usersync.Counts) error {
 	return errors.Join(errs...)
 }
 
-// listCreates writes the creates: those planned as the merge read their
-// rows, less those taken back, merged in key order with those planned from
-// the rows held. When there are only the former, their list is kept as it
-// is, in memory or on disk.
+// listCreates writes the creates in key order (see allCreates). When
+// there are only those planned as the merge read their rows, their list
+// is kept as it is, in memory or on disk; when there are only those planned
+// from the rows held (every create, on the path that holds the feed),
+// their slice is kept as it is.
 func (pl *planner) listCreates(w *usersync.ChangeWriter, read usersync.ChangeList) error {
-	held := pl.creates
-	if len(held) == 0 && len(pl.takenBack) == 0 {
+	switch {
+	case read.Len() == 0:
+		return w.WriteSlice(pl.creates)
+	case len(pl.creates) == 0 && len(pl.takenBack) == 0:
 		return w.WriteList(read)
 	}
-	for c, err := range read.All() {
+	for c, err := range pl.allCreates(read) {
 		if err != nil {
 			return err
 		}
-		if _, ok := pl.takenBack[c.User.Key]; ok {
-			continue
-		}
-		n := 0
-		for n < len(held) && held[n].User.Key < c.User.Key {
-			n++
-		}
-		if err := w.WriteSlice(held[:n]); err != nil {
-			return err
-		}
-		held = held[n:]
 		if err := w.Write(&c); err != nil {
 			return err
 		}
 	}
-	return w.WriteSlice(held)
+	return nil
 }
 
-// allCreates yields the creates in key order, as listCreates writes them:
-// those planned as the merge read their rows (read), less those taken
-// back, and those planned from the rows held.
+// allCreates yields the creates in key order: those planned as the merge
+// read their rows (read), less those taken back, and those planned from
+// the rows held.
 func (pl *planner) allCreates(read usersync.ChangeList) iter.Seq2[usersync.Change, error] {
 	return func(yield func(usersync.Change, error) bool) {
 		held := pl.creates

@@ -162,3 +162,54 @@ func TestCreatesFindUsersInTheirKeyRange(t *testing.T) {
 		assert.Equal(t, want, got)
 	})
 }
+
+// TestCopyNumbersUsers checks PostgreSQL's COPY of new users both ways it
+// learns their IDs: from the table's sequence, and, where the ID column
+// takes no value given (an identity GENERATED ALWAYS, as a host may have
+// made it), by reading them back by key. Either way every membership
+// lands on its user.
+func TestCopyNumbersUsers(t *testing.T) {
+	ctx := t.Context()
+	tdb := openPostgres(t)
+	opts := tdb.freshOptions(t, sqlsink.Options{CopyMin: 2})
+	load := func(s *sqlsink.Sink, keys ...string) {
+		t.Helper()
+		var cs []usersync.Change
+		for _, k := range keys {
+			cs = append(cs, usersync.Change{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "g-" + k}})
+		}
+		if keys[0] == "a" {
+			cs = append(cs, usersync.Change{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "all"}})
+		}
+		for _, k := range keys {
+			cs = append(cs, create(k, "g-"+k, "all"))
+		}
+		for _, err := range s.ApplyBatch(ctx, cs) {
+			require.NoError(t, err)
+		}
+	}
+	s, err := sqlsink.New(ctx, tdb.db, tdb.dialect, opts)
+	require.NoError(t, err)
+	load(s, "a", "b", "c")
+
+	users := `"` + opts.Tables.Prefix + `users"`
+	_, err = tdb.db.ExecContext(ctx, `ALTER TABLE `+users+` ALTER COLUMN id SET GENERATED ALWAYS`)
+	require.NoError(t, err)
+	s, err = sqlsink.New(ctx, tdb.db, tdb.dialect, opts)
+	require.NoError(t, err)
+	load(s, "d", "e")
+
+	got := map[string][]string{}
+	for r, err := range s.Users(ctx) {
+		require.NoError(t, err)
+		got[r.Key] = r.Groups
+	}
+	want := map[string][]string{}
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		want[k] = []string{"all", "g-" + k}
+	}
+	assert.Equal(t, want, got)
+	var ids, distinct int
+	require.NoError(t, tdb.db.QueryRowContext(ctx, `SELECT count(id), count(DISTINCT id) FROM `+users).Scan(&ids, &distinct))
+	assert.Equal(t, 5, distinct, "IDs")
+}

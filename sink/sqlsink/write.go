@@ -397,7 +397,7 @@ func (s *Sink) deleteUsers(ctx context.Context, tx *txn, ids []int64) error {
 
 // rowArgs returns the values of r for the columns writeColumns lists.
 func (n *names) rowArgs(tenant string, r *row) []any {
-	args := make([]any, 0, 5+len(r.cols))
+	args := make([]any, 0, 12+len(r.cols)) // room for an ID after them
 	args = append(args, tenant, r.key)
 	if n.uAttrs != "" {
 		args = append(args, r.attrs)

@@ -2,6 +2,7 @@ package sqlsink_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,4 +213,82 @@ func TestCopyNumbersUsers(t *testing.T) {
 	var ids, distinct int
 	require.NoError(t, tdb.db.QueryRowContext(ctx, `SELECT count(id), count(DISTINCT id) FROM `+users).Scan(&ids, &distinct))
 	assert.Equal(t, 5, distinct, "IDs")
+}
+
+// TestMembershipChecks checks what PostgreSQL's memberships triggers keep
+// of the foreign keys they replaced: a write by hand that would leave a
+// membership naming no user or no group fails with foreign_key_violation;
+// the Sink's own batches, which delete memberships before their user or
+// group, pass; and only a batch that inserts new rows only skips the
+// check.
+func TestMembershipChecks(t *testing.T) {
+	ctx := t.Context()
+	tdb := openPostgres(t)
+	h, err := newHarness(ctx, t, tdb, sqlsink.Options{})
+	require.NoError(t, err)
+	_, err = tdb.db.ExecContext(ctx, `CREATE TABLE `+h.t("fresh_log")+` (fresh TEXT)`)
+	require.NoError(t, err)
+	_, err = tdb.db.ExecContext(ctx, `CREATE FUNCTION `+h.t("log_fresh")+`() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO `+h.t("fresh_log")+` VALUES (coalesce(current_setting('usersync.fresh', true), '')); RETURN NULL; END $$`)
+	require.NoError(t, err)
+	_, err = tdb.db.ExecContext(ctx, `CREATE TRIGGER log_fresh AFTER INSERT ON `+h.t("memberships")+` FOR EACH STATEMENT EXECUTE FUNCTION `+h.t("log_fresh")+`()`)
+	require.NoError(t, err)
+	fresh := func() []string {
+		t.Helper()
+		rows, err := tdb.db.QueryContext(ctx, `DELETE FROM `+h.t("fresh_log")+` RETURNING fresh`)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var f string
+			require.NoError(t, rows.Scan(&f))
+			out = append(out, f)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	apply := func(cs ...usersync.Change) {
+		t.Helper()
+		for _, err := range h.s.ApplyBatch(ctx, cs) {
+			require.NoError(t, err)
+		}
+	}
+
+	apply(usersync.Change{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "g"}}, create("a", "g"), create("b", "g"))
+	assert.Equal(t, []string{"on"}, fresh(), "a batch of new rows skips the check")
+	apply(create("c", "g"), usersync.Change{Kind: usersync.UpdateUser, User: usersync.Record{Key: "b", Attrs: usersync.NewAttrs("name", "B")}, Leave: []string{"g"}})
+	assert.Equal(t, []string{""}, fresh(), "a batch that changes a user is checked")
+
+	var a, g int64
+	require.NoError(t, tdb.db.QueryRowContext(ctx, h.q(`SELECT id FROM `+h.t("users")+` WHERE key = ?`), "a").Scan(&a))
+	require.NoError(t, tdb.db.QueryRowContext(ctx, h.q(`SELECT id FROM `+h.t("groups")+` WHERE ext_id = ?`), "g").Scan(&g))
+	for _, q := range []string{
+		`INSERT INTO ` + h.t("memberships") + fmt.Sprintf(` VALUES (%d, %d)`, a+1000, g),
+		`INSERT INTO ` + h.t("memberships") + fmt.Sprintf(` VALUES (%d, %d)`, a, g+1000),
+		`UPDATE ` + h.t("memberships") + fmt.Sprintf(` SET user_id = %d WHERE user_id = %d`, a+1000, a),
+		`UPDATE ` + h.t("memberships") + fmt.Sprintf(` SET group_id = %d`, g+1000),
+		`DELETE FROM ` + h.t("users") + ` WHERE key = 'a'`,
+		`UPDATE ` + h.t("users") + ` SET id = id + 1000 WHERE key = 'a'`,
+		`DELETE FROM ` + h.t("groups"),
+		`UPDATE ` + h.t("groups") + ` SET id = id + 1000`,
+	} {
+		_, err := tdb.db.ExecContext(ctx, q)
+		var coded interface{ SQLState() string }
+		if assert.ErrorAs(t, err, &coded, q) {
+			assert.Equal(t, "23503", coded.SQLState(), "%s: %v", q, err)
+		}
+	}
+	fresh()
+	// What the checks allow: a membership that names a user and a group,
+	// a user without memberships deleted or given another ID.
+	_, err = tdb.db.ExecContext(ctx, `INSERT INTO `+h.t("memberships")+fmt.Sprintf(` VALUES (%d, %d) ON CONFLICT DO NOTHING`, a, g))
+	require.NoError(t, err)
+	_, err = tdb.db.ExecContext(ctx, `UPDATE `+h.t("users")+` SET id = id + 1000 WHERE key = 'b'`)
+	require.NoError(t, err)
+
+	apply(usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "a"}}, usersync.Change{Kind: usersync.DeleteUser, User: usersync.Record{Key: "c"}})
+	users, groups, err := h.State(ctx)
+	require.NoError(t, err)
+	assert.Len(t, users, 1)
+	assert.Len(t, groups, 1)
 }

@@ -19,6 +19,10 @@ type dialect interface {
 	// digestSchema returns the statements of the migration that adds the
 	// digest columns, their index and the drift triggers.
 	digestSchema(n *names) []string
+	// membershipChecks returns the statements of the migration that
+	// checks memberships otherwise than by foreign keys, if the dialect
+	// does.
+	membershipChecks(n *names) []string
 	// keyOrder ends an ORDER BY of the key column so that it sorts bytes.
 	keyOrder() string
 	// markWrites tells the drift triggers, for the rest of tx, that its
@@ -51,6 +55,9 @@ type dialect interface {
 	suspendForeignKeys(ctx context.Context, conn *sql.Conn) (resume func(context.Context) error, err error)
 	// forUpdate ends a SELECT that reads rows a transaction will write.
 	forUpdate() string
+	// keyShare ends a SELECT that reads rows a transaction's new rows
+	// will refer to, so that nobody deletes them meanwhile.
+	keyShare() string
 	lockMigrations(ctx context.Context, tx *txn) error
 	// retryable reports whether a transaction that failed with err may
 	// succeed if tried again: a deadlock, a serialization failure, a

@@ -37,12 +37,14 @@ func (*pgDialect) maxArgs() int         { return 65535 }
 func (*pgDialect) arrays() bool         { return true }
 func (*pgDialect) beginWrite() string   { return "BEGIN" }
 
-// suspendForeignKeys leaves PostgreSQL's checks on: only a superuser may
-// turn them off.
+// suspendForeignKeys has nothing to do on the connection: a transaction
+// that inserts new rows only tells the memberships' checks to pass over
+// it when markWrites sets usersync.fresh (see membershipChecks).
 func (*pgDialect) suspendForeignKeys(context.Context, *sql.Conn) (func(context.Context) error, error) {
-	return nil, nil
+	return func(context.Context) error { return nil }, nil
 }
 func (*pgDialect) forUpdate() string { return " FOR UPDATE" }
+func (*pgDialect) keyShare() string  { return " FOR KEY SHARE" }
 
 // bind numbers the ? placeholders. Statements here quote every name and
 // hold no literal with a ? in it.
@@ -633,16 +635,104 @@ $f$`,
 	}
 }
 
+// pgFresh is the condition of the memberships' checks: the transaction
+// does not insert new rows only (see markWrites).
+const pgFresh = `WHEN (current_setting('usersync.fresh', true) IS DISTINCT FROM 'on')`
+
+// membershipChecks replaces the memberships' foreign keys with triggers
+// that check the same, a statement at a time, and that a transaction
+// inserting new rows only skips, as SQLite's runs without foreign keys
+// (see Sink.inInsertTx): PostgreSQL checks a foreign key with a query
+// for each row, which took 60% of a first load of 1M users, and only a
+// superuser may turn it off. A statement that inserts or updates
+// memberships locks the users and groups they name (FOR KEY SHARE, as a
+// foreign key does) and fails with foreign_key_violation if one is
+// missing; deleting a user or group that memberships name, or changing
+// its ID, fails the same way. The transaction that skips the check only
+// writes memberships of users it inserted itself, which nobody else can
+// see yet, and of groups it either inserted or read with FOR KEY SHARE.
+func (*pgDialect) membershipChecks(n *names) []string {
+	lit := func(s string) string { return "'" + s + "'" }
+	return []string{
+		// Drop the foreign keys of version 1, whatever their names.
+		fmt.Sprintf(`DO $d$
+DECLARE
+  c name;
+BEGIN
+  FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f' AND confrelid IN (to_regclass(%s), to_regclass(%s)) LOOP
+    EXECUTE format('ALTER TABLE %%s DROP CONSTRAINT %%I', %s, c);
+  END LOOP;
+END
+$d$`, lit(n.members), lit(n.users), lit(n.groups), lit(n.members)),
+		// Arguments: the memberships' user column, the users table and its
+		// ID column; the memberships' group column, the groups table and
+		// its ID column.
+		`CREATE OR REPLACE FUNCTION usersync_members_exist() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+  want bigint;
+  got bigint;
+BEGIN
+  FOR i IN 0..1 LOOP
+    EXECUTE format('SELECT count(DISTINCT %I) FROM new_rows', TG_ARGV[3*i]) INTO want;
+    EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE %I IN (SELECT %I FROM new_rows) FOR KEY SHARE) AS t',
+      TG_ARGV[3*i+1], TG_ARGV[3*i+2], TG_ARGV[3*i]) INTO got;
+    IF got <> want THEN
+      RAISE foreign_key_violation USING MESSAGE = format('insert or update on table %s names a row %s does not hold', TG_TABLE_NAME, TG_ARGV[3*i+1]);
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END
+$f$`,
+		// Arguments: the memberships table, its column that names the
+		// triggering table's rows, and that table's ID column.
+		`CREATE OR REPLACE FUNCTION usersync_members_held() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+  held boolean;
+BEGIN
+  IF TG_LEVEL = 'ROW' THEN
+    IF (to_jsonb(OLD) ->> TG_ARGV[2]) = (to_jsonb(NEW) ->> TG_ARGV[2]) THEN
+      RETURN NEW;
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I = $1)', TG_ARGV[0], TG_ARGV[1]) INTO held USING (to_jsonb(OLD) ->> TG_ARGV[2])::bigint;
+  ELSE
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I IN (SELECT %I FROM old_rows))', TG_ARGV[0], TG_ARGV[1], TG_ARGV[2]) INTO held;
+  END IF;
+  IF held THEN
+    RAISE foreign_key_violation USING MESSAGE = format('rows of table %s name the rows %s on table %s takes away', TG_ARGV[0], lower(TG_OP), TG_TABLE_NAME);
+  END IF;
+  RETURN NEW;
+END
+$f$`,
+		fmt.Sprintf(`CREATE TRIGGER usersync_inserted AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT %s EXECUTE FUNCTION usersync_members_exist(%s, %s, %s, %s, %s, %s)`,
+			n.members, pgFresh, lit(unquote(n.mUser)), lit(n.users), lit(unquote(n.uID)), lit(unquote(n.mGroup)), lit(n.groups), lit(unquote(n.gID))),
+		fmt.Sprintf(`CREATE TRIGGER usersync_updated AFTER UPDATE ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION usersync_members_exist(%s, %s, %s, %s, %s, %s)`,
+			n.members, lit(unquote(n.mUser)), lit(n.users), lit(unquote(n.uID)), lit(unquote(n.mGroup)), lit(n.groups), lit(unquote(n.gID))),
+		fmt.Sprintf(`CREATE TRIGGER usersync_members_held AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION usersync_members_held(%s, %s, %s)`,
+			n.users, lit(n.members), lit(unquote(n.mUser)), lit(unquote(n.uID))),
+		fmt.Sprintf(`CREATE TRIGGER usersync_members_held_id BEFORE UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION usersync_members_held(%s, %s, %s)`,
+			n.uID, n.users, lit(n.members), lit(unquote(n.mUser)), lit(unquote(n.uID))),
+		fmt.Sprintf(`CREATE TRIGGER usersync_members_held AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION usersync_members_held(%s, %s, %s)`,
+			n.groups, lit(n.members), lit(unquote(n.mGroup)), lit(unquote(n.gID))),
+		fmt.Sprintf(`CREATE TRIGGER usersync_members_held_id BEFORE UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION usersync_members_held(%s, %s, %s)`,
+			n.gID, n.groups, lit(n.members), lit(unquote(n.mGroup)), lit(unquote(n.gID))),
+	}
+}
+
 func (*pgDialect) keyOrder() string  { return ` COLLATE "C"` }
 func (*pgDialect) beginRead() string { return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }
 
-// markWrites sets usersync.writes for the transaction only: it ends with
-// it, so there is nothing to undo.
+// markWrites sets usersync.writes for the transaction only, and
+// usersync.fresh too if it inserts new rows only: it ends with them, so
+// there is nothing to undo.
 func (*pgDialect) markWrites(ctx context.Context, tx *txn, _ *Sink, on bool) error {
 	if !on {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "SELECT set_config('usersync.writes', 'on', true)")
+	q := "SELECT set_config('usersync.writes', 'on', true)"
+	if tx.insertOnly() {
+		q += ", set_config('usersync.fresh', 'on', true)"
+	}
+	_, err := tx.ExecContext(ctx, q)
 	return err
 }
 

@@ -303,6 +303,10 @@ func migrations(d dialect, n *names) []Migration {
 			fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s TEXT`, n.groups, n.gParent),
 			fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s TEXT`, n.groups, n.gAccount),
 		},
+	}, {
+		Version:     5,
+		Description: "memberships checked a statement at a time, on PostgreSQL",
+		Statements:  d.membershipChecks(n),
 	}}
 }
 

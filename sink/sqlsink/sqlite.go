@@ -32,6 +32,11 @@ const sqliteMaxArgs = 10000
 func (*sqliteDialect) maxArgs() int      { return sqliteMaxArgs }
 func (*sqliteDialect) arrays() bool      { return false }
 func (*sqliteDialect) forUpdate() string { return "" }
+func (*sqliteDialect) keyShare() string  { return "" }
+
+// membershipChecks keeps SQLite's foreign keys, which a transaction that
+// inserts new rows only turns off (see suspendForeignKeys).
+func (*sqliteDialect) membershipChecks(*names) []string { return nil }
 
 // beginWrite takes the write lock at once: a deferred transaction that
 // reads first and writes later fails, instead of waiting, when another

@@ -48,13 +48,15 @@ func (s *Sink) load(ctx context.Context, tx *txn, cs []usersync.Change, errs []e
 	return b, nil
 }
 
+// loadGroups reads the batch's groups, locking them against deletion where
+// the database locks rows: the memberships the batch adds name them.
 func (s *Sink) loadGroups(ctx context.Context, tx *txn, b *batch) error {
 	n := s.n
 	ids := slices.Sorted(maps.Keys(b.groups))
 	return chunks(s.d, ids, 1, func(ids []string) error {
 		cond, args := in(s.d, n.gExtID, ids)
-		q := fmt.Sprintf("SELECT %s, %s, %s, COALESCE(%s, ''), COALESCE(%s, '') FROM %s WHERE %s = ? AND %s",
-			n.gID, n.gExtID, n.gName, n.gParent, n.gAccount, n.groups, n.gTenant, cond)
+		q := fmt.Sprintf("SELECT %s, %s, %s, COALESCE(%s, ''), COALESCE(%s, '') FROM %s WHERE %s = ? AND %s%s",
+			n.gID, n.gExtID, n.gName, n.gParent, n.gAccount, n.groups, n.gTenant, cond, s.d.keyShare())
 		rows, err := tx.QueryContext(ctx, s.d.bind(q), append([]any{s.tenant}, args...)...)
 		if err != nil {
 			return err

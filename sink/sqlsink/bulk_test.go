@@ -271,6 +271,8 @@ BEGIN INSERT INTO `+h.t("fresh_log")+` VALUES (coalesce(current_setting('usersyn
 		`UPDATE ` + h.t("users") + ` SET id = id + 1000 WHERE key = 'a'`,
 		`DELETE FROM ` + h.t("groups"),
 		`UPDATE ` + h.t("groups") + ` SET id = id + 1000`,
+		`TRUNCATE ` + h.t("users"),
+		`TRUNCATE ` + h.t("groups"),
 	} {
 		_, err := tdb.db.ExecContext(ctx, q)
 		var coded interface{ SQLState() string }
@@ -291,4 +293,6 @@ BEGIN INSERT INTO `+h.t("fresh_log")+` VALUES (coalesce(current_setting('usersyn
 	require.NoError(t, err)
 	assert.Len(t, users, 1)
 	assert.Len(t, groups, 1)
+	_, err = tdb.db.ExecContext(ctx, `TRUNCATE `+h.t("users")+`, `+h.t("groups")+`, `+h.t("memberships"))
+	require.NoError(t, err, "truncating the memberships too")
 }

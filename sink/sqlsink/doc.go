@@ -108,8 +108,8 @@
 // that inserts or updates memberships locks the users and groups they name
 // (FOR KEY SHARE, as a foreign key does) and fails with
 // foreign_key_violation (SQLSTATE 23503) if one is missing, and deleting a
-// user or group that memberships name, or changing its ID, fails the same
-// way; so a host's writes are held to what the foreign keys held them to.
+// user or group that memberships name, changing its ID, or truncating its
+// table without the memberships, fails the same way; so a host's writes are held to what the foreign keys held them to.
 // A batch that writes new rows only, as SQLite's above, skips the check
 // (it sets usersync.fresh for its transaction): its memberships name users
 // it inserted, which nobody else sees before it commits, and groups it

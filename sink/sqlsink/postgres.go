@@ -647,8 +647,9 @@ const pgFresh = `WHEN (current_setting('usersync.fresh', true) IS DISTINCT FROM 
 // superuser may turn it off. A statement that inserts or updates
 // memberships locks the users and groups they name (FOR KEY SHARE, as a
 // foreign key does) and fails with foreign_key_violation if one is
-// missing; deleting a user or group that memberships name, or changing
-// its ID, fails the same way. The transaction that skips the check only
+// missing; deleting a user or group that memberships name, changing its
+// ID, or truncating its table without the memberships, fails the same
+// way. The transaction that skips the check only
 // writes memberships of users it inserted itself, which nobody else can
 // see yet, and of groups it either inserted or read with FOR KEY SHARE.
 func (*pgDialect) membershipChecks(n *names) []string {
@@ -703,6 +704,18 @@ BEGIN
   RETURN NEW;
 END
 $f$`,
+		// Argument: the memberships table.
+		`CREATE OR REPLACE FUNCTION usersync_members_truncated() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE
+  held boolean;
+BEGIN
+  EXECUTE format('SELECT EXISTS (SELECT FROM %s)', TG_ARGV[0]) INTO held;
+  IF held THEN
+    RAISE foreign_key_violation USING MESSAGE = format('rows of table %s name the rows truncate on table %s takes away', TG_ARGV[0], TG_TABLE_NAME);
+  END IF;
+  RETURN NULL;
+END
+$f$`,
 		fmt.Sprintf(`CREATE TRIGGER usersync_inserted AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT %s EXECUTE FUNCTION usersync_members_exist(%s, %s, %s, %s, %s, %s)`,
 			n.members, pgFresh, lit(unquote(n.mUser)), lit(n.users), lit(unquote(n.uID)), lit(unquote(n.mGroup)), lit(n.groups), lit(unquote(n.gID))),
 		fmt.Sprintf(`CREATE TRIGGER usersync_updated AFTER UPDATE ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION usersync_members_exist(%s, %s, %s, %s, %s, %s)`,
@@ -715,6 +728,13 @@ $f$`,
 			n.groups, lit(n.members), lit(unquote(n.mGroup)), lit(unquote(n.gID))),
 		fmt.Sprintf(`CREATE TRIGGER usersync_members_held_id BEFORE UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION usersync_members_held(%s, %s, %s)`,
 			n.gID, n.groups, lit(n.members), lit(unquote(n.mGroup)), lit(unquote(n.gID))),
+		// After a TRUNCATE, whose every table is empty by then, so that
+		// truncating the memberships with them passes, as it does a
+		// foreign key.
+		fmt.Sprintf(`CREATE TRIGGER usersync_members_truncated AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION usersync_members_truncated(%s)`,
+			n.users, lit(n.members)),
+		fmt.Sprintf(`CREATE TRIGGER usersync_members_truncated AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION usersync_members_truncated(%s)`,
+			n.groups, lit(n.members)),
 	}
 }
 

@@ -99,9 +99,10 @@
 //     to list them level by level, managers first. Should a later match
 //     key find a new row a user after all (the email of a user listed
 //     under another key), the row is read from the spool again and
-//     planned as a changed row is. So a first load holds no row, unless
-//     the policy links accounts, which takes the path that holds the whole
-//     feed. A Sink that is only a
+//     planned as a changed row is. So a first load holds no row. With
+//     accounts, a row's digest of memberships counts its file's account;
+//     a user listed in several accounts' files is held, its rows made one
+//     user as before. A Sink that is only a
 //     [Lister] works as before: the Reconciler then loads the feed with
 //     [Feed.Load] and streams every user past it, which costs memory in
 //     proportion to the directory.

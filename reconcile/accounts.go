@@ -111,20 +111,11 @@ func (pl *planner) merge(rows []int32) {
 // there is one, decides the other groups. In delta mode nobody leaves an
 // account.
 func (a *accounts) memberships(pl *planner, i int32, have []string) (join, leave []string) {
-	var want []string
-	said := false
-	add := func(rec *usersync.Record) {
-		want = insertSorted(want, a.byFile[rec.Origin.File])
-		if rec.Groups != nil {
-			said = true
-			for _, g := range rec.Groups {
-				want = insertSorted(want, g)
-			}
-		}
-	}
-	add(&pl.recs[i])
+	want := a.want(nil, &pl.recs[i])
+	said := pl.recs[i].Groups != nil
 	for _, r := range a.more[i] {
-		add(&pl.recs[r])
+		want = a.want(want, &pl.recs[r])
+		said = said || pl.recs[r].Groups != nil
 	}
 	join, leave = diffSorted(want, have)
 	delta := pl.policy.Mode == Delta
@@ -140,6 +131,16 @@ func (a *accounts) memberships(pl *planner, i int32, have []string) (join, leave
 		leave = nil
 	}
 	return join, leave
+}
+
+// want adds to the sorted set want the groups row rec puts its user in:
+// the account of its file, and the groups it names.
+func (a *accounts) want(want []string, rec *usersync.Record) []string {
+	want = insertSorted(want, a.byFile[rec.Origin.File])
+	for _, g := range rec.Groups {
+		want = insertSorted(want, g)
+	}
+	return want
 }
 
 // inSilentAccount reports whether u belongs to an account whose file did not

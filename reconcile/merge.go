@@ -19,11 +19,10 @@ var errOrder = errors.New("digests out of key order")
 
 // mergeable reports whether the plan can be made from a DigestLister's
 // digests: the first match key must be the record's key as it is, since
-// the feed and the digests are merged in key order; and accounts merge a
-// user's rows from several files, which digests do not see.
+// the feed and the digests are merged in key order.
 func (r *Reconciler) mergeable() bool {
 	first := r.keys[0]
-	return first.Attr == "" && !first.IgnoreCase && len(r.policy.Accounts) == 0
+	return first.Attr == "" && !first.IgnoreCase
 }
 
 // A merge is what the merge of the feed with the Sink's digests found:
@@ -272,15 +271,21 @@ func fileOrder(rows []usersync.Record, index []int32) (recs []usersync.Record, k
 
 // inSync reports whether feed row d needs nothing done to Sink user s: s
 // is managed, not missing, and holds exactly d's attributes, state and (if
-// the feed says anything of them) groups.
+// the feed says anything of them) groups. With accounts, the groups are
+// always compared, d's account among them: a user in exactly those needs
+// nothing, and any other goes to the planner, which knows which of the
+// others it keeps (see accounts.memberships).
 func (pl *planner) inSync(dg *usersync.Digester, d *usersync.Record, s *usersync.UserDigest) bool {
 	if !s.Known {
 		return false
 	}
 	want := *d
 	want.Managed, want.MissingRuns, want.MissingSince = true, 0, 0
+	if pl.acct != nil {
+		want.Groups = pl.acct.want(nil, d)
+	}
 	w := dg.Digest(&want)
-	return w.Attrs == s.Attrs && (d.Groups == nil || w.Groups == s.Groups)
+	return w.Attrs == s.Attrs && (want.Groups == nil || w.Groups == s.Groups)
 }
 
 // prefetchBatch is how many digests the listing hands over at a time.

@@ -578,3 +578,63 @@ func samePlans(t *rapid.T, full, merged *usersync.Plan) {
 	require.Equal(t, full.Warnings, merged.Warnings)
 	require.Equal(t, full.Hold, merged.Hold)
 }
+
+// With accounts, the plan made from a merge with the Sink's digests must
+// be the one made from every row and user: users in one file or several,
+// with or without a groups column, in sync or not, found by their key or
+// by email, in accounts whose files arrived or not, with or without
+// NoCreateGroups.
+func TestProperty_AccountsMergedPlanIsTheFullPlan(t *testing.T) {
+	accounts := []string{"akron", "scranton", "stamford"}
+	rapid.Check(t, func(t *rapid.T) {
+		policy := reconcile.Policy{NoCreateGroups: rapid.Bool().Draw(t, "no create groups")}
+		feed := &usersync.Feed{Time: now}
+		sinkGroups := []usersync.Group{{ID: "night"}}
+		for _, a := range accounts {
+			policy.Accounts = append(policy.Accounts, reconcile.Account{File: a + ".csv", Group: a})
+			if rapid.Bool().Draw(t, "sink holds "+a) {
+				sinkGroups = append(sinkGroups, usersync.Group{ID: a})
+			}
+			if rapid.Bool().Draw(t, "arrived "+a) {
+				feed.Files = append(feed.Files, usersync.FileResult{FileInfo: usersync.FileInfo{Name: a + ".csv"}})
+			}
+		}
+		if len(feed.Files) == 0 {
+			return // no file: no run
+		}
+		groupsColumn := rapid.Bool().Draw(t, "groups column")
+		rows := make([][]usersync.Record, len(feed.Files))
+		var users []usersync.Record
+		for i := range rapid.IntRange(0, 12).Draw(t, "people") {
+			key := fmt.Sprintf("E%02d", i)
+			if rapid.Bool().Draw(t, "in the sink") {
+				u := managed(key, "N "+key, key+"@x", drawSubset(t, append(slices.Clone(accounts), "day", "night"))...)
+				u.Inactive = rapid.Bool().Draw(t, "inactive")
+				if rapid.Bool().Draw(t, "under another key") { // found by email, or not adopted
+					u.Key, u.Managed = "X"+key, rapid.Bool().Draw(t, "managed")
+				}
+				users = append(users, u)
+			}
+			for f := range feed.Files {
+				if !rapid.Bool().Draw(t, "listed") {
+					continue
+				}
+				var r usersync.Record
+				if groupsColumn {
+					r = accountRow(feed.Files[f].Name, key, len(rows[f])+2, append([]string{}, drawSubset(t, []string{"day", "night"})...)...)
+				} else {
+					r = accountRow(feed.Files[f].Name, key, len(rows[f])+2)
+				}
+				if rapid.Bool().Draw(t, "renamed") {
+					r.Attrs = usersync.NewAttrs("name", "M "+key, "email", key+"@x")
+				}
+				rows[f] = append(rows[f], r)
+			}
+		}
+		for _, rs := range rows {
+			feed.Records = append(feed.Records, rs...)
+		}
+		w := &world{policy: policy, feed: feed}
+		samePlans(t, w.plan(t, &listing{users, sinkGroups}), w.plan(t, &digestListing{listing{users, sinkGroups}}))
+	})
+}

@@ -127,12 +127,16 @@ func (pl *planner) createNow(r *usersync.FeedRecord) error {
 		pl.managers.noteIdle(&r.Record)
 		return nil
 	}
-	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: r.Groups}
-	if len(c.Join) > 0 && pl.policy.NoCreateGroups {
-		if c.Join = pl.knownGroups(&r.Record, c.Join); c.Join == nil {
-			c.Join = []string{} // in no group, rather than saying nothing
+	join := pl.newJoinsOf(&r.Record)
+	c := usersync.Change{Kind: usersync.CreateUser, Invite: pl.policy.Invite, User: r.Record, Join: join}
+	if pl.acct != nil || (len(join) > 0 && pl.policy.NoCreateGroups) {
+		if len(join) > 0 && pl.policy.NoCreateGroups {
+			join = pl.knownGroups(&r.Record, join)
 		}
-		c.User.Groups = c.Join
+		if join == nil && r.Groups != nil {
+			join = []string{} // in no group, rather than saying nothing
+		}
+		c.Join, c.User.Groups = join, join
 	}
 	for _, g := range c.Join {
 		pl.newJoins[g]++
@@ -142,6 +146,16 @@ func (pl *planner) createNow(r *usersync.FeedRecord) error {
 	return pl.newUsers.Write(&c)
 }
 
+// newJoinsOf returns the groups a new user of the single row r joins,
+// before NoCreateGroups drops those the Sink lacks: the row's groups, and
+// with accounts, its file's account too (see accounts.memberships).
+func (pl *planner) newJoinsOf(r *usersync.Record) []string {
+	if pl.acct != nil {
+		return pl.acct.want(nil, r)
+	}
+	return r.Groups
+}
+
 // undoCreate takes back what createNow did for r, which takeBack gives
 // back to the planner: its joins, and its warnings of unknown groups.
 func (pl *planner) undoCreate(r *usersync.FeedRecord) {
@@ -149,7 +163,7 @@ func (pl *planner) undoCreate(r *usersync.FeedRecord) {
 		return // createNow planned nothing for it
 	}
 	unknown := 0
-	for _, g := range r.Groups {
+	for _, g := range pl.newJoinsOf(&r.Record) {
 		if pl.policy.NoCreateGroups && !pl.sinkGroups.has(g) {
 			unknown++
 			continue

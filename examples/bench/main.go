@@ -84,6 +84,7 @@ type config struct {
 	dir         string
 	firstLoad   bool
 	managers    bool
+	accounts    bool
 	loadRuns    int
 	again       bool
 	bomb        bool
@@ -106,6 +107,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "folder for generated files, kept and reused by the next run (default: a temporary folder, removed after)")
 	flag.BoolVar(&c.firstLoad, "first-load", true, "measure the first load into an empty database")
 	flag.BoolVar(&c.managers, "managers", true, "measure a first load into SQLite under a policy that resolves managers, against one without")
+	flag.BoolVar(&c.accounts, "accounts", true, "measure a first load into SQLite under a policy that makes the file an account's, against one without")
 	flag.IntVar(&c.loadRuns, "first-load-rounds", 0, "rounds of the first load; 0 means -rounds")
 	flag.BoolVar(&c.again, "again", true, "measure the same file delivered again")
 	flag.BoolVar(&c.bomb, "bomb", true, "measure a PGP decompression bomb")
@@ -209,7 +211,7 @@ func (b *benchmark) sections(ctx context.Context, dir string) error {
 		want[strings.TrimSpace(s)] = true
 	}
 	var lite *sqliteTarget
-	if want["sqlite"] || b.c.again || b.c.bomb || b.c.firstLoad || b.c.managers {
+	if want["sqlite"] || b.c.again || b.c.bomb || b.c.firstLoad || b.c.managers || b.c.accounts {
 		lite = newSQLite(b.work)
 		defer lite.close()
 	}
@@ -263,6 +265,11 @@ func (b *benchmark) sections(ctx context.Context, dir string) error {
 	}
 	if b.c.managers {
 		if err := b.firstLoadManagers(ctx, lite); err != nil {
+			return err
+		}
+	}
+	if b.c.accounts {
+		if err := b.firstLoadAccounts(ctx, lite); err != nil {
 			return err
 		}
 	}

@@ -112,12 +112,43 @@ func (b *benchmark) firstLoadManagers(ctx context.Context, t *sqliteTarget) erro
 	if err != nil {
 		return err
 	}
-	policy := &reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}, Manager: reconcile.Manager{Attr: "title"}}
-	paths := []string{filepath.Join(t.dir, "managers.db"), filepath.Join(t.dir, "plain.db")}
+	return b.firstLoadUnder(ctx, t, policyLoad{
+		id:     "firstload-managers-sqlite",
+		what:   "managers resolved",
+		title:  fmt.Sprintf("a manager policy (%d reports each)", bench.ManagerFanout),
+		dir:    dir,
+		policy: &reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1}, Manager: reconcile.Manager{Attr: "title"}},
+	})
+}
+
+// firstLoadAccounts measures a first load of yesterday's file into SQLite
+// under a policy that makes its file an account's, against the same first
+// load without it, alternated: what the account's membership costs.
+func (b *benchmark) firstLoadAccounts(ctx context.Context, t *sqliteTarget) error {
+	return b.firstLoadUnder(ctx, t, policyLoad{
+		id:    "firstload-accounts-sqlite",
+		what:  "one account",
+		title: "an account policy (the file's users in one account)",
+		dir:   b.s.YesterdayDir(),
+		policy: &reconcile.Policy{RemoveGuard: reconcile.Guard{Max: -1},
+			Accounts: []reconcile.Account{{File: "*.csv", Group: "account", Name: "The account"}}},
+	})
+}
+
+// A policyLoad is a first load under a policy, of the file in dir.
+type policyLoad struct {
+	id, what, title, dir string
+	policy               *reconcile.Policy
+}
+
+// firstLoadUnder measures the first load l into SQLite against the first
+// load of yesterday's file without a policy, alternated.
+func (b *benchmark) firstLoadUnder(ctx context.Context, t *sqliteTarget, l policyLoad) error {
+	paths := []string{filepath.Join(t.dir, "policy.db"), filepath.Join(t.dir, "plain.db")}
 	dbs := make([]*sql.DB, len(paths))
 	sinks := make([]*sqlsink.Sink, len(paths))
 	c := &comparison{
-		title:  fmt.Sprintf("first load of %d users into SQLite, with and without a manager policy (%d reports each)", b.c.users, bench.ManagerFanout),
+		title:  fmt.Sprintf("first load of %d users into SQLite, with and without %s", b.c.users, l.title),
 		rounds: b.c.loadRuns,
 		setup: func(ctx context.Context, _ int) (err error) {
 			for i, p := range paths {
@@ -137,10 +168,10 @@ func (b *benchmark) firstLoadManagers(ctx context.Context, t *sqliteTarget) erro
 			return errors.Join(errs...)
 		},
 		sides: []side{
-			{name: "sync SQLite, managers", measured: true, steps: []step{{"sync", func(ctx context.Context) error {
-				return b.firstLoadOf(ctx, dir, sinks[0], policy)
+			{name: "sync SQLite, " + l.what, measured: true, steps: []step{{"sync", func(ctx context.Context) error {
+				return b.firstLoadOf(ctx, l.dir, sinks[0], l.policy)
 			}}}},
-			{name: "sync SQLite, no managers", steps: []step{{"sync", func(ctx context.Context) error {
+			{name: "sync SQLite, no policy", steps: []step{{"sync", func(ctx context.Context) error {
 				return b.firstLoad(ctx, sinks[1])
 			}}}},
 		},
@@ -149,8 +180,8 @@ func (b *benchmark) firstLoadManagers(ctx context.Context, t *sqliteTarget) erro
 	if err != nil {
 		return err
 	}
-	b.add(row{id: "firstload-managers-sqlite", what: fmt.Sprintf("first load, %s users, SQLite, managers resolved", count(b.c.users)), sync: res[0], floors: res[1:],
-		floorNote: "the first load without managers", target: "-", cpu: true})
+	b.add(row{id: l.id, what: fmt.Sprintf("first load, %s users, SQLite, %s", count(b.c.users), l.what), sync: res[0], floors: res[1:],
+		floorNote: "the first load without a policy", target: "-", cpu: true})
 	return nil
 }
 

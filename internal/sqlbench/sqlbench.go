@@ -106,7 +106,11 @@ func List(ctx context.Context, s *sqlsink.Sink) (int, time.Duration, error) {
 // CopyBaseline loads the users and memberships of cs with psql's \copy
 // into empty tables created with the Sink's own schema under prefix, as
 // rows with the IDs the tables would give them, and returns how long psql
-// took. The groups go in first, untimed.
+// took. The groups go in first, untimed. psql's session says its writes
+// are the library's own, new rows only (usersync.writes and usersync.fresh),
+// as a first load's batches do, so that the drift triggers and the
+// memberships' checks leave them alone: the floor is the rows' load, not
+// what a write by hand sets off.
 func CopyBaseline(ctx context.Context, db *sql.DB, psql, dsn, prefix string, cs []usersync.Change, dir string) (time.Duration, error) {
 	if _, err := sqlsink.New(ctx, db, sqlsink.PostgreSQL, &sqlsink.Options{Tables: sqlsink.Tables{Prefix: prefix}}); err != nil {
 		return 0, err
@@ -126,7 +130,9 @@ func CopyBaseline(ctx context.Context, db *sql.DB, psql, dsn, prefix string, cs 
 	if err := writeCSVs(cs, groupIDs, users, members); err != nil {
 		return 0, err
 	}
-	script := fmt.Sprintf(`\copy "%susers" (id, tenant, key, attrs, inactive, managed, missing_runs, missing_since) FROM '%s' WITH (FORMAT csv, FORCE_NOT_NULL (tenant))
+	script := fmt.Sprintf(`SET usersync.writes = 'on';
+SET usersync.fresh = 'on';
+\copy "%susers" (id, tenant, key, attrs, inactive, managed, missing_runs, missing_since) FROM '%s' WITH (FORMAT csv, FORCE_NOT_NULL (tenant))
 \copy "%smemberships" (user_id, group_id) FROM '%s' WITH (FORMAT csv)
 `, prefix, users, prefix, members)
 	cmd := exec.CommandContext(ctx, psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", "-")

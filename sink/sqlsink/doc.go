@@ -103,16 +103,17 @@
 // sequence beforehand, and their memberships with a second COPY. The
 // memberships have no foreign keys there (schema version 5 drops them):
 // PostgreSQL checks a foreign key with a query for each row, which took
-// 60% of a first load of 1M users, and only a superuser may turn that
-// off. Triggers check the same a statement at a time instead: a statement
-// that inserts or updates memberships locks the users and groups they name
-// (FOR KEY SHARE, as a foreign key does) and fails with
-// foreign_key_violation (SQLSTATE 23503) if one is missing, and deleting a
-// user or group that memberships name, changing its ID, or truncating its
-// table without the memberships, fails the same way; so a host's writes are held to what the foreign keys held them to.
-// A batch that writes new rows only, as SQLite's above, skips the check
-// (it sets usersync.fresh for its transaction): its memberships name users
-// it inserted, which nobody else sees before it commits, and groups it
+// more than half of a first load of 1M users (22 s of 35 to 42), and only a
+// superuser may turn that off. Triggers check the same a statement at a
+// time instead: a statement that inserts or updates memberships locks the
+// users and groups they name (FOR KEY SHARE, as a foreign key does) and
+// fails with foreign_key_violation (SQLSTATE 23503) if one is missing, and
+// deleting a user or group that memberships name, changing its ID, or
+// truncating its table without the memberships, fails the same way; so a
+// host's writes are held to what the foreign keys held them to. A batch
+// that writes new rows only, as SQLite's above, skips the check (it sets
+// usersync.fresh for its transaction): its memberships name users it
+// inserted, which nobody else sees before it commits, and groups it
 // inserted or read with FOR KEY SHARE. A first load of 1M users took 18.7 s
 // instead of 35 to 42 s.
 //

@@ -237,8 +237,8 @@ func (d *pgDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows []ro
 
 // copyUsers loads new users with COPY. Their IDs come from the users'
 // sequence, taken in one round trip before the COPY: reading them back by
-// key took a twentieth of a first load, the query planner choosing a scan
-// of the whole table while its statistics still said it was small.
+// key took 1.7 s of a first load of 1M users (in the server's log), taking
+// them 0.4 s.
 func (d *pgDialect) copyUsers(ctx context.Context, tx *txn, s *Sink, rows []row) (map[string]int64, error) {
 	ids, err := d.takeIDs(ctx, tx, len(rows))
 	if err != nil {
@@ -641,17 +641,17 @@ const pgFresh = `WHEN (current_setting('usersync.fresh', true) IS DISTINCT FROM 
 
 // membershipChecks replaces the memberships' foreign keys with triggers
 // that check the same, a statement at a time, and that a transaction
-// inserting new rows only skips, as SQLite's runs without foreign keys
-// (see Sink.inInsertTx): PostgreSQL checks a foreign key with a query
-// for each row, which took 60% of a first load of 1M users, and only a
+// inserting new rows only skips, as SQLite's runs without foreign keys (see
+// Sink.inInsertTx): PostgreSQL checks a foreign key with a query for each
+// row, which took more than half of a first load of 1M users, and only a
 // superuser may turn it off. A statement that inserts or updates
 // memberships locks the users and groups they name (FOR KEY SHARE, as a
-// foreign key does) and fails with foreign_key_violation if one is
-// missing; deleting a user or group that memberships name, changing its
-// ID, or truncating its table without the memberships, fails the same
-// way. The transaction that skips the check only
-// writes memberships of users it inserted itself, which nobody else can
-// see yet, and of groups it either inserted or read with FOR KEY SHARE.
+// foreign key does) and fails with foreign_key_violation if one is missing;
+// deleting a user or group that memberships name, changing its ID, or
+// truncating its table without the memberships, fails the same way. The
+// transaction that skips the check only writes memberships of users it
+// inserted itself, which nobody else can see yet, and of groups it either
+// inserted or read with FOR KEY SHARE.
 func (*pgDialect) membershipChecks(n *names) []string {
 	lit := func(s string) string { return "'" + s + "'" }
 	return []string{

@@ -582,12 +582,18 @@ func samePlans(t *rapid.T, full, merged *usersync.Plan) {
 // With accounts, the plan made from a merge with the Sink's digests must
 // be the one made from every row and user: users in one file or several,
 // with or without a groups column, in sync or not, found by their key or
-// by email, in accounts whose files arrived or not, with or without
-// NoCreateGroups.
+// by email, in accounts whose files arrived or not, in full or delta
+// mode, with or without NoCreateGroups.
 func TestProperty_AccountsMergedPlanIsTheFullPlan(t *testing.T) {
 	accounts := []string{"akron", "scranton", "stamford"}
 	rapid.Check(t, func(t *rapid.T) {
-		policy := reconcile.Policy{NoCreateGroups: rapid.Bool().Draw(t, "no create groups")}
+		policy := reconcile.Policy{
+			NoCreateGroups: rapid.Bool().Draw(t, "no create groups"),
+			Mode:           rapid.SampledFrom([]reconcile.Mode{reconcile.Snapshot, reconcile.Delta}).Draw(t, "mode"),
+			Absent:         rapid.SampledFrom([]reconcile.Absent{reconcile.Deactivate, reconcile.Delete, reconcile.Ignore}).Draw(t, "absent"),
+			RemoveGuard:    reconcile.Guard{Disabled: true},
+			UpdateGuard:    reconcile.Guard{Disabled: true},
+		}
 		feed := &usersync.Feed{Time: now}
 		sinkGroups := []usersync.Group{{ID: "night"}}
 		for _, a := range accounts {

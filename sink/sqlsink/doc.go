@@ -25,7 +25,9 @@
 //     hand, which the sync never lists nor touches), name, parent and
 //     account (usersync.Group's Parent and Account, NULL for none; added by
 //     migration 4: a Sink is a usersync.GroupLinker);
-//   - memberships: user_id, group_id;
+//   - memberships: user_id, group_id, each naming a row of users or
+//     groups (foreign keys on SQLite; on PostgreSQL, since migration 5,
+//     triggers that check the same, see Applying changes);
 //   - state (the Store), locks, invites and migrations.
 //
 // The users table also has four columns of the Sink's own, whatever

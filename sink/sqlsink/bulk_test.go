@@ -296,3 +296,54 @@ BEGIN INSERT INTO `+h.t("fresh_log")+` VALUES (coalesce(current_setting('usersyn
 	_, err = tdb.db.ExecContext(ctx, `TRUNCATE `+h.t("users")+`, `+h.t("groups")+`, `+h.t("memberships"))
 	require.NoError(t, err, "truncating the memberships too")
 }
+
+// TestMigrationFiveKeepsTheMemberships checks migration 5 on a PostgreSQL
+// database that has users, groups and memberships under version 4's
+// foreign keys: it drops the keys, keeps every row, and the triggers
+// refuse what the keys refused.
+func TestMigrationFiveKeepsTheMemberships(t *testing.T) {
+	ctx := t.Context()
+	tdb := openPostgres(t)
+	opts := tdb.freshOptions(t, sqlsink.Options{})
+	p := opts.Tables.Prefix
+	ms, err := sqlsink.Migrations(sqlsink.PostgreSQL, opts)
+	require.NoError(t, err)
+	require.Len(t, ms, 5)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := tdb.db.ExecContext(ctx, q, args...)
+		require.NoError(t, err, q)
+	}
+	exec(`CREATE TABLE "` + p + `migrations" (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+	for _, m := range ms[:4] {
+		for _, stmt := range m.Statements {
+			exec(stmt)
+		}
+		exec(`INSERT INTO "`+p+`migrations" VALUES ($1, $2, 0)`, m.Version, m.Description)
+	}
+	exec(`INSERT INTO "` + p + `users" (id, tenant, key) VALUES (1, '', 'a')`)
+	exec(`INSERT INTO "` + p + `groups" (id, tenant, ext_id, name) VALUES (1, '', 'g', 'G')`)
+	exec(`INSERT INTO "` + p + `memberships" VALUES (1, 1)`)
+	foreignKeys := func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, tdb.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'f'`, `"`+p+`memberships"`).Scan(&n))
+		return n
+	}
+	require.Equal(t, 2, foreignKeys(), "version 4's foreign keys")
+
+	s, err := sqlsink.New(ctx, tdb.db, tdb.dialect, opts)
+	require.NoError(t, err)
+	assert.Equal(t, 0, foreignKeys(), "after migration 5")
+	var users []usersync.Record
+	for r, err := range s.Users(ctx) {
+		require.NoError(t, err)
+		users = append(users, r)
+	}
+	require.Len(t, users, 1)
+	assert.Equal(t, []string{"g"}, users[0].Groups)
+	_, err = tdb.db.ExecContext(ctx, `INSERT INTO "`+p+`memberships" VALUES (2, 1)`)
+	var coded interface{ SQLState() string }
+	require.ErrorAs(t, err, &coded)
+	assert.Equal(t, "23503", coded.SQLState())
+}

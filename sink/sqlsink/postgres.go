@@ -254,7 +254,8 @@ func (d *pgDialect) copyUsers(ctx context.Context, tx *txn, s *Sink, rows []row)
 			return err
 		}
 		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			args := s.n.rowArgs(s.tenant, &rows[i])
+			// A slice of the row's own: pgx may hold it past the call.
+			args := s.n.appendRowArgs(make([]any, 0, 12+len(rows[i].cols)), s.tenant, &rows[i])
 			if ids != nil {
 				args = append(args, ids[i])
 			}

@@ -134,7 +134,7 @@ func (d *sqliteDialect) insertUsers(ctx context.Context, tx *txn, s *Sink, rows 
 	ids := make(map[string]int64, len(rows))
 	err := multiRow(ctx, tx, d.insertUsers1, insertRows, len(rows), len(s.n.writeColumns())+1, func(i int, args []any) []any {
 		ids[rows[i].key] = last + int64(i) + 1
-		return append(append(args, last+int64(i)+1), s.n.rowArgs(s.tenant, &rows[i])...)
+		return s.n.appendRowArgs(append(args, last+int64(i)+1), s.tenant, &rows[i])
 	})
 	return ids, err
 }
@@ -184,7 +184,7 @@ func rowsOf(n, width int) string {
 
 func (d *sqliteDialect) updateUsers(ctx context.Context, tx *txn, s *Sink, ids []int64, rows []row) error {
 	return multiRow(ctx, tx, d.updateUsers1, changeRows, len(rows), len(s.n.updateColumns())+1, func(i int, args []any) []any {
-		return append(append(args, ids[i]), s.n.updateArgs(s.tenant, &rows[i])...)
+		return s.n.appendUpdateArgs(append(args, ids[i]), &rows[i])
 	})
 }
 

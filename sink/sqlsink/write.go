@@ -397,9 +397,9 @@ func (s *Sink) deleteUsers(ctx context.Context, tx *txn, ids []int64) error {
 	})
 }
 
-// rowArgs returns the values of r for the columns writeColumns lists.
-func (n *names) rowArgs(tenant string, r *row) []any {
-	args := make([]any, 0, 12+len(r.cols)) // room for an ID after them
+// appendRowArgs appends the values of r for the columns writeColumns
+// lists: into the batch's buffer, not a slice of each row's own.
+func (n *names) appendRowArgs(args []any, tenant string, r *row) []any {
 	args = append(args, tenant, r.key)
 	if n.uAttrs != "" {
 		args = append(args, r.attrs)
@@ -427,11 +427,14 @@ func (n *names) updateColumns() []string {
 	return append(cols[2:len(cols)-digestColumns], n.uAttrsDigest, n.uGroupsDigest, n.uDigestRev)
 }
 
-// updateArgs returns r's values of updateColumns, r.rev being the revision
-// its digests are of.
-func (n *names) updateArgs(tenant string, r *row) []any {
-	args := n.rowArgs(tenant, r)
-	return append(args[2:len(args)-digestColumns], int64(r.attrsDigest), int64(r.groupsDigest), r.rev)
+// appendUpdateArgs appends r's values of updateColumns, r.rev being the
+// revision its digests are of: appendRowArgs' less the tenant, the key and
+// an insert's digests.
+func (n *names) appendUpdateArgs(args []any, r *row) []any {
+	start := len(args)
+	args = n.appendRowArgs(args, "", r)
+	args = append(args[:start], args[start+2:len(args)-digestColumns]...)
+	return append(args, int64(r.attrsDigest), int64(r.groupsDigest), r.rev)
 }
 
 // writeColumns lists the users columns an insert sets: the data, then

@@ -160,3 +160,43 @@ func TestBlankLinesDoNotCountTowardTheBound(t *testing.T) {
 		readAll(t, m, blanks+"UniqueID,Name\n"+ok, []row{rec(n+2, "1234567890", "name", "12345678")})
 	}
 }
+
+// A record cut short by the bound fails the file even when a stray quote
+// comes before the bound: the quote's parse error must not hide the cut,
+// or the rest of the line would be read as a row of its own. Here that
+// rest is a valid row, 3,Eve, which is not in the file.
+func TestRecordOverTheBoundWithAStrayQuote(t *testing.T) {
+	m := newMapper(t, testSchema(), &csvmap.Options{MaxRecordBytes: 40})
+	for _, start := range []string{`1,An"n`, `1,"An"n`} {
+		line := start + strings.Repeat("x", 40-len(start)) + "3,Eve\n" // the bound falls before "3"
+		rr, err := m.NewReader(strings.NewReader("UniqueID,Name\n"+line+"2,Bob\n"), usersync.FileInfo{Name: "f.csv"})
+		require.NoError(t, err)
+		var keys []string
+		for {
+			var r usersync.Record
+			r, err = rr.Read()
+			var re *usersync.RowError
+			if err == nil {
+				keys = append(keys, r.Key)
+			} else if !errors.As(err, &re) {
+				break
+			}
+		}
+		assert.ErrorIs(t, err, csvmap.ErrRecordTooLong, start)
+		assert.Empty(t, keys, start)
+	}
+}
+
+// A read error that cuts a row with a stray quote short fails the file
+// with that error, as it does any other row.
+func TestStreamErrorAfterAStrayQuote(t *testing.T) {
+	m := newMapper(t, testSchema(), nil)
+	broken := errors.New("connection reset")
+	r := io.MultiReader(strings.NewReader("UniqueID,Name\n1,An\"n"), &failingReader{err: broken})
+	rr, err := m.NewReader(r, usersync.FileInfo{Name: "f.csv"})
+	require.NoError(t, err)
+	_, err = rr.Read()
+	assert.ErrorIs(t, err, broken)
+	var re *usersync.RowError
+	assert.False(t, errors.As(err, &re), "the file fails, not the row: %v", err)
+}

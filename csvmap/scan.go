@@ -256,7 +256,12 @@ parseField:
 			}
 		}
 	}
-	if err == nil {
+	if err == nil || errRead != nil {
+		// A read error other than the stream's end (which is nil by now)
+		// wins over a parse error, unlike in encoding/csv: it cut the line
+		// short, so the rest of the line would be read as the next record.
+		// A record over MaxRecordBytes with a stray quote before the bound
+		// must fail the file, not make a row of its tail.
 		err = errRead
 	}
 	str := a.since(at)

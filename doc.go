@@ -85,10 +85,12 @@
 //     the temporary file whatever its outcome. A decompression bomb or a
 //     row bomb fails on the Decryptor's or Mapper's limits with the same
 //     bounded memory.
-//   - The diff: [Feed.Sorted] merges the sorted runs back in key order. A
-//     Sink that is a [DigestLister] lists each user's key with digests of
-//     its attributes, state and memberships, in key order too, without
-//     decoding anything; the default Reconciler walks both lists side by
+//   - The diff: [Feed.Sorted] merges the sorted runs back in key order,
+//     through a small buffer a run; once one chunk was written, the last
+//     is written too, so that the merge holds no chunk while the plan
+//     grows. A Sink that is a [DigestLister] lists each user's key with
+//     digests of its attributes, state and memberships, in key order too,
+//     without decoding anything; the default Reconciler walks both lists side by
 //     side, counts the rows whose digests equal their user's as unchanged
 //     and drops them, and reads in full (with LookupUsers) only the users
 //     whose rows differ, and those the feed lacks. So the planner holds

@@ -364,6 +364,20 @@ func (s *spool) sorted(ctx context.Context) iter.Seq2[FeedRecord, error] {
 			yield(FeedRecord{}, err)
 			return
 		}
+		if len(s.runs) > 0 && len(s.cur.ents) > 0 {
+			// Runs are on disk already: the last chunk joins them, so that
+			// the merge holds no chunk while the plan grows (at 5M users,
+			// 36 MB of a 114 MB peak of live heap).
+			err := s.flush()
+			if err == nil {
+				err = s.wait()
+			}
+			if err != nil {
+				yield(FeedRecord{}, err)
+				return
+			}
+			s.cur = &chunk{}
+		}
 		// Reading back needs no second chunk: let the plan have its memory.
 		s.spare = nil
 		s.cur.sort()

@@ -49,6 +49,7 @@ func spoolRecords(n int, seed uint64) []Record {
 
 func TestSpoolSortsAcrossSpilledRuns(t *testing.T) {
 	for _, limit := range []int{1 << 16, 1 << 30} { // many runs on disk; all in memory
+		spilled := limit == 1<<16
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			recs := spoolRecords(20000, uint64(limit))
 			dir := t.TempDir()
@@ -68,10 +69,16 @@ func TestSpoolSortsAcrossSpilledRuns(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, recs[r.Index], r.Record, "record %d comes back as it went in", r.Index)
 				got = append(got, r.Index)
+				if spilled {
+					require.Nil(t, s.cur.buf, "a spilled spool's merge holds no chunk: its last one is on disk too")
+					require.Nil(t, s.spare)
+				}
 			}
 			assert.Equal(t, want, got, "key order, then file order")
-			if limit < len(recs) {
+			if spilled {
 				assert.Greater(t, len(s.runs), 10, "spilled")
+			} else {
+				assert.Empty(t, s.runs, "held in memory")
 			}
 
 			require.NoError(t, s.Close())

@@ -21,7 +21,10 @@
 //   - the first load: yesterday's file into an empty database, against the
 //     sqlite3 tool's .import of the same file into a table of the same
 //     columns, and psql's \copy on PostgreSQL (each skipped, saying so,
-//     when the tool is not installed);
+//     when the tool is not installed). Beside .import, the sqlite3 tool
+//     copies a loaded database's rows into an empty one of the sync's
+//     schema (its tables and indexes, no trigger firing, one transaction):
+//     what that schema costs the C engine alone;
 //   - the same file again: a second sync of the file just applied (the
 //     Pickup remembers applied content in the Sink's Store), in a process
 //     of its own, as a job started by cron is, against sha256sum of the

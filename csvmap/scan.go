@@ -12,7 +12,11 @@ import (
 // does with LazyQuotes false and FieldsPerRecord set by the first record:
 // the same fields, the same blank lines skipped, the same *csv.ParseError
 // values, the same partial record along with an error. FuzzScanner and
-// TestScannerAgreesWithEncodingCSV hold it to that.
+// TestScannerAgreesWithEncodingCSV hold it to that. One error differs: a
+// read error that cuts a record short (the input's MaxRecordBytes bound)
+// is returned rather than a parse error earlier in the record, which
+// encoding/csv would return, so that the reader fails the file instead of
+// reading on in the middle of a line.
 //
 // It differs in what a record costs. encoding/csv copies each line into a
 // record buffer and then into a new string per record; the scanner copies a

@@ -291,18 +291,26 @@ func TestPostgresFleet(t *testing.T) {
 		if done < tenants/3 {
 			return false
 		}
-		// Several jobs held, so that some still are when the signal
-		// lands: one alone may finish in between, and then nothing is
-		// left to rescue.
-		if running := heldBy(ctx, t, pool, "worker3"); len(running) < 4 {
+		// Kill it while it holds jobs, or nothing is left to rescue. Its
+		// jobs take milliseconds, so a count taken before the signal may
+		// be gone when it lands (one CI run killed it holding none):
+		// freeze it first, count what it holds, and let it go on to try
+		// again at the next poll if that is nothing.
+		p := workers[2].Process
+		if err := p.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		if held = heldBy(ctx, t, pool, "worker3"); len(held) == 0 {
+			if err := p.Signal(syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
 			return false
 		}
-		if err := workers[2].Process.Signal(syscall.SIGKILL); err != nil {
+		if err := p.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		workers[2].Wait()
 		killedAt = time.Now()
-		held = heldBy(ctx, t, pool, "worker3") // as the kill left them
 		t.Logf("night 1: worker3 killed with SIGKILL after %d tenants, holding %d jobs", done, len(held))
 		return true
 	})

@@ -90,9 +90,9 @@
 //     is written too, so that the merge holds no chunk while the plan
 //     grows. A Sink that is a [DigestLister] lists each user's key with
 //     digests of its attributes, state and memberships, in key order too,
-//     without decoding anything; the default Reconciler walks both lists side by
-//     side, counts the rows whose digests equal their user's as unchanged
-//     and drops them, and reads in full (with LookupUsers) only the users
+//     without decoding anything; the default Reconciler walks both lists
+//     side by side, counts the rows whose digests equal their user's as
+//     unchanged and drops them, and reads in full (with LookupUsers) only the users
 //     whose rows differ, and those the feed lacks. So the planner holds
 //     only the rows that changed, and not even those that are new: a row
 //     whose key the Sink lacks is planned as a create the moment the merge

@@ -498,7 +498,7 @@ func runTool(ctx context.Context, stdin, name string, args ...string) error {
 // (WAL, synchronous=FULL, temp_store=MEMORY): its tables and indexes, then
 // every row in one transaction, then its triggers, so that none fires.
 func copyScript(ctx context.Context, from string) (string, error) {
-	db, err := sql.Open("sqlite", "file:"+from+"?mode=ro")
+	db, err := openReadOnly(from)
 	if err != nil {
 		return "", err
 	}
@@ -550,7 +550,7 @@ func createTable(name string) string {
 
 // checkCount checks that the sqlite3 tool wrote want rows to table.
 func checkCount(ctx context.Context, path, table string, want int) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := openReadOnly(path)
 	if err != nil {
 		return err
 	}
@@ -563,6 +563,11 @@ func checkCount(ctx context.Context, path, table string, want int) error {
 		return fmt.Errorf("sqlite3 wrote %d rows to %s, want %d", n, table, want)
 	}
 	return nil
+}
+
+// openReadOnly opens the SQLite database at path for reading only.
+func openReadOnly(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?mode=ro")
 }
 
 // quoteDot quotes a file name for a sqlite3 dot-command.

@@ -90,7 +90,11 @@
 //     is written too, so that the merge holds no chunk while the plan
 //     grows. A Sink that is a [DigestLister] lists each user's key with
 //     digests of its attributes, state and memberships, in key order too,
-//     without decoding anything; the default Reconciler walks both lists
+//     without decoding anything. The Pipeline lists them while it reads
+//     the files, on a core of its own (for a Reconciler that is a
+//     [DigestMerger], as the default one is), into a temporary file of
+//     about 30 bytes a user, once it knows the files need reading; the
+//     Reconciler reads them back from there. The default Reconciler walks both lists
 //     side by side, counts the rows whose digests equal their user's as
 //     unchanged and drops them, and reads in full (with LookupUsers) only the users
 //     whose rows differ, and those the feed lacks. So the planner holds

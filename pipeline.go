@@ -159,6 +159,11 @@ func (r *run) run() (Status, error) {
 	if status != 0 {
 		return status, err
 	}
+	fp := newFingerprinter(r.p.lister())
+	if m, ok := r.p.Reconciler.(DigestMerger); ok && fp.digests != nil && m.MergesDigests() {
+		fp.prelist(r.ctx, r.p.TempDir)
+	}
+	defer fp.Close()
 	feed := &Feed{spool: newSpool(r.p.TempDir, r.p.chunkSize())}
 	defer feed.spool.Close()
 	for _, f := range files {
@@ -176,7 +181,6 @@ func (r *run) run() (Status, error) {
 	}
 	sortOutOfScope(feed.OutOfScope)
 
-	fp := newFingerprinter(r.p.lister())
 	plan, err := r.p.Reconciler.Reconcile(r.ctx, feed, fp.lister())
 	feed.spool.Close() // the plan is made: its records' chunk is free for the apply
 	if err != nil {

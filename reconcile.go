@@ -158,6 +158,21 @@ type Reconciler interface {
 	Reconcile(ctx context.Context, feed *Feed, current Lister) (*Plan, error)
 }
 
+// A DigestMerger is a [Reconciler] that plans from the digests of a Sink
+// that is a [DigestLister], listing them once, to their end. A Pipeline
+// whose Reconciler merges lists the digests while it reads the files, in a
+// goroutine of its own, and hands the Reconciler that listing, read back
+// from a temporary file: the database's scan of every stored user and the
+// mapping of the files then run on two cores instead of one after the
+// other. The Pipeline lists only once it knows the files need reading (not
+// for a file applied before).
+type DigestMerger interface {
+	Reconciler
+	// MergesDigests reports whether Reconcile lists the digests of a
+	// DigestLister it is given.
+	MergesDigests() bool
+}
+
 // A Lister reports a Sink's current state, streaming, so that a directory of
 // a million users need not sit in memory twice. Sinks that can list
 // implement it; see [Sink].
@@ -280,6 +295,7 @@ func (h *hasher) layoutHash(l *Layout) uint32 {
 type fingerprinter struct {
 	Lister
 	digests               DigestLister // nil unless Lister is one
+	pre                   *prelisting  // the digests, listed ahead; nil if not
 	users, groups         tally
 	usersDone, groupsDone bool
 }
@@ -324,12 +340,31 @@ func (f *fingerprinter) Users(ctx context.Context) iter.Seq2[Record, error] {
 	}
 }
 
-// digests lists the digests of a DigestLister, fingerprinting them.
+// prelist starts listing the digests of a DigestLister into a file in dir,
+// for listDigests to read back; Close removes it.
+func (f *fingerprinter) prelist(ctx context.Context, dir string) {
+	f.pre = prelist(ctx, dir, f.digests)
+}
+
+// Close ends a listing that prelist started.
+func (f *fingerprinter) Close() error {
+	if f.pre == nil {
+		return nil
+	}
+	return f.pre.Close()
+}
+
+// digests lists the digests of a DigestLister, or reads back those
+// prelist listed, fingerprinting them.
 func (f *fingerprinter) listDigests(ctx context.Context) iter.Seq2[UserDigest, error] {
+	list := f.digests.Digests
+	if f.pre != nil {
+		list = f.pre.digests
+	}
 	return func(yield func(UserDigest, error) bool) {
 		var h hasher
 		var t tally
-		for d, err := range f.digests.Digests(ctx) {
+		for d, err := range list(ctx) {
 			if err != nil {
 				yield(d, err)
 				return

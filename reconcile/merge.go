@@ -25,6 +25,11 @@ func (r *Reconciler) mergeable() bool {
 	return first.Attr == "" && !first.IgnoreCase
 }
 
+// MergesDigests reports whether Reconcile plans from the digests of a
+// Sink that is a [usersync.DigestLister] (see [usersync.DigestMerger]): it
+// does unless the first match key is other than the record's key as it is.
+func (r *Reconciler) MergesDigests() bool { return r.err == nil && r.mergeable() }
+
 // A merge is what the merge of the feed with the Sink's digests found:
 // the feed rows and the Sink users that need the planner, and counts of the
 // users that do not.

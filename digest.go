@@ -144,6 +144,11 @@ func sortedOrder(names []string) []int {
 // The digests must reflect the user as it is where the data lives: a change
 // made behind the library's back must change them or clear Known, so that
 // the next sync finds and repairs it.
+//
+// The default Reconciler calls LookupUsers from another goroutine while a
+// listing of Digests may still be under way: the two must be safe to call
+// concurrently. A lookup may wait for the listing to end (a database pool
+// of one connection, say), but not fail for it.
 type DigestLister interface {
 	Lister
 	// Digests yields the digests of every user the Sink holds, managed or

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"slices"
+	"sync"
 
 	"github.com/usersync/usersync"
 )
@@ -36,7 +37,7 @@ func (r *Reconciler) MergesDigests() bool { return r.err == nil && r.mergeable()
 type merge struct {
 	rows       []usersync.Record // rows that differ, or are new, or share a key, in key order
 	index      []int32           // the rows' places in file order
-	lookups    []string          // keys of Sink users to read in full, sorted
+	lookups    *lookahead        // reads the Sink users needed in full, as the merge finds them
 	unchanged  int               // feed users in sync with their Sink user
 	population int               // active managed Sink users not read in full: those in sync
 }
@@ -51,11 +52,13 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err := pl.listGroups(ctx, current); err != nil {
 		return err
 	}
-	m, err := pl.mergeDigests(ctx, feed, current)
+	lookups := lookAhead(ctx, current)
+	defer lookups.stop()
+	m, err := pl.mergeDigests(ctx, feed, current, lookups)
 	if err != nil {
 		return err
 	}
-	users, err := lookupAll(ctx, current, m.lookups)
+	users, err := lookups.wait()
 	if err != nil {
 		return err
 	}
@@ -78,8 +81,9 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 }
 
 // mergeDigests walks the feed and the digests side by side.
-func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister) (*merge, error) {
-	m := &merge{}
+// The Sink users it needs in full it asks lookups for.
+func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, lookups *lookahead) (*merge, error) {
+	m := &merge{lookups: lookups}
 	next, stop := prefetch(ctx, current.Digests)
 	defer stop()
 	sink, err, more := pullDigest(next)
@@ -99,7 +103,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	// created by hand, and users a later match key may find. A digest
 	// says nothing of whether a user is managed or active, which the plan
 	// needs to know of each of them.
-	sinkOnly := func(d *usersync.UserDigest) { m.lookups = append(m.lookups, d.Key) }
+	sinkOnly := func(d *usersync.UserDigest) { m.lookups.add(d.Key) }
 	var dg usersync.Digester
 	var group []usersync.FeedRecord // the feed rows with one key
 	prev, n := "", 0
@@ -131,7 +135,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 				m.index = append(m.index, int32(group[i].Index))
 			}
 			if matched {
-				m.lookups = append(m.lookups, k)
+				m.lookups.add(k)
 			}
 		}
 		if matched {
@@ -371,20 +375,105 @@ func pullDigestAfter(next func() (usersync.UserDigest, error, bool), prev string
 	return d, err, ok
 }
 
-// lookupAll reads the users of keys in full, in batches.
-func lookupAll(ctx context.Context, current usersync.DigestLister, keys []string) (userList, error) {
-	var users userList
-	for len(keys) > 0 {
-		batch := keys[:min(lookupBatch, len(keys))]
-		keys = keys[len(batch):]
-		for u, err := range current.LookupUsers(ctx, batch) {
-			if err != nil {
-				return nil, fmt.Errorf("read users: %w", err)
+// A lookahead reads Sink users in full in a goroutine of its own, a batch
+// of keys at a time, as the merge finds them: the database's lookups then
+// run beside the merge rather than after it. The keys come in key order,
+// as LookupUsers wants them, and so do the users. The merge never waits
+// for the lookups: batches queue (they are the keys a plain list would
+// hold), so that a Sink whose pool has a single connection, held by the
+// listing of digests until the merge ends, only delays them.
+type lookahead struct {
+	batch []string // keys not yet handed over
+
+	mu      sync.Mutex
+	pending [][]string
+	closed  bool
+	wake    chan struct{} // a batch was queued, or the queue closed
+
+	done  chan struct{}
+	users userList // set when done is closed
+	err   error    // likewise
+}
+
+func lookAhead(ctx context.Context, current usersync.DigestLister) *lookahead {
+	l := &lookahead{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for keys := range l.batches() {
+			for u, err := range current.LookupUsers(ctx, keys) {
+				if err != nil {
+					l.err = fmt.Errorf("read users: %w", err)
+					return
+				}
+				l.users = append(l.users, u)
 			}
-			users = append(users, u)
+		}
+	}()
+	return l
+}
+
+// batches yields the queued batches until the queue is closed.
+func (l *lookahead) batches() iter.Seq[[]string] {
+	return func(yield func([]string) bool) {
+		for {
+			l.mu.Lock()
+			if len(l.pending) == 0 {
+				closed := l.closed
+				l.mu.Unlock()
+				if closed {
+					return
+				}
+				<-l.wake
+				continue
+			}
+			keys := l.pending[0]
+			l.pending[0] = nil
+			l.pending = l.pending[1:]
+			l.mu.Unlock()
+			if !yield(keys) {
+				return
+			}
 		}
 	}
-	return users, nil
+}
+
+// add asks for the user of key, which is greater than any asked for before.
+func (l *lookahead) add(key string) {
+	if l.batch = append(l.batch, key); len(l.batch) == lookupBatch {
+		l.queue(l.batch, false)
+		l.batch = make([]string, 0, lookupBatch)
+	}
+}
+
+// queue hands keys over, and closes the queue if last.
+func (l *lookahead) queue(keys []string, last bool) {
+	l.mu.Lock()
+	if len(keys) > 0 && !l.closed {
+		l.pending = append(l.pending, keys)
+	}
+	l.closed = l.closed || last
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait returns the users asked for, in key order.
+func (l *lookahead) wait() (userList, error) {
+	l.queue(l.batch, true)
+	l.batch = nil
+	<-l.done
+	return l.users, l.err
+}
+
+// stop ends the lookups, dropping those not begun, and waits for them.
+func (l *lookahead) stop() {
+	l.mu.Lock()
+	l.pending, l.closed = nil, true
+	l.mu.Unlock()
+	l.queue(nil, true)
+	<-l.done
 }
 
 // userList is the users read in full, listed to the planner as a Sink's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -269,6 +270,44 @@ func testLookupUsers(e *env) {
 	}
 	_, err := firstError(e.t, dl.LookupUsers(canceled(e.ctx), all), func() {})
 	require.ErrorIs(e.t, err, context.Canceled, "LookupUsers with a canceled ctx")
+
+	lookupDuringListing(e, dl, all)
+}
+
+// lookupDuringListing calls LookupUsers from another goroutine while a
+// listing of Digests is under way, as the default Reconciler does. The
+// lookup may wait for the listing to end (a pool of one connection), not
+// fail.
+func lookupDuringListing(e *env, dl usersync.DigestLister, keys []string) {
+	type result struct {
+		users []usersync.Record
+		err   error
+	}
+	done := make(chan result, 1)
+	listed := 0
+	for _, err := range dl.Digests(e.ctx) {
+		require.NoError(e.t, err, "DigestLister.Digests")
+		if listed++; listed == 1 {
+			go func() {
+				var r result
+				for u, err := range dl.LookupUsers(e.ctx, keys) {
+					if err != nil {
+						r.err = err
+						break
+					}
+					r.users = append(r.users, u)
+				}
+				done <- r
+			}()
+		}
+	}
+	select {
+	case r := <-done:
+		require.NoError(e.t, r.err, "LookupUsers during a listing of Digests")
+		require.Len(e.t, r.users, len(keys), "LookupUsers during a listing of Digests")
+	case <-time.After(time.Minute):
+		e.t.Fatal("LookupUsers during a listing of Digests did not end a minute after the listing")
+	}
 }
 
 // comparableUsersInOrder is comparableUsers keeping the order of rs.

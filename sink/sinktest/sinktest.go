@@ -62,7 +62,8 @@
 // digests equal [usersync.DigestUser] of the user Users lists; that after
 // every kind of change (Apply and ApplyBatch) the digests change exactly
 // for the users that changed; and that LookupUsers yields exactly the held
-// users asked for, in order. A Harness that is also a [Drifter] lets the
+// users asked for, in order, also from another goroutine while a listing of
+// Digests is under way. A Harness that is also a [Drifter] lets the
 // suite change users by hand and check that the digests and
 // [usersync.ListFingerprint] notice.
 //

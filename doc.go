@@ -94,10 +94,11 @@
 //     the files, on a core of its own (for a Reconciler that is a
 //     [DigestMerger], as the default one is), into a temporary file of
 //     about 30 bytes a user, once it knows the files need reading; the
-//     Reconciler reads them back from there. The default Reconciler walks both lists
-//     side by side, counts the rows whose digests equal their user's as
-//     unchanged and drops them, and reads in full (with LookupUsers) only the users
-//     whose rows differ, and those the feed lacks. So the planner holds
+//     Reconciler reads them back from there. The default Reconciler walks
+//     both lists side by side, counts the rows whose digests equal their
+//     user's as unchanged and drops them, and reads in full (with
+//     LookupUsers, in a goroutine beside the merge) only the users whose
+//     rows differ, and those the feed lacks. So the planner holds
 //     only the rows that changed, and not even those that are new: a row
 //     whose key the Sink lacks is planned as a create the moment the merge
 //     reads it. Manager references are resolved once every row is seen:

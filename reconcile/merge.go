@@ -37,7 +37,6 @@ func (r *Reconciler) MergesDigests() bool { return r.err == nil && r.mergeable()
 type merge struct {
 	rows       []usersync.Record // rows that differ, or are new, or share a key, in key order
 	index      []int32           // the rows' places in file order
-	lookups    *lookahead        // reads the Sink users needed in full, as the merge finds them
 	unchanged  int               // feed users in sync with their Sink user
 	population int               // active managed Sink users not read in full: those in sync
 }
@@ -83,7 +82,7 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 // mergeDigests walks the feed and the digests side by side.
 // The Sink users it needs in full it asks lookups for.
 func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, lookups *lookahead) (*merge, error) {
-	m := &merge{lookups: lookups}
+	m := &merge{}
 	next, stop := prefetch(ctx, current.Digests)
 	defer stop()
 	sink, err, more := pullDigest(next)
@@ -103,7 +102,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	// created by hand, and users a later match key may find. A digest
 	// says nothing of whether a user is managed or active, which the plan
 	// needs to know of each of them.
-	sinkOnly := func(d *usersync.UserDigest) { m.lookups.add(d.Key) }
+	sinkOnly := func(d *usersync.UserDigest) { lookups.add(d.Key) }
 	var dg usersync.Digester
 	var group []usersync.FeedRecord // the feed rows with one key
 	prev, n := "", 0
@@ -135,7 +134,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 				m.index = append(m.index, int32(group[i].Index))
 			}
 			if matched {
-				m.lookups.add(k)
+				lookups.add(k)
 			}
 		}
 		if matched {

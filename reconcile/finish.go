@@ -14,6 +14,7 @@ import (
 // hands over the warnings.
 func (pl *planner) finish() error {
 	pl.warnUnresolved()
+	pl.dropRows()
 	slices.SortStableFunc(pl.creates, byKey)
 	for _, cs := range [][]usersync.Change{pl.rekeys, pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes} {
 		slices.SortStableFunc(cs, byKey)
@@ -26,6 +27,15 @@ func (pl *planner) finish() error {
 	p.Warnings, p.WarningsTotal = pl.warnings.rowErrors(), pl.warnings.total
 	p.Hold = pl.guards(p.Counts())
 	return nil
+}
+
+// dropRows lets go of the feed's rows and what indexes them, once every
+// row is planned: the changes hold what they need of them, and the
+// collector can take the rest while the list of changes is built, the
+// moment a nightly sync of millions of users holds the most.
+func (pl *planner) dropRows() {
+	pl.recs, pl.byKey, pl.keyOrder, pl.state = nil, nil, nil, nil
+	pl.leftovers, pl.newRows = nil, nil
 }
 
 // list joins the changes of each kind in apply order, in a list that keeps

@@ -21,6 +21,9 @@ type Digest uint64
 // digests of the rest, so that a Reconciler can tell an unchanged user from
 // a changed one without reading or decoding it.
 type UserDigest struct {
+	// Key is the user's key. A listing's keys may share memory (the
+	// Pipeline reads those it listed ahead in blocks): a consumer that
+	// keeps many of them keeps clones (strings.Clone).
 	Key string
 	// Attrs digests the user's attributes (names and values, in any
 	// order), its Inactive and Managed flags and its missing marker.

@@ -81,9 +81,9 @@ func (p *prelisting) digests(ctx context.Context) iter.Seq2[UserDigest, error] {
 			yield(UserDigest{}, p.err)
 			return
 		}
-		r := bufio.NewReaderSize(io.NewSectionReader(p.file, 0, p.size), 64<<10)
+		r := digestReader{r: io.NewSectionReader(p.file, 0, p.size)}
 		for n := 1; ; n++ {
-			d, err := readDigest(r)
+			d, err := r.next()
 			if err == io.EOF {
 				return
 			}
@@ -127,39 +127,89 @@ func appendDigest(b []byte, d *UserDigest) []byte {
 	return binary.LittleEndian.AppendUint64(b, uint64(d.Groups))
 }
 
-// readDigest reads a digest appendDigest wrote; io.EOF at a clean end.
-func readDigest(r *bufio.Reader) (UserDigest, error) {
-	flags, err := r.ReadByte()
-	if err != nil {
-		return UserDigest{}, err // io.EOF: the end
-	}
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return UserDigest{}, noEOF(err)
-	}
-	var b []byte
-	if size := int(n) + 16; size <= r.Size() {
-		b, err = r.Peek(size)
-		defer r.Discard(size)
-	} else { // a key longer than the buffer
-		b = make([]byte, size)
-		_, err = io.ReadFull(r, b)
-	}
-	if err != nil {
-		return UserDigest{}, noEOF(err)
-	}
-	return UserDigest{
-		Key:    string(b[:n]),
-		Attrs:  Digest(binary.LittleEndian.Uint64(b[n:])),
-		Groups: Digest(binary.LittleEndian.Uint64(b[n+8:])),
-		Known:  flags&digestKnown != 0,
-	}, nil
+// A digestReader reads back what appendDigest wrote, a block of the file
+// at a time: each block becomes one string, and the keys in it are
+// substrings of it, so that a million keys cost a few hundred allocations
+// rather than a million, and the collector little work. A key kept holds
+// its block: a consumer that keeps many clones them (the default
+// Reconciler clones those of the users it reads in full).
+type digestReader struct {
+	r     io.Reader
+	block string
+	off   int
+	eof   bool
 }
 
-// noEOF turns an end of file inside a digest into io.ErrUnexpectedEOF.
-func noEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
+// digestBlock is how many bytes a digestReader reads at a time, at least.
+const digestBlock = 64 << 10
+
+// next returns the next digest; io.EOF at a clean end.
+func (dr *digestReader) next() (UserDigest, error) {
+	for {
+		d, n, err := parseDigest(dr.block[dr.off:])
+		if err != nil || n > 0 {
+			dr.off += n
+			return d, err
+		}
+		if dr.eof { // n == 0: what is left is not a whole digest
+			if dr.off == len(dr.block) {
+				return UserDigest{}, io.EOF
+			}
+			return UserDigest{}, io.ErrUnexpectedEOF
+		}
+		rest := dr.block[dr.off:]
+		buf := make([]byte, max(digestBlock, 2*len(rest)))
+		copy(buf, rest)
+		m, err := io.ReadFull(dr.r, buf[len(rest):])
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			dr.eof = true
+		case err != nil:
+			return UserDigest{}, err
+		}
+		dr.block, dr.off = string(buf[:len(rest)+m]), 0
 	}
-	return err
+}
+
+// parseDigest parses the digest s starts with and returns its length, or
+// 0 if s holds only part of one.
+func parseDigest(s string) (UserDigest, int, error) {
+	if len(s) < 2 {
+		return UserDigest{}, 0, nil
+	}
+	flags := s[0]
+	var klen uint64
+	i := 1
+	for shift := 0; ; shift += 7 {
+		if i == len(s) {
+			return UserDigest{}, 0, nil
+		}
+		if shift > 63 {
+			return UserDigest{}, 0, errors.New("a key's length overflows")
+		}
+		c := s[i]
+		i++
+		klen |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			break
+		}
+	}
+	if klen > uint64(len(s)-i) || uint64(len(s)-i)-klen < 16 {
+		return UserDigest{}, 0, nil
+	}
+	key := s[i : i+int(klen)]
+	i += int(klen)
+	return UserDigest{
+		Key:    key,
+		Attrs:  Digest(le64(s[i:])),
+		Groups: Digest(le64(s[i+8:])),
+		Known:  flags&digestKnown != 0,
+	}, i + 16, nil
+}
+
+// le64 decodes 8 little-endian bytes.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }

@@ -3,6 +3,7 @@ package usersync
 import (
 	"context"
 	"errors"
+	"io"
 	"iter"
 	"math"
 	"os"
@@ -130,4 +131,26 @@ func TestPrelistingStopsOnClose(t *testing.T) {
 		t.Fatal("Close did not stop the listing")
 	}
 	assert.Empty(t, spooled(t, dir))
+}
+
+func TestDigestReaderFailsOnACutFile(t *testing.T) {
+	var b []byte
+	for _, d := range []UserDigest{{Key: "a", Attrs: 1, Known: true}, {Key: strings.Repeat("k", 3*digestBlock), Groups: 2}} {
+		b = appendDigest(b, &d)
+	}
+	for _, cut := range []int{1, 8, 17, 3 * digestBlock} {
+		r := digestReader{r: strings.NewReader(string(b[:len(b)-cut]))}
+		d, err := r.next()
+		require.NoError(t, err)
+		assert.Equal(t, "a", d.Key)
+		_, err = r.next()
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "cut %d bytes short", cut)
+	}
+	r := digestReader{r: strings.NewReader(string(b))}
+	for range 2 {
+		_, err := r.next()
+		require.NoError(t, err)
+	}
+	_, err := r.next()
+	assert.Equal(t, io.EOF, err)
 }

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/usersync/usersync"
@@ -437,8 +438,10 @@ func (l *lookahead) batches() iter.Seq[[]string] {
 }
 
 // add asks for the user of key, which is greater than any asked for before.
+// It keeps a clone: a listing's key may share its memory with many others
+// (see usersync.UserDigest).
 func (l *lookahead) add(key string) {
-	if l.batch = append(l.batch, key); len(l.batch) == lookupBatch {
+	if l.batch = append(l.batch, strings.Clone(key)); len(l.batch) == lookupBatch {
 		l.queue(l.batch, false)
 		l.batch = make([]string, 0, lookupBatch)
 	}

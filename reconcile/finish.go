@@ -11,14 +11,13 @@ import (
 )
 
 // finish orders the changes, lists them in the plan, checks the guards and
-// hands over the warnings.
+// hands over the warnings. The kinds kept by ChangeSorters are ordered as
+// they are listed.
 func (pl *planner) finish() error {
 	pl.warnUnresolved()
 	pl.dropRows()
 	slices.SortStableFunc(pl.creates, byKey)
-	for _, cs := range [][]usersync.Change{pl.rekeys, pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes} {
-		slices.SortStableFunc(cs, byKey)
-	}
+	slices.SortStableFunc(pl.rekeys, byKey)
 	p := pl.plan
 	var err error
 	if p.Changes, err = pl.list(); err != nil {
@@ -39,9 +38,10 @@ func (pl *planner) dropRows() {
 }
 
 // list joins the changes of each kind in apply order, in a list that keeps
-// them within the run's memory budget. Each kind's slice goes into the
-// list as it is, as far as the budget allows, so that memory holds each
-// change once.
+// them within the run's memory budget. Each kind's changes held in memory
+// go into the list as they are, as far as the budget allows, so that
+// memory holds each change once; a kind's sorted runs on disk are merged
+// into it.
 func (pl *planner) list() (usersync.ChangeList, error) {
 	var read usersync.ChangeList
 	if pl.newUsers != nil {
@@ -70,8 +70,7 @@ func (pl *planner) list() (usersync.ChangeList, error) {
 	}
 	var err error
 	if lv != nil {
-		err = pl.listOrdered(w, read, lv)
-		slices.SortStableFunc(pl.updates, byKey) // with the managers set later
+		err = pl.listOrdered(w, read, lv) // which may plan more updates
 	} else {
 		err = pl.listCreates(w, read)
 	}
@@ -79,8 +78,8 @@ func (pl *planner) list() (usersync.ChangeList, error) {
 		return usersync.ChangeList{}, err
 	}
 	pl.creates = nil
-	for _, cs := range []*[]usersync.Change{&pl.restores, &pl.updates, &pl.marks, &pl.deactivates, &pl.deletes} {
-		if err := write(cs); err != nil {
+	for _, s := range []*usersync.ChangeSorter{pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes} {
+		if err := w.WriteSorted(s); err != nil {
 			return usersync.ChangeList{}, err
 		}
 	}

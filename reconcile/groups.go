@@ -24,11 +24,12 @@ import (
 // a group (see feedGroups).
 func (pl *planner) planGroups() {
 	fg := newFeedGroups(pl.feed.Groups, pl.policy.Accounts)
-	wanted := make(map[string]struct{}, len(pl.newJoins))
+	wanted := make(map[string]struct{}, len(pl.newJoins)+len(pl.joined))
 	for g := range pl.newJoins {
 		wanted[g] = struct{}{}
 	}
-	for _, cs := range [][]usersync.Change{pl.rekeys, pl.creates, pl.restores, pl.updates, pl.deactivates} {
+	maps.Copy(wanted, pl.joined)
+	for _, cs := range [][]usersync.Change{pl.rekeys, pl.creates} {
 		for i := range cs {
 			for _, g := range cs[i].Join {
 				wanted[g] = struct{}{}

@@ -159,8 +159,11 @@ func planGroupsWithMaps(pl *planner, sink map[string]usersync.Group) []usersync.
 			listed[g.ID] = g
 		}
 	}
-	wanted := make(map[string]struct{})
-	for _, cs := range [][]usersync.Change{pl.rekeys, pl.creates, pl.restores, pl.updates, pl.deactivates} {
+	wanted := maps.Clone(pl.joined)
+	if wanted == nil {
+		wanted = make(map[string]struct{})
+	}
+	for _, cs := range [][]usersync.Change{pl.rekeys, pl.creates} {
 		for i := range cs {
 			for _, g := range cs[i].Join {
 				wanted[g] = struct{}{}

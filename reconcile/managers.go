@@ -341,5 +341,5 @@ func (pl *planner) setManagerLater(c *usersync.Change) {
 			c.Attrs = nil
 		}
 	}
-	pl.updates = append(pl.updates, later)
+	pl.add(pl.updates, later)
 }

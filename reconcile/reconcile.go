@@ -197,8 +197,15 @@ type planner struct {
 	layouts  layoutCache
 	scope    []usersync.OutOfScope // Feed.OutOfScope, sorted; see outOfScope
 
-	// changes by kind, merged in apply order by finish.
-	groupChanges, rekeys, creates, restores, updates, marks, deactivates, deletes []usersync.Change
+	// changes by kind, joined in apply order by finish. The kinds a
+	// sync plans by the million (every title changed; a mass leave), in
+	// whatever order the Sink lists its users, are sorted within the
+	// memory budget; re-keys are few, and the creates planned here are
+	// held with their rows anyway. joined holds the groups the sorted
+	// kinds join, for planGroups.
+	groupChanges, rekeys, creates                  []usersync.Change
+	restores, updates, marks, deactivates, deletes *usersync.ChangeSorter
+	joined                                         map[string]struct{}
 	// newUsers holds the creates planned as the merge meets their rows
 	// (see createsAsRead): so a first load holds none of them in memory.
 	// newJoins counts the groups they join, for planGroups; newRows lets
@@ -226,6 +233,9 @@ func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
 	if pl.now.IsZero() {
 		pl.now = time.Now()
 	}
+	s := feed.ChangeSorters(5)
+	pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes = s[0], s[1], s[2], s[3], s[4]
+	pl.joined = make(map[string]struct{})
 	if len(r.policy.Accounts) > 0 {
 		var err error
 		if pl.acct, err = newAccounts(r.policy.Accounts, feed); err != nil {

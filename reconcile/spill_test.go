@@ -1,9 +1,12 @@
 package reconcile_test
 
 import (
+	"context"
 	"encoding/json"
+	"iter"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +27,51 @@ import (
 // budget so small that every file spills dozens of sorted runs to disk. The
 // plans (which the tiny budget keeps on disk too) and the directories they
 // leave must be the same, and the spill files must be gone after each run,
-// failed or not.
+// failed or not. It does so on a Sink that merges by digests, whose changes
+// the planner makes in key order, and on one that only lists its users,
+// backwards, whose changes it must sort.
 func TestPipelineUnderATinyBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap func(*memsink.Sink) usersync.Sink
+	}{
+		{"digests", func(s *memsink.Sink) usersync.Sink { return s }},
+		{"backwards", func(s *memsink.Sink) usersync.Sink { return backwards{s} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testUnderATinyBudget(t, tc.wrap) })
+	}
+}
+
+// backwards is a Sink that is only a Lister, and lists its users in
+// reverse key order.
+type backwards struct{ s *memsink.Sink }
+
+func (b backwards) Apply(ctx context.Context, c usersync.Change) error { return b.s.Apply(ctx, c) }
+
+func (b backwards) Groups(ctx context.Context) iter.Seq2[usersync.Group, error] {
+	return b.s.Groups(ctx)
+}
+
+func (b backwards) Users(ctx context.Context) iter.Seq2[usersync.Record, error] {
+	return func(yield func(usersync.Record, error) bool) {
+		var users []usersync.Record
+		for u, err := range b.s.Users(ctx) {
+			if err != nil {
+				yield(u, err)
+				return
+			}
+			users = append(users, u)
+		}
+		slices.SortFunc(users, func(a, b usersync.Record) int { return strings.Compare(b.Key, a.Key) })
+		for _, u := range users {
+			if !yield(u, nil) {
+				return
+			}
+		}
+	}
+}
+
+func testUnderATinyBudget(t *testing.T, wrap func(*memsink.Sink) usersync.Sink) {
 	nights := []gen.Config{
 		{Rows: 6000, First: 1000, Seed: 1},
 		{Rows: 6000, First: 1100, Seed: 1, Vary: 0.05, VarySeed: 2}, // 100 leave, 100 join, 5% change
@@ -42,7 +88,7 @@ func TestPipelineUnderATinyBudget(t *testing.T) {
 		src, sink, tmp := memsource.New(), memsink.New(), t.TempDir()
 		p := usersync.Pipeline{Source: src, Mapper: mapper, Reconciler: reconcile.New(&reconcile.Policy{
 			RemoveGuard: reconcile.Guard{Disabled: true}, CreateGuard: reconcile.Guard{Disabled: true},
-		}), Sink: sink, MemoryBudget: budget, TempDir: tmp}
+		}), Sink: wrap(sink), MemoryBudget: budget, TempDir: tmp}
 		var out []outcome
 		day := time.Date(2026, 3, 1, 0, 15, 0, 0, time.UTC)
 		for _, c := range nights {

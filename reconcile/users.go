@@ -40,33 +40,33 @@ func (pl *planner) change(i int32, u *usersync.Record, attrs, join, leave []stri
 		// In a delta file an inactive row is a leaver.
 		gone := *u
 		gone.Origin = d.Origin // for the record: Sinks ignore it
-		pl.deletes = append(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: gone})
+		pl.add(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: gone})
 		return
 	}
 	c := usersync.Change{User: *d, Attrs: attrs, Join: join, Leave: leave, Before: pl.before(u, attrs)}
 	if d.Key != u.Key {
 		c.OldKey = u.Key
 	}
-	var list *[]usersync.Change
+	var list *usersync.ChangeSorter
 	switch {
 	case !d.Inactive && (u.Inactive || u.Missing()):
-		c.Kind, list = usersync.RestoreUser, &pl.restores // which clears the marker
+		c.Kind, list = usersync.RestoreUser, pl.restores // which clears the marker
 	case d.Inactive && !u.Inactive:
-		c.Kind, list = usersync.DeactivateUser, &pl.deactivates
+		c.Kind, list = usersync.DeactivateUser, pl.deactivates
 	case attrs != nil || join != nil || leave != nil || c.OldKey != "":
-		c.Kind, list = usersync.UpdateUser, &pl.updates
+		c.Kind, list = usersync.UpdateUser, pl.updates
 	}
-	if c.OldKey != "" {
+	switch {
+	case c.OldKey != "":
 		// Re-keys apply before anything else: later changes, such as a
 		// manager reference, know the user by the new key.
-		list = &pl.rekeys
-	}
-	if list != nil {
-		*list = append(*list, c)
+		pl.rekeys = append(pl.rekeys, c)
+	case list != nil:
+		pl.add(list, c)
 	}
 	if u.Missing() && c.Kind != usersync.RestoreUser {
 		// In the feed again, though inactive: not missing any more.
-		pl.marks = append(pl.marks, usersync.Change{Kind: usersync.MarkMissing, User: usersync.Record{Key: d.Key}})
+		pl.add(pl.marks, usersync.Change{Kind: usersync.MarkMissing, User: usersync.Record{Key: d.Key}})
 	}
 }
 
@@ -189,10 +189,10 @@ func (pl *planner) absent(u *usersync.Record) {
 	switch p.Absent {
 	case Deactivate:
 		if !u.Inactive {
-			pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u, Reason: pl.outOfScope(u)})
+			pl.add(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u, Reason: pl.outOfScope(u)})
 		}
 	case Delete:
-		pl.deletes = append(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: *u, Reason: pl.outOfScope(u)})
+		pl.add(pl.deletes, usersync.Change{Kind: usersync.DeleteUser, User: *u, Reason: pl.outOfScope(u)})
 	}
 }
 
@@ -222,11 +222,21 @@ func (pl *planner) markMissing(u *usersync.Record) {
 		m.MissingRuns = 0 // nothing to mark
 	}
 	if m.MissingRuns != 0 {
-		pl.marks = append(pl.marks, usersync.Change{Kind: usersync.MarkMissing, User: m, Reason: pl.outOfScope(u)})
+		pl.add(pl.marks, usersync.Change{Kind: usersync.MarkMissing, User: m, Reason: pl.outOfScope(u)})
 	}
 	if pl.policy.Grace.Deactivate && !u.Inactive {
-		pl.deactivates = append(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u, Reason: pl.outOfScope(u)})
+		pl.add(pl.deactivates, usersync.Change{Kind: usersync.DeactivateUser, User: *u, Reason: pl.outOfScope(u)})
 	}
+}
+
+// add plans c in s, noting the groups it joins for planGroups. A sorter
+// that fails to write its changes to disk keeps the error, which list
+// returns.
+func (pl *planner) add(s *usersync.ChangeSorter, c usersync.Change) {
+	for _, g := range c.Join {
+		pl.joined[g] = struct{}{}
+	}
+	_ = s.Add(&c) // see above
 }
 
 // writable returns the names the sync may write of those given for feed

@@ -67,13 +67,19 @@ func (l *ChangeList) keep(cs []Change) {
 	l.counts.addAll(s.counts)
 }
 
+// appendChunk is how many changes a segment Append fills takes before
+// Append starts another: a list of many changes grows a chunk at a time,
+// rather than by copying all of them into a slice twice as large, which
+// holds three times their memory for a moment.
+const appendChunk = 4096
+
 // Append adds the changes at the end of the list, in memory.
 func (l *ChangeList) Append(cs ...Change) {
 	if len(cs) == 0 {
 		return
 	}
 	k := len(l.segs) - 1
-	if k >= 0 && l.segs[k].file == nil && !l.segs[k].kept {
+	if k >= 0 && l.segs[k].file == nil && !l.segs[k].kept && len(l.segs[k].mem) < appendChunk {
 		l.segs[k].mem = append(l.segs[k].mem, cs...)
 	} else {
 		l.segs = append(l.segs, changeSeg{mem: append([]Change(nil), cs...)})
@@ -308,14 +314,13 @@ func (w *ChangeWriter) WriteSlice(cs []Change) error {
 }
 
 // WriteList adds l's changes at the end of the list; those l keeps in a
-// file stay there.
+// file stay there, and those it holds in memory are kept as they are, as
+// far as the limit allows (see WriteSlice).
 func (w *ChangeWriter) WriteList(l ChangeList) error {
 	for _, s := range l.segs {
 		if s.file == nil {
-			for i := range s.mem {
-				if err := w.Write(&s.mem[i]); err != nil {
-					return err
-				}
+			if err := w.WriteSlice(s.mem); err != nil {
+				return err
 			}
 			continue
 		}

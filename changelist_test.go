@@ -251,3 +251,42 @@ func sameText(t *testing.T, want, got, msg string) {
 	from := max(i-60, 0)
 	t.Errorf("%s: the texts part at byte %d:\nwant …%.120s\ngot  …%.120s", msg, i, want[from:], got[from:])
 }
+
+func TestChangeListAppendGrowsByChunks(t *testing.T) {
+	cs := someChanges(3*appendChunk + 10)
+	var l ChangeList
+	for _, c := range cs {
+		l.Append(c)
+	}
+	assert.Len(t, l.segs, 4, "a chunk a segment")
+	for _, s := range l.segs {
+		assert.LessOrEqual(t, len(s.mem), appendChunk)
+	}
+	got, err := l.Collect()
+	require.NoError(t, err)
+	assert.Equal(t, cs, got)
+	assert.Equal(t, NewChangeList(cs...).counts, l.counts)
+}
+
+func TestChangeWriterKeepsListsInMemory(t *testing.T) {
+	cs := someChanges(100)
+	in := NewChangeWriter("", 0)
+	require.NoError(t, in.WriteSlice(cs))
+	l, err := in.List()
+	require.NoError(t, err)
+	w := NewChangeWriter(t.TempDir(), 1<<30)
+	require.NoError(t, w.WriteList(l))
+	out, err := w.List()
+	require.NoError(t, err)
+	assert.Same(t, &cs[0], &out.segs[0].mem[0], "a list's changes in memory are kept, not copied")
+
+	// Past the limit, they are packed as Write packs them.
+	w = NewChangeWriter(t.TempDir(), 1)
+	require.NoError(t, w.WriteList(l))
+	out, err = w.List()
+	require.NoError(t, err)
+	require.Nil(t, out.segs[0].mem, "on disk")
+	got, err := out.Collect()
+	require.NoError(t, err)
+	assert.Equal(t, cs, got)
+}

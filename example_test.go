@@ -146,3 +146,35 @@ func ExampleReadPlan() {
 	// create E1001
 	// create E1002
 }
+
+// A Reconciler of your own that plans updates in whatever order it meets
+// its users lists them in key order, within a memory limit: past it, the
+// sorter packs sorted runs into temporary files and merges them at the
+// end. (Feed.ChangeSorters gives sorters that share a run's budget.)
+func ExampleChangeSorter() {
+	updates := usersync.NewChangeSorter("", 64<<20)
+	for _, key := range []string{"E1003", "E1001", "E1002"} {
+		c := usersync.Change{Kind: usersync.UpdateUser, User: usersync.Record{Key: key}, Attrs: []string{"title"}}
+		if err := updates.Add(&c); err != nil {
+			log.Fatal(err)
+		}
+	}
+	w := usersync.NewChangeWriter("", 64<<20)
+	if err := w.WriteSorted(updates); err != nil {
+		log.Fatal(err)
+	}
+	list, err := w.List()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for c, err := range list.All() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(c)
+	}
+	// Output:
+	// update E1001
+	// update E1002
+	// update E1003
+}

@@ -40,13 +40,6 @@ type merge struct {
 	index      []int32           // the rows' places in file order
 	unchanged  int               // feed users in sync with their Sink user
 	population int               // active managed Sink users not read in full: those in sync
-
-	// Pairing as the merge goes (see pairsEarly): the rows waiting for
-	// their users, in key order; the users read that no row waited for;
-	// and whether a row was given up on out of key order.
-	waiting   []usersync.FeedRecord
-	users     userList
-	unordered bool
 }
 
 // reconcileMerged plans from a merge of the feed, in key order, with the
@@ -65,14 +58,10 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err != nil {
 		return err
 	}
-	read, err := lookups.wait()
+	users, err := lookups.wait()
 	if err != nil {
 		return err
 	}
-	pl.pairArrived(m, read)
-	m.giveUpWaiting()
-	users := m.users
-	m.users = nil
 	if err := pl.takeBack(ctx, feed, m, users); err != nil {
 		return err
 	}
@@ -115,7 +104,6 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	// says nothing of whether a user is managed or active, which the plan
 	// needs to know of each of them.
 	sinkOnly := func(d *usersync.UserDigest) { lookups.add(d.Key) }
-	early := pl.pairsEarly()
 	var dg usersync.Digester
 	var group []usersync.FeedRecord // the feed rows with one key
 	prev, n := "", 0
@@ -141,9 +129,6 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 			if err := pl.createNow(&group[0]); err != nil {
 				return err
 			}
-		case matched && len(group) == 1 && k != "" && early:
-			m.waiting = append(m.waiting, group[0])
-			lookups.add(k)
 		default:
 			for i := range group {
 				m.rows = append(m.rows, group[i].Record)
@@ -165,11 +150,8 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		if err != nil {
 			return nil, fmt.Errorf("read the feed: %w", err)
 		}
-		if n++; n%ctxCheckEvery == 0 {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			pl.pairArrived(m, lookups.take())
+		if n++; n%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		if r.Key != prev || len(group) == 0 {
 			if err := flush(); err != nil {
@@ -189,70 +171,6 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		}
 	}
 	return m, nil
-}
-
-// pairsEarly reports whether the merge pairs a changed row with its user
-// as soon as the lookups read the user, rather than holding both until the
-// merge ends: then a sync that changes every user holds only the rows and
-// users in flight. It does unless a policy needs every row first: manager
-// references are resolved against all of them, and accounts join the rows
-// of one user from several files.
-func (pl *planner) pairsEarly() bool { return pl.managers.attr == "" && pl.acct == nil }
-
-// pairArrived pairs the rows waiting in m with those of users, the users
-// read so far, which come in key order after those read before. A user no
-// row waits for (one the feed lacks, or one of several rows) is kept for
-// the planner; a row whose user did not come (deleted since the listing)
-// is given up on, and planned as the rows held are.
-func (pl *planner) pairArrived(m *merge, users userList) {
-	for i := range users {
-		u := &users[i]
-		for len(m.waiting) > 0 && m.waiting[0].Key < u.Key {
-			m.giveUp()
-		}
-		if len(m.waiting) == 0 || m.waiting[0].Key != u.Key {
-			m.users = append(m.users, *u)
-			continue
-		}
-		if u.Managed && !u.Inactive {
-			pl.plan.Population++
-		}
-		pl.pairRow(&m.waiting[0].Record, -1, u, 0)
-		m.waiting[0] = usersync.FeedRecord{} // the change holds what it needs of it
-		m.waiting = m.waiting[1:]
-	}
-}
-
-// giveUp moves the first row waiting to the rows the planner holds.
-func (m *merge) giveUp() {
-	r := m.waiting[0]
-	m.waiting[0] = usersync.FeedRecord{}
-	m.waiting = m.waiting[1:]
-	m.unordered = m.unordered || len(m.rows) > 0 && m.rows[len(m.rows)-1].Key > r.Key
-	m.rows = append(m.rows, r.Record)
-	m.index = append(m.index, int32(r.Index))
-}
-
-// giveUpWaiting gives up on the rows still waiting once every user is
-// read, and puts the rows held back in key order.
-func (m *merge) giveUpWaiting() {
-	for len(m.waiting) > 0 {
-		m.giveUp()
-	}
-	m.waiting = nil
-	if !m.unordered {
-		return
-	}
-	order := make([]int, len(m.rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(m.rows[a].Key, m.rows[b].Key) })
-	rows, index := make([]usersync.Record, len(order)), make([]int32, len(order))
-	for j, i := range order {
-		rows[j], index[j] = m.rows[i], m.index[i]
-	}
-	m.rows, m.index, m.unordered = rows, index, false
 }
 
 // A newRow is a row planned as a create as the merge read it: the hash of
@@ -471,10 +389,10 @@ type lookahead struct {
 	pending [][]string
 	closed  bool
 	wake    chan struct{} // a batch was queued, or the queue closed
-	users   userList      // read and not yet taken
 
-	done chan struct{}
-	err  error // set when done is closed
+	done  chan struct{}
+	users userList // set when done is closed
+	err   error    // likewise
 }
 
 func lookAhead(ctx context.Context, current usersync.DigestLister) *lookahead {
@@ -487,9 +405,7 @@ func lookAhead(ctx context.Context, current usersync.DigestLister) *lookahead {
 					l.err = fmt.Errorf("read users: %w", err)
 					return
 				}
-				l.mu.Lock()
 				l.users = append(l.users, u)
-				l.mu.Unlock()
 			}
 		}
 	}()
@@ -545,21 +461,12 @@ func (l *lookahead) queue(keys []string, last bool) {
 	}
 }
 
-// take returns the users read since the last take, in key order.
-func (l *lookahead) take() userList {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	users := l.users
-	l.users = nil
-	return users
-}
-
-// wait returns the users asked for and not taken, in key order.
+// wait returns the users asked for, in key order.
 func (l *lookahead) wait() (userList, error) {
 	l.queue(l.batch, true)
 	l.batch = nil
 	<-l.done
-	return l.take(), l.err
+	return l.users, l.err
 }
 
 // stop ends the lookups, dropping those not begun, and waits for them.

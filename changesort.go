@@ -7,9 +7,11 @@ import (
 	"slices"
 )
 
-// maxRuns is how many sorted runs a ChangeSorter keeps before it merges
-// them into one: a merge reads a batch of each run at a time, so the runs
-// it merges at once bound what it holds.
+// maxRuns is how many sorted runs of one size a ChangeSorter keeps before
+// it merges them into one run of the next size, as a merge sort on tape
+// does: a merge reads a batch of each run at a time, so the runs it merges
+// at once bound what it holds, and each change is written again only once
+// per size, a handful of times for the largest plans.
 const maxRuns = 16
 
 // A ChangeSorter gathers changes in any order and hands them to a
@@ -29,9 +31,17 @@ type ChangeSorter struct {
 	limit int64
 	held  []Change
 	size  int64 // about how many bytes held takes
-	runs  []ChangeList
+	runs  []sortedRun
 	n     int
 	err   error
+}
+
+// A sortedRun is a run of changes in key order, on disk; its level is 0
+// for a run spilled from memory, and one more than theirs for a run merged
+// from maxRuns runs.
+type sortedRun struct {
+	list  ChangeList
+	level int
 }
 
 // NewChangeSorter returns a sorter that holds about limit bytes of changes
@@ -74,8 +84,10 @@ func (s *ChangeSorter) Add(c *Change) error {
 // Len returns the number of changes added.
 func (s *ChangeSorter) Len() int { return s.n }
 
-// spill sorts the changes held and packs them into a file as a run; past
-// maxRuns runs, it merges them into one.
+// spill sorts the changes held and packs them into a file as a run; when
+// the last maxRuns runs are of one level, it merges them into one of the
+// next, and so on up. The runs' levels never rise along s.runs, and a merge
+// takes runs side by side: so the earlier run's changes stay first.
 func (s *ChangeSorter) spill() error {
 	slices.SortStableFunc(s.held, byUserKey)
 	run, err := s.pack(slices.Values(s.held))
@@ -84,15 +96,15 @@ func (s *ChangeSorter) spill() error {
 	}
 	clear(s.held) // the strings go with the run written
 	s.held, s.size = s.held[:0], 0
-	s.runs = append(s.runs, run)
-	if len(s.runs) < maxRuns {
-		return nil
+	s.runs = append(s.runs, sortedRun{list: run})
+	for n := len(s.runs); n >= maxRuns && s.runs[n-maxRuns].level == s.runs[n-1].level; n = len(s.runs) {
+		tail := s.runs[n-maxRuns:]
+		one, err := s.packSeq(mergeRuns(tail, nil))
+		if err != nil {
+			return err
+		}
+		s.runs = append(s.runs[:n-maxRuns], sortedRun{list: one, level: tail[0].level + 1})
 	}
-	one, err := s.packSeq(mergeRuns(s.runs, nil))
-	if err != nil {
-		return err
-	}
-	s.runs = append(s.runs[:0], one)
 	return nil
 }
 
@@ -161,11 +173,11 @@ func byUserKey(a, b Change) int { return cmp.Compare(a.User.Key, b.User.Key) }
 // mergeRuns yields the changes of runs and then of last, each sorted by key,
 // in key order; of changes with the same key, those of an earlier run
 // come first.
-func mergeRuns(runs []ChangeList, last []Change) iter.Seq2[Change, error] {
+func mergeRuns(runs []sortedRun, last []Change) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
 		h := make(runHeap, 0, len(runs)+1)
 		for i, r := range runs {
-			next, stop := iter.Pull2(r.All())
+			next, stop := iter.Pull2(r.list.All())
 			defer stop()
 			h = h.push(&runHead{next: next, order: i})
 		}

@@ -28,8 +28,8 @@ func TestChangeSorterSorts(t *testing.T) {
 	in := shuffledChanges(3000)
 	want := slices.Clone(in)
 	slices.SortStableFunc(want, byUserKey)
-	// 1 spills every change as a run, and so merges runs into one every
-	// maxRuns changes; 30,000 makes a handful of runs; 0 and 1<<30 none.
+	// 1 spills every change as a run, and so merges runs of runs, three
+	// levels deep; 30,000 makes a handful of runs; 0 and 1<<30 none.
 	for _, limit := range []int64{0, 1, 30_000, 1 << 30} {
 		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
 			dir := t.TempDir()
@@ -38,7 +38,23 @@ func TestChangeSorterSorts(t *testing.T) {
 				require.NoError(t, s.Add(&in[i]))
 			}
 			assert.Equal(t, len(in), s.Len())
-			assert.LessOrEqual(t, len(s.runs), maxRuns)
+			for i, r := range s.runs {
+				if i > 0 {
+					assert.LessOrEqual(t, r.level, s.runs[i-1].level, "levels never rise")
+				}
+				if i >= maxRuns-1 {
+					assert.NotEqual(t, r.level, s.runs[i-maxRuns+1].level, "no maxRuns runs of one level")
+				}
+			}
+			if limit == 1 {
+				// 2,999 runs spilled (the last change is held): 11 of
+				// level 2, 11 of level 1, 7 of level 0.
+				levels := make(map[int]int)
+				for _, r := range s.runs {
+					levels[r.level]++
+				}
+				assert.Equal(t, map[int]int{2: 11, 1: 11, 0: 7}, levels)
+			}
 			spilled := len(s.runs) > 0
 			assert.Equal(t, limit > 0 && limit < 1<<30, spilled, "spilled past the limit only")
 
@@ -91,7 +107,7 @@ func TestChangeSorterErrors(t *testing.T) {
 		require.NoError(t, s.Add(&cs[i]))
 	}
 	require.NotEmpty(t, s.runs)
-	seg := s.runs[0].segs[0]
+	seg := s.runs[0].list.segs[0]
 	require.NoError(t, seg.file.f.Truncate(seg.size/2))
 	w := NewChangeWriter("", 0)
 	err = w.WriteSorted(s)

@@ -67,10 +67,10 @@ func (l *ChangeList) keep(cs []Change) {
 	l.counts.addAll(s.counts)
 }
 
-// appendChunk is how many changes a segment Append fills takes before
-// Append starts another: a list of many changes grows a chunk at a time,
-// rather than by copying all of them into a slice twice as large, which
-// holds three times their memory for a moment.
+// appendChunk is how many changes Append puts in one segment before it
+// starts another: a list of many changes grows a chunk at a time, rather
+// than by copying all of them into a slice twice as large, which holds
+// three times their memory for a moment.
 const appendChunk = 4096
 
 // Append adds the changes at the end of the list, in memory.

@@ -41,7 +41,7 @@ const figuresLine = "child figures: "
 func (b *benchmark) childSync(db, drop, expect, profile string, syncAlone bool) (step, func() childFigures) {
 	var figs childFigures
 	st := step{"sync", func(ctx context.Context) error {
-		args := []string{"-child-db", db, "-child-drop", drop, "-child-expect", expect}
+		args := []string{"-child-db", db, "-child-drop", drop, "-child-expect", expect, "-changed", fmt.Sprint(b.c.changed)}
 		if profile != "" {
 			args = append(args, "-cpuprofile", profile)
 			profile = "" // the first sync's only

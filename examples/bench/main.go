@@ -150,8 +150,8 @@ type benchmark struct {
 }
 
 func run(ctx context.Context, out io.Writer, c config) error {
-	if c.rounds < 1 || c.users < 100 || c.loadRuns < 0 {
-		return fmt.Errorf("need -rounds >= 1, -first-load-rounds >= 0 and -users >= 100")
+	if c.rounds < 1 || c.users < 100 || c.loadRuns < 0 || c.changed < 0 || c.changed > 1 {
+		return fmt.Errorf("need -rounds >= 1, -first-load-rounds >= 0, -users >= 100 and -changed from 0 to 1")
 	}
 	if c.loadRuns == 0 {
 		c.loadRuns = c.rounds

@@ -90,7 +90,7 @@ func (s *ChangeSorter) Len() int { return s.n }
 // takes runs side by side: so the earlier run's changes stay first.
 func (s *ChangeSorter) spill() error {
 	slices.SortStableFunc(s.held, byUserKey)
-	run, err := s.pack(slices.Values(s.held))
+	run, err := s.pack(mergeRuns(nil, s.held))
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (s *ChangeSorter) spill() error {
 	s.runs = append(s.runs, sortedRun{list: run})
 	for n := len(s.runs); n >= maxRuns && s.runs[n-maxRuns].level == s.runs[n-1].level; n = len(s.runs) {
 		tail := s.runs[n-maxRuns:]
-		one, err := s.packSeq(mergeRuns(tail, nil))
+		one, err := s.pack(mergeRuns(tail, nil))
 		if err != nil {
 			return err
 		}
@@ -108,35 +108,19 @@ func (s *ChangeSorter) spill() error {
 	return nil
 }
 
-// pack writes cs to a list kept on disk from its first change.
-func (s *ChangeSorter) pack(cs iter.Seq[Change]) (ChangeList, error) {
+// pack writes cs, a merge of sorted runs, to a list kept on disk from its
+// first change.
+func (s *ChangeSorter) pack(cs iter.Seq2[Change, error]) (ChangeList, error) {
 	w := NewChangeWriter(s.dir, 1) // every change is larger than a byte
-	for c := range cs {
+	for c, err := range cs {
+		if err != nil {
+			return ChangeList{}, err
+		}
 		if err := w.Write(&c); err != nil {
 			return ChangeList{}, err
 		}
 	}
 	return w.List()
-}
-
-// packSeq is pack for a sequence that can fail.
-func (s *ChangeSorter) packSeq(cs iter.Seq2[Change, error]) (ChangeList, error) {
-	var err error
-	l, perr := s.pack(func(yield func(Change) bool) {
-		for c, e := range cs {
-			if e != nil {
-				err = e
-				return
-			}
-			if !yield(c) {
-				return
-			}
-		}
-	})
-	if err != nil {
-		return ChangeList{}, err
-	}
-	return l, perr
 }
 
 // WriteSorted adds the changes of s to the end of the list, in key order;

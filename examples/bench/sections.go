@@ -49,7 +49,8 @@ func (b *benchmark) pipeline(src usersync.Source, sink usersync.Sink) (*usersync
 }
 
 // removeGuard is the default remove guard without its absolute cap; off
-// when -changed has more of the users leave than its 10% allow, as a host
+// when -changed has more of the users leave (a quarter of those changed,
+// see bench.PrepareOptions) than its 10% allow, as a host
 // approving such a night would have it, so that the night is measured
 // rather than held.
 func (b *benchmark) removeGuard() reconcile.Guard {

@@ -275,3 +275,26 @@ func TestLargeSharedStrings(t *testing.T) {
 		t.Errorf("over MaxSharedStrings: %v", err)
 	}
 }
+
+// TestInlineRefusesTagsInAValue: a shared string cell whose value holds a
+// tag, or that holds another cell, fails the file when its strings are
+// written inline, rather than being read another way than excelize reads
+// it (FuzzWorkbook found the first).
+func TestInlineRefusesTagsInAValue(t *testing.T) {
+	defer xlsx.SetInlineAbove(xlsx.SetInlineAbove(0))
+	for _, bad := range []string{`<c r="B11" t="s"><v>3<//v>`, `<c r="B11" t="s"><c r="C11" t="s"><v>3</v>`} {
+		book := rezip(t, smallBook(t), func(name string, data []byte) []byte {
+			if name == "xl/worksheets/sheet1.xml" {
+				if !bytes.Contains(data, []byte(`<c r="B11" t="s"><v>3</v>`)) {
+					t.Fatalf("the sheet has no cell B11 as expected: %s", data)
+				}
+				return bytes.Replace(data, []byte(`<c r="B11" t="s"><v>3</v>`), []byte(bad), 1)
+			}
+			return data
+		})
+		err := openErr(t, newMapper(t, testSchema(), nil, nil), book)
+		if !errors.Is(err, xlsx.ErrDamaged) || !strings.Contains(err.Error(), "a shared string cell holds the tag") {
+			t.Errorf("%s: got %v", bad, err)
+		}
+	}
+}

@@ -213,6 +213,10 @@ func (t *stringTable) inline(w io.Writer, r io.Reader) error {
 		}
 		name, attrs := tagName(tag[:len(tag)-1])
 		switch {
+		case inValue && name != "/v", inCell && name == "c":
+			// Not a cell this scan can read as excelize does: the
+			// file fails rather than being read another way.
+			return fmt.Errorf("a shared string cell holds the tag %q", cut("<"+string(tag), 32))
 		case inCell && name == "v":
 			inValue = true
 		case inCell && name == "/v":

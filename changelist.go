@@ -232,10 +232,24 @@ func NewChangeWriter(dir string, limit int64) *ChangeWriter {
 // budget (see Pipeline.MemoryBudget), and the rest in its TempDir. A
 // Reconciler that plans many changes builds its plan with it.
 func (f *Feed) ChangeWriter() *ChangeWriter {
+	dir := ""
 	if f.spool != nil {
-		return NewChangeWriter(f.spool.dir, int64(f.spool.limit))
+		dir = f.spool.dir
 	}
-	return NewChangeWriter("", DefaultMemoryBudget/8)
+	return NewChangeWriter(dir, f.MemoryLimit())
+}
+
+// MemoryLimit returns how many bytes of records or changes a Reconciler
+// should hold in memory at a time, beside what the feed itself holds: an
+// eighth of the run's memory budget (see Pipeline.MemoryBudget). A writer
+// from [Feed.ChangeWriter] holds that much; a Reconciler that holds rows
+// or users while it plans keeps them to about as much, and reads the rest
+// from the feed again, or from disk.
+func (f *Feed) MemoryLimit() int64 {
+	if f.spool != nil {
+		return int64(f.spool.limit)
+	}
+	return DefaultMemoryBudget / 8
 }
 
 // ChangeWriters returns n writers that together keep about as much in

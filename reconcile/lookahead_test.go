@@ -32,7 +32,8 @@ type directReconciler struct{ usersync.Reconciler }
 // whose pool has one connection: on PostgreSQL the listing of digests holds
 // it until the merge has read the listing to its end (SQLite's lists in
 // chunks, each on a connection of the moment), so the lookups must queue
-// behind the listing rather than stall the merge.
+// behind the listing rather than stall the merge. Then a night that
+// changes every user, under a small budget, whose rows the merge defers.
 func TestLookupsWaitForTheListingOnOneConnection(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
 		db, err := sqlite.Open(filepath.Join(t.TempDir(), "one.db"))
@@ -66,7 +67,7 @@ func testLookupsOnOneConnection(t *testing.T, db *sql.DB, dialect sqlsink.Dialec
 	mapper, err := csvmap.New(csvmap.Cosafe(), nil)
 	require.NoError(t, err)
 	src := memsource.New()
-	guards := &reconcile.Policy{RemoveGuard: reconcile.Guard{Disabled: true}, CreateGuard: reconcile.Guard{Disabled: true}}
+	guards := &reconcile.Policy{RemoveGuard: reconcile.Guard{Disabled: true}, CreateGuard: reconcile.Guard{Disabled: true}, UpdateGuard: reconcile.Guard{Disabled: true}}
 	p := usersync.Pipeline{Source: src, Mapper: mapper, Reconciler: reconcile.New(guards), Sink: sink, TempDir: t.TempDir()}
 
 	const users = 20000 // more keys than a bounded queue of lookups and the listing's prefetch would hold
@@ -83,4 +84,13 @@ func testLookupsOnOneConnection(t *testing.T, db *sql.DB, dialect sqlsink.Dialec
 	c := res.Plan.Counts()
 	assert.Equal(t, 10, c.Created)
 	assert.Equal(t, users, c.Deactivated+c.Deleted+c.MarkedMissing, "every stored user was read in full and planned as gone")
+
+	// A night that changes every user, under a budget that holds a few
+	// hundred of their rows: the merge defers the others, and looks their
+	// users up once it is done with the listing.
+	require.NoError(t, src.Put("users.csv", gen.Bytes(gen.Config{Rows: users, First: 1, Seed: 1, SkipEvery: -1, Vary: 1, VarySeed: 3}), time.Now()))
+	p.MemoryBudget = 1 << 20
+	res, err = p.Run(ctx)
+	require.NoError(t, err, "the deferred lookups must not wait for the listing")
+	assert.Equal(t, users, res.Plan.Counts().Updated, "every user changed")
 }

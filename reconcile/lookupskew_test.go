@@ -88,13 +88,19 @@ func TestMergeCopesWithWhatTheLookupsBring(t *testing.T) {
 					there = append(there, u)
 				}
 			}
-			merged := reconcileFeed(t, policy, feed, &lookupSkew{digestListing{listing{users: sink}}, gone, tc.backwards})
-			full := reconcileFeed(t, policy, feed, &listing{users: there})
+			full := reconcileFeed(t, reconcile.New(policy), feed, &listing{users: there})
 			want, err := json.Marshal(full)
 			require.NoError(t, err)
+			merged := reconcileFeed(t, reconcile.New(policy), feed, &lookupSkew{digestListing{listing{users: sink}}, gone, tc.backwards})
 			got, err := json.Marshal(merged)
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(got))
+			// Holding a single row, the merge defers the others, and
+			// looks their users up after it.
+			deferred := reconcileFeed(t, reconcile.WithRowLimit(reconcile.New(policy), 1), feed, &lookupSkew{digestListing{listing{users: sink}}, gone, tc.backwards})
+			got, err = json.Marshal(deferred)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), "with rows deferred")
 
 			kinds := make(map[string]usersync.ChangeKind)
 			for _, c := range synctest.Changes(t, merged) {
@@ -117,9 +123,9 @@ func TestMergeCopesWithWhatTheLookupsBring(t *testing.T) {
 	}
 }
 
-func reconcileFeed(t *testing.T, p *reconcile.Policy, feed []usersync.Record, l usersync.Lister) *usersync.Plan {
+func reconcileFeed(t *testing.T, r *reconcile.Reconciler, feed []usersync.Record, l usersync.Lister) *usersync.Plan {
 	t.Helper()
-	plan, err := reconcile.New(p).Reconcile(t.Context(), &usersync.Feed{Records: slices.Clone(feed), Time: now}, l)
+	plan, err := r.Reconcile(t.Context(), &usersync.Feed{Records: slices.Clone(feed), Time: now}, l)
 	require.NoError(t, err)
 	return plan
 }

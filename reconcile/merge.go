@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/usersync/usersync"
 )
@@ -38,8 +39,15 @@ func (r *Reconciler) MergesDigests() bool { return r.err == nil && r.mergeable()
 type merge struct {
 	rows       []usersync.Record // rows that differ, or are new, or share a key, in key order
 	index      []int32           // the rows' places in file order
+	held       int64             // about how many bytes rows holds
 	unchanged  int               // feed users in sync with their Sink user
 	population int               // active managed Sink users not read in full: those in sync
+	// deferred lists, in key order, the keys of the rows that differ from
+	// their Sink user and came once the rows held reached the planner's
+	// limit (see planner.defers): pairDeferred plans them after the
+	// merge. A night that changes every user holds that limit's worth of
+	// rows and users, not all of them.
+	deferred *usersync.ChangeWriter
 }
 
 // reconcileMerged plans from a merge of the feed, in key order, with the
@@ -60,6 +68,9 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	}
 	users, err := lookups.wait()
 	if err != nil {
+		return err
+	}
+	if err := pl.pairDeferred(ctx, feed, current, m); err != nil {
 		return err
 	}
 	if err := pl.takeBack(ctx, feed, m, users); err != nil {
@@ -83,7 +94,7 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 // mergeDigests walks the feed and the digests side by side.
 // The Sink users it needs in full it asks lookups for.
 func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, lookups *lookahead) (*merge, error) {
-	m := &merge{}
+	m := &merge{deferred: feed.ChangeWriters(4)[0]}
 	next, stop := prefetch(ctx, current.Digests)
 	defer stop()
 	sink, err, more := pullDigest(next)
@@ -129,10 +140,15 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 			if err := pl.createNow(&group[0]); err != nil {
 				return err
 			}
+		case matched && len(group) == 1 && pl.defers(m):
+			if err := m.deferred.Write(&usersync.Change{User: usersync.Record{Key: strings.Clone(k)}}); err != nil {
+				return err
+			}
 		default:
 			for i := range group {
 				m.rows = append(m.rows, group[i].Record)
 				m.index = append(m.index, int32(group[i].Index))
+				m.held += heldSize(&group[i].Record)
 			}
 			if matched {
 				lookups.add(k)
@@ -171,6 +187,122 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		}
 	}
 	return m, nil
+}
+
+// defers reports whether the merge defers the next row that differs from
+// its Sink user, rather than hold it: the rows held have reached the
+// planner's limit, and the policy plans such a row from it and its user
+// alone. Under a manager policy, a row's reference is resolved against
+// every row held; under accounts, a user's rows in several files are
+// joined: those policies hold every row that differs.
+func (pl *planner) defers(m *merge) bool {
+	return m.held >= pl.rowLimit && pl.acct == nil && pl.managers.attr == ""
+}
+
+// heldSize is about how many bytes row r takes in memory.
+func heldSize(r *usersync.Record) int64 {
+	const str = int64(unsafe.Sizeof(""))
+	n := int64(unsafe.Sizeof(*r)) + int64(len(r.Key))
+	for _, v := range r.Attrs.All() {
+		n += str + int64(len(v))
+	}
+	for _, g := range r.Groups {
+		n += str + int64(len(g))
+	}
+	return n
+}
+
+// pairDeferred plans the rows the merge deferred: it reads the feed again,
+// picks them out in key order, and looks their users up a batch at a time,
+// pairing each row with its user as compareUsers would. A row whose user
+// the lookups do not bring (deleted since the listing of digests) joins
+// the rows held, which plan it as a row the Sink lacks. The listing of
+// digests is over by now, so that waiting on the lookups holds nothing up.
+func (pl *planner) pairDeferred(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, m *merge) error {
+	keys, err := m.deferred.List()
+	m.deferred = nil
+	if err != nil || keys.Len() == 0 {
+		return err
+	}
+	next, stop := iter.Pull2(keys.All())
+	defer stop()
+	pull := func() (string, bool, error) {
+		c, err, ok := next()
+		if err != nil {
+			return "", false, fmt.Errorf("read the deferred rows: %w", err)
+		}
+		return c.User.Key, ok, nil
+	}
+	want, more, err := pull()
+	var batch, gone []usersync.FeedRecord
+	n := 0
+	for r, rerr := range feed.Sorted(ctx) {
+		if err != nil || !more {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("read the feed: %w", rerr)
+		}
+		if n++; n%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if r.Key < want {
+			continue
+		}
+		if r.Key > want {
+			return fmt.Errorf("read the feed: the deferred row of key %q is gone", want)
+		}
+		if batch = append(batch, r); len(batch) == lookupBatch {
+			if err := pl.pairBatch(ctx, current, batch, &gone); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+		want, more, err = pull()
+	}
+	if err != nil {
+		return err
+	}
+	if more {
+		return fmt.Errorf("read the feed: the deferred row of key %q is gone", want)
+	}
+	if err := pl.pairBatch(ctx, current, batch, &gone); err != nil {
+		return err
+	}
+	m.rows, m.index = mergeRows(m.rows, m.index, gone)
+	return nil
+}
+
+// pairBatch looks up the users of rows, which the feed lists in key order,
+// and plans each pair; it adds to gone the rows whose user it did not find.
+// It takes the users in whatever order LookupUsers yields them.
+func (pl *planner) pairBatch(ctx context.Context, current usersync.DigestLister, rows []usersync.FeedRecord, gone *[]usersync.FeedRecord) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	keys := make([]string, len(rows))
+	for i := range rows {
+		keys[i] = rows[i].Key
+	}
+	users := make(map[string]usersync.Record, len(rows))
+	for u, err := range current.LookupUsers(ctx, keys) {
+		if err != nil {
+			return fmt.Errorf("read users: %w", err)
+		}
+		users[u.Key] = u
+	}
+	for i := range rows {
+		u, ok := users[rows[i].Key]
+		if !ok {
+			*gone = append(*gone, rows[i])
+			continue
+		}
+		if u.Managed && !u.Inactive {
+			pl.plan.Population++
+		}
+		pl.pairRow(&rows[i].Record, -1, &u, 0)
+	}
+	return nil
 }
 
 // A newRow is a row planned as a create as the merge read it: the hash of

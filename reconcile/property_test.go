@@ -558,6 +558,19 @@ func TestProperty_MergedPlanIsTheFullPlan(t *testing.T) {
 	})
 }
 
+// A merge that may hold one row that differs defers the others and plans
+// them after the merge, from the feed read again and their users looked
+// up then: the plan must be the one planned from every row.
+func TestProperty_DeferredPlanIsTheFullPlan(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := drawWorld(t)
+		full := w.plan(t, &listing{w.sinkRecords, w.sinkGroups})
+		merged, err := reconcile.WithRowLimit(reconcile.New(&w.policy), 1).Reconcile(context.Background(), w.feed, &digestListing{listing{w.sinkRecords, w.sinkGroups}})
+		require.NoError(t, err)
+		samePlans(t, full, merged)
+	})
+}
+
 // A Sink with no user takes the merge's path that plans creates as it
 // reads the rows: the plan must be the one planned from every row.
 func TestProperty_FirstLoadPlanIsTheFullPlan(t *testing.T) {

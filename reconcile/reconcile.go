@@ -90,6 +90,9 @@ type Reconciler struct {
 	policy Policy
 	keys   []MatchKey
 	err    error // from Policy.Validate
+	// rowLimit, when positive, replaces the limit of the rows a merge
+	// holds (see planner.rowLimit); tests set it.
+	rowLimit int64
 }
 
 var _ usersync.Reconciler = (*Reconciler)(nil)
@@ -216,6 +219,10 @@ type planner struct {
 	newRows   []newRow
 	takenBack map[string]struct{}
 	seed      maphash.Seed
+	// rowLimit is about how many bytes of the rows that differ from their
+	// Sink user a merge holds before it defers the rest (see merge): half
+	// the feed's MemoryLimit, the other half for their users.
+	rowLimit int64
 }
 
 func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
@@ -232,6 +239,10 @@ func newPlanner(r *Reconciler, feed *usersync.Feed) (*planner, error) {
 	}
 	if pl.now.IsZero() {
 		pl.now = time.Now()
+	}
+	pl.rowLimit = feed.MemoryLimit() / 2
+	if r.rowLimit > 0 {
+		pl.rowLimit = r.rowLimit
 	}
 	s := feed.ChangeSorters(5)
 	pl.restores, pl.updates, pl.marks, pl.deactivates, pl.deletes = s[0], s[1], s[2], s[3], s[4]

@@ -9,13 +9,17 @@ import (
 	"github.com/usersync/usersync"
 )
 
-// pair plans the change, if any, from Sink user u to feed row i, which the
-// match key of index k matched.
-func (pl *planner) pair(i int32, u *usersync.Record, k int) {
-	d := &pl.recs[i]
+// pair plans the change, if any, from Sink user u to held feed row i,
+// which the match key of index k matched.
+func (pl *planner) pair(i int32, u *usersync.Record, k int) { pl.pairRow(&pl.recs[i], i, u, k) }
+
+// pairRow plans the change, if any, from Sink user u to feed row d, held
+// as row i or, when i is -1, not held (see pairDeferred), which the match
+// key of index k matched.
+func (pl *planner) pairRow(d *usersync.Record, i int32, u *usersync.Record, k int) {
 	if !u.Managed {
 		if pl.adoptable(d, u, k) {
-			pl.adopt(i, u)
+			pl.adopt(d, i, u)
 		} else {
 			pl.plan.Manual++
 		}
@@ -25,17 +29,16 @@ func (pl *planner) pair(i int32, u *usersync.Record, k int) {
 	if attrs != nil {
 		attrs = pl.writable(d, attrs, false)
 	}
-	join, leave := pl.memberships(i, u.Groups)
+	join, leave := pl.memberships(d, i, u.Groups)
 	if attrs == nil && join == nil && leave == nil && d.Inactive == u.Inactive && d.Key == u.Key && !u.Missing() {
 		pl.plan.Unchanged++ // the hot path: most users did not change
 		return
 	}
-	pl.change(i, u, attrs, join, leave)
+	pl.change(d, u, attrs, join, leave)
 }
 
-// change plans what a managed user u that differs from feed row i needs.
-func (pl *planner) change(i int32, u *usersync.Record, attrs, join, leave []string) {
-	d := &pl.recs[i]
+// change plans what a managed user u that differs from feed row d needs.
+func (pl *planner) change(d *usersync.Record, u *usersync.Record, attrs, join, leave []string) {
 	if d.Inactive && pl.policy.Mode == Delta && pl.policy.Absent == Delete {
 		// In a delta file an inactive row is a leaver.
 		gone := *u
@@ -88,12 +91,12 @@ func (pl *planner) adoptable(d, u *usersync.Record, k int) bool {
 	return false
 }
 
-// adopt plans the take-over of u, created by hand, by feed row i: the row's
-// attributes are written as for a create, and the user becomes managed.
-func (pl *planner) adopt(i int32, u *usersync.Record) {
-	d := &pl.recs[i]
+// adopt plans the take-over of u, created by hand, by feed row d (held as
+// row i, or -1): the row's attributes are written as for a create, and the
+// user becomes managed.
+func (pl *planner) adopt(d *usersync.Record, i int32, u *usersync.Record) {
 	attrs := pl.writable(d, d.Attrs.Layout().Names(), true)
-	join, leave := pl.memberships(i, u.Groups)
+	join, leave := pl.memberships(d, i, u.Groups)
 	c := usersync.Change{
 		Kind: usersync.AdoptUser, Invite: pl.policy.Invite, User: *d, Attrs: attrs,
 		Join: join, Leave: leave, Before: pl.before(u, attrs),
@@ -110,7 +113,7 @@ func (pl *planner) create(i int32) {
 	u := *d
 	u.Attrs = pl.createAttrs(d)
 	if pl.acct != nil || pl.policy.NoCreateGroups {
-		u.Groups, _ = pl.memberships(i, nil)
+		u.Groups, _ = pl.memberships(d, i, nil)
 		if u.Groups == nil && d.Groups != nil {
 			u.Groups = []string{} // in no group, rather than saying nothing
 		}
@@ -295,18 +298,18 @@ func (pl *planner) before(u *usersync.Record, names []string) usersync.Attrs {
 	return pl.layouts.project(u.Attrs, had)
 }
 
-// memberships returns the groups feed row i makes its user join and leave,
-// given the user's current groups. A feed without a groups column says
-// nothing about them; with accounts, a user is in the account of each file
-// that lists them.
-func (pl *planner) memberships(i int32, have []string) (join, leave []string) {
+// memberships returns the groups feed row d (held as row i, or -1) makes
+// its user join and leave, given the user's current groups. A feed without
+// a groups column says nothing about them; with accounts, a user is in the
+// account of each file that lists them, and its rows are held.
+func (pl *planner) memberships(d *usersync.Record, i int32, have []string) (join, leave []string) {
 	if pl.acct != nil {
 		join, leave = pl.acct.memberships(pl, i, have)
-	} else if want := pl.recs[i].Groups; want != nil {
+	} else if want := d.Groups; want != nil {
 		join, leave = diffSorted(want, have)
 	}
 	if join != nil && pl.policy.NoCreateGroups {
-		join = pl.knownGroups(&pl.recs[i], join)
+		join = pl.knownGroups(d, join)
 	}
 	return join, leave
 }

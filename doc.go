@@ -101,7 +101,15 @@
 //     rows differ, and those the feed lacks. So the planner holds
 //     only the rows that changed, and not even those that are new: a row
 //     whose key the Sink lacks is planned as a create the moment the merge
-//     reads it. Manager references are resolved once every row is seen:
+//     reads it. Nor all of those that changed: once the rows held reach
+//     half of [Feed.MemoryLimit] (an eighth of the budget), the merge
+//     notes only the keys of the next ones, and when it is done reads the
+//     feed again to pair those rows with their users, a lookup batch at a
+//     time. A night that changes every user's title holds a sixteenth of
+//     the budget of rows and as much of users, not all of them (except
+//     under a manager or accounts policy, which plan a row from every
+//     other). Users the feed lacks are still read in full and held until
+//     the merge ends: a night that many users leave holds them all. Manager references are resolved once every row is seen:
 //     they cost a string per manager, and the creates are read twice more
 //     to list them level by level, managers first. Should a later match
 //     key find a new row a user after all (the email of a user listed
@@ -121,7 +129,8 @@
 //     deletions) to a [ChangeSorter] for each kind, which together hold
 //     another eighth and pack the rest into sorted runs on disk, merged
 //     into the list at the end: a sync that changes every user's title
-//     holds that share of its updates, not all of them. A first load of a million users plans a million creates
+//     holds that share of its updates, not all of them. A first load of a
+//     million users plans a million creates
 //     and holds about 32 MiB of them; measured with the bench command, its
 //     peak RSS fell from about 1.4 GB to about 280 MiB. [Plan.WriteJSON]
 //     writes a plan out a change at a time; its MarshalJSON holds the

@@ -48,6 +48,13 @@ type merge struct {
 	// merge. A night that changes every user holds that limit's worth of
 	// rows and users, not all of them.
 	deferred *usersync.ChangeWriter
+	// asked counts the Sink users the feed lacks that the merge asked
+	// the lookups for; past the planner's limit, it lists the keys of
+	// the next ones in leavers instead, which planLeavers reads in full
+	// after the merge. A night that many users leave holds a limit's
+	// worth of them.
+	asked   int
+	leavers *usersync.ChangeWriter
 }
 
 // reconcileMerged plans from a merge of the feed, in key order, with the
@@ -73,6 +80,9 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	if err := pl.pairDeferred(ctx, feed, current, m); err != nil {
 		return err
 	}
+	if err := pl.planLeavers(ctx, current, m, &users); err != nil {
+		return err
+	}
 	if err := pl.takeBack(ctx, feed, m, users); err != nil {
 		return err
 	}
@@ -94,7 +104,8 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 // mergeDigests walks the feed and the digests side by side.
 // The Sink users it needs in full it asks lookups for.
 func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, lookups *lookahead) (*merge, error) {
-	m := &merge{deferred: feed.ChangeWriters(4)[0]}
+	w := feed.ChangeWriters(4)
+	m := &merge{deferred: w[0], leavers: w[1]}
 	next, stop := prefetch(ctx, current.Digests)
 	defer stop()
 	sink, err, more := pullDigest(next)
@@ -114,7 +125,14 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 	// created by hand, and users a later match key may find. A digest
 	// says nothing of whether a user is managed or active, which the plan
 	// needs to know of each of them.
-	sinkOnly := func(d *usersync.UserDigest) { lookups.add(d.Key) }
+	sinkOnly := func(d *usersync.UserDigest) error {
+		if pl.defersLeavers(m) {
+			return m.leavers.Write(&usersync.Change{User: usersync.Record{Key: strings.Clone(d.Key)}})
+		}
+		m.asked++
+		lookups.add(d.Key)
+		return nil
+	}
 	var dg usersync.Digester
 	var group []usersync.FeedRecord // the feed rows with one key
 	prev, n := "", 0
@@ -124,7 +142,9 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		}
 		k := group[0].Key
 		for more && sink.Key < k {
-			sinkOnly(&sink)
+			if err := sinkOnly(&sink); err != nil {
+				return err
+			}
 			if sink, err, more = pullDigestAfter(next, sink.Key); err != nil {
 				return err
 			}
@@ -181,7 +201,9 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 		return nil, err
 	}
 	for more {
-		sinkOnly(&sink)
+		if err := sinkOnly(&sink); err != nil {
+			return nil, err
+		}
 		if sink, err, more = pullDigestAfter(next, sink.Key); err != nil {
 			return nil, err
 		}
@@ -197,6 +219,91 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 // joined: those policies hold every row that differs.
 func (pl *planner) defers(m *merge) bool {
 	return m.held >= pl.rowLimit && pl.acct == nil && pl.managers.attr == ""
+}
+
+// leaverSize is about how many bytes a Sink user read in full takes in
+// memory, as defersLeavers counts them (a user of the bench's Cosafe
+// file takes about 600).
+const leaverSize = 512
+
+// defersLeavers reports whether the merge defers the next Sink user the
+// feed lacks, rather than ask the lookups for it: the users asked for have
+// reached the planner's limit, under a policy for which defers would defer
+// rows.
+func (pl *planner) defersLeavers(m *merge) bool {
+	return int64(m.asked)*leaverSize >= pl.rowLimit && pl.acct == nil && pl.managers.attr == ""
+}
+
+// planLeavers reads in full, a lookup batch at a time, the Sink users the
+// feed lacks whose keys the merge deferred, and plans each as compareUsers
+// would a user that no row matches: absent if managed, unless a rejected
+// row has its key. A user a later match key may still match (it shares a
+// value of that key with a row held, or with a new row, which takeBack
+// may take back; a hash collision only costs a user held) joins users,
+// for the planner.
+func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestLister, m *merge, users *userList) error {
+	keys, err := m.leavers.List()
+	m.leavers = nil
+	if err != nil || keys.Len() == 0 {
+		return err
+	}
+	var later []uint64 // the hashes of the values of later keys rows have, sorted
+	if len(pl.keys) > 1 {
+		for _, r := range pl.newRows {
+			later = append(later, r.hash)
+		}
+		for i := range m.rows {
+			pl.laterValues(&m.rows[i], func(h uint64) { later = append(later, h) })
+		}
+		slices.Sort(later)
+	}
+	rejected := make(map[string]struct{})
+	for _, re := range pl.feed.Rejected {
+		rejected[re.Key] = struct{}{}
+	}
+	held := len(*users)
+	batch := make([]string, 0, lookupBatch)
+	plan := func() error {
+		for u, err := range current.LookupUsers(ctx, batch) {
+			if err != nil {
+				return fmt.Errorf("read users: %w", err)
+			}
+			mayMatch := false
+			pl.laterValues(&u, func(h uint64) {
+				_, found := slices.BinarySearch(later, h)
+				mayMatch = mayMatch || found
+			})
+			if mayMatch {
+				*users = append(*users, u)
+				continue
+			}
+			if u.Managed && !u.Inactive {
+				pl.plan.Population++
+			}
+			if _, ok := rejected[u.Key]; !ok && u.Managed {
+				pl.absent(&u)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for c, err := range keys.All() {
+		if err != nil {
+			return fmt.Errorf("read the deferred users: %w", err)
+		}
+		if batch = append(batch, c.User.Key); len(batch) == lookupBatch {
+			if err := plan(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := plan(); err != nil {
+		return err
+	}
+	if len(*users) > held {
+		slices.SortFunc(*users, func(a, b usersync.Record) int { return strings.Compare(a.Key, b.Key) })
+	}
+	return nil
 }
 
 // heldSize is about how many bytes row r takes in memory.

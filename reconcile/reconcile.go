@@ -63,7 +63,11 @@
 //
 // From a Sink that is a [usersync.DigestLister], the feed and the Sink's
 // digests are merged in key order instead, and only the rows that differ
-// are held. A row new to the Sink is planned as a create as the merge reads
+// are held, up to half the feed's [usersync.Feed.MemoryLimit]: past that,
+// the merge keeps the keys of the rows that differ (on disk, past the
+// limit of a ChangeWriter), reads the feed again once it is done, and
+// pairs each such row with its user, looked up a batch at a time, unless
+// a manager or accounts policy needs every row held. A row new to the Sink is planned as a create as the merge reads
 // it; if a later match key may find it a user (it shares that key's value
 // with a user read in full), it is read again and planned as a held row.
 // Manager references are resolved once every row is seen, at the cost of

@@ -222,8 +222,9 @@ func (pl *planner) defers(m *merge) bool {
 }
 
 // leaverSize is about how many bytes a Sink user read in full takes in
-// memory, as defersLeavers counts them (a user of the bench's Cosafe
-// file takes about 600).
+// memory, as defersLeavers counts them: a little more than heldSize gives
+// a row of the bench's Cosafe file (about 380 bytes), as a user read from
+// a Sink holds its text in more pieces.
 const leaverSize = 512
 
 // defersLeavers reports whether the merge defers the next Sink user the
@@ -264,6 +265,9 @@ func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestListe
 	held := len(*users)
 	batch := make([]string, 0, lookupBatch)
 	plan := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
 		for u, err := range current.LookupUsers(ctx, batch) {
 			if err != nil {
 				return fmt.Errorf("read users: %w", err)

@@ -290,3 +290,15 @@ func TestChangeWriterKeepsListsInMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, cs, got)
 }
+
+// A feed's MemoryLimit is what a writer from its ChangeWriter holds: an
+// eighth of the Pipeline's budget, as the spool's chunk is, or of the
+// default budget for a feed built in memory.
+func TestFeedMemoryLimit(t *testing.T) {
+	assert.Equal(t, int64(DefaultMemoryBudget/8), (&Feed{}).MemoryLimit())
+	p := Pipeline{MemoryBudget: 8 << 20}
+	f := &Feed{spool: newSpool(t.TempDir(), p.chunkSize())}
+	assert.Equal(t, int64(1<<20), f.MemoryLimit())
+	assert.Equal(t, f.MemoryLimit(), f.ChangeWriter().limit)
+	assert.Equal(t, (&Feed{}).MemoryLimit(), (&Feed{}).ChangeWriter().limit)
+}

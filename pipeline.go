@@ -986,8 +986,7 @@ func (p *Pipeline) batchSize() int {
 	return DefaultBatchSize
 }
 
-// chunkSize is the size of a spool chunk: two of them are in memory at
-// once, and the budget leaves room for the Sink's listing and the plan.
+// memoryBudget is MemoryBudget, or its default.
 func (p *Pipeline) memoryBudget() int64 {
 	if p.MemoryBudget <= 0 {
 		return DefaultMemoryBudget
@@ -1002,6 +1001,8 @@ func (p *Pipeline) ChangeWriter() *ChangeWriter {
 	return NewChangeWriter(p.TempDir, int64(p.chunkSize()))
 }
 
+// chunkSize is the size of a spool chunk: two of them are in memory at
+// once, and the budget leaves room for the Sink's listing and the plan.
 func (p *Pipeline) chunkSize() int {
 	return int(min(p.memoryBudget()/8, maxChunk))
 }

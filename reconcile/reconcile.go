@@ -391,6 +391,9 @@ func (pl *planner) listGroups(ctx context.Context, current usersync.Lister) erro
 func (pl *planner) compareUsers(ctx context.Context, current usersync.Lister) error {
 	n := 0
 	next := int32(0) // the row after the last one matched
+	// A row whose manager reference no user seen so far matches is
+	// paired once every user is seen: a user listed later may match it.
+	var later []pending
 	for u, err := range current.Users(ctx) {
 		if err != nil {
 			return fmt.Errorf("list users: %w", err)
@@ -404,13 +407,26 @@ func (pl *planner) compareUsers(ctx context.Context, current usersync.Lister) er
 		pl.managers.seeSinkUser(&u)
 		if i, ok := pl.find(&u, next); ok {
 			pl.state[i] = seen
-			pl.pair(i, &u, 0)
 			next = i + 1
+			if !pl.managers.resolved(&pl.recs[i]) {
+				later = append(later, pending{i, u})
+				continue
+			}
+			pl.pair(i, &u, 0)
 			continue
 		}
 		pl.unmatched(&u)
 	}
+	for j := range later {
+		pl.pair(later[j].row, &later[j].user, 0)
+	}
 	return nil
+}
+
+// A pending pair is a feed row and the Sink user its first key matched.
+type pending struct {
+	row  int32
+	user usersync.Record
 }
 
 // find returns the unmatched row that u's first key matches. A Sink often

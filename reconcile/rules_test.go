@@ -416,6 +416,23 @@ func TestManagers_ReferenceToAUserInTheFileOrSinkIsSet(t *testing.T) {
 	assert.Empty(t, p.Warnings)
 }
 
+// A reference that only a Sink user listed after the user it is set on
+// resolves (a manager created by hand, whose key sorts after) is set as
+// well as one that a user listed before resolves: the plan does not
+// depend on the order the Sink lists its users in.
+func TestManagers_ReferenceToAUserListedLaterIsSet(t *testing.T) {
+	cur := managed("e1", "Old", "e1@x")
+	boss := manual("zboss", "Boss", "boss@x")
+	feed := []usersync.Record{managerRow("e1", "boss@x", 2)}
+	for _, users := range [][]usersync.Record{{cur, boss}, {boss, cur}} {
+		p := planBothWays(t, &byEmail, feed, &state{users: users})
+		c := only(t, p)
+		assert.Equal(t, "update e1", c.String())
+		assert.Equal(t, []string{"name", "manager"}, c.Attrs, "listed %s first", users[0].Key)
+		assert.Empty(t, p.Warnings)
+	}
+}
+
 func TestManagers_UnresolvedReferenceIsNotSavedAndWarns(t *testing.T) {
 	cur := managed("e2", "N e2", "e2@x")
 	cur.Attrs = usersync.NewAttrs("name", "N e2", "email", "e2@x", "manager", "old@x")

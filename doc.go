@@ -105,11 +105,13 @@
 //     half of [Feed.MemoryLimit] (an eighth of the budget), the merge
 //     notes only the keys of the next ones, and when it is done reads the
 //     feed again to pair those rows with their users, a lookup batch at a
-//     time. A night that changes every user's title holds a sixteenth of
-//     the budget of rows and as much of users, not all of them (except
-//     under a manager or accounts policy, which plan a row from every
-//     other). Users the feed lacks are still read in full and held until
-//     the merge ends: a night that many users leave holds them all. Manager references are resolved once every row is seen:
+//     time (twice under a manager policy: once to learn which references
+//     their users match, once to pair them). The users the feed lacks are
+//     deferred alike past about as many bytes, and planned as absent as
+//     they are read. A night that changes or removes every user holds a
+//     share of the budget of rows and users, not all of them, except
+//     under an accounts policy, which joins a user's rows across files.
+//     Manager references are resolved once every row is seen:
 //     they cost a string per manager, and the creates are read twice more
 //     to list them level by level, managers first. Should a later match
 //     key find a new row a user after all (the email of a user listed

@@ -129,3 +129,48 @@ func reconcileFeed(t *testing.T, r *reconcile.Reconciler, feed []usersync.Record
 	require.NoError(t, err)
 	return plan
 }
+
+// vanishing is a digestListing whose LookupUsers brings the user of key
+// gone once only, as if deleted between two lookups.
+type vanishing struct {
+	digestListing
+	gone  string
+	asked int
+}
+
+func (l *vanishing) LookupUsers(ctx context.Context, keys []string) iter.Seq2[usersync.Record, error] {
+	return func(yield func(usersync.Record, error) bool) {
+		for u, err := range l.digestListing.LookupUsers(ctx, keys) {
+			if err == nil && u.Key == l.gone {
+				if l.asked++; l.asked > 1 {
+					continue
+				}
+			}
+			if !yield(u, err) {
+				return
+			}
+		}
+	}
+}
+
+// Under a manager policy, a merge that defers rows reads their users twice:
+// once to resolve the references they match, once to pair them. A user
+// deleted in between leaves its row to be created again, as a row whose
+// user is gone is.
+func TestDeferredRowWhoseUserVanishesIsCreated(t *testing.T) {
+	policy := &reconcile.Policy{MatchKeys: []reconcile.MatchKey{{}}, Manager: reconcile.Manager{Attr: "manager"},
+		RemoveGuard: reconcile.Guard{Disabled: true}, UpdateGuard: reconcile.Guard{Disabled: true}}
+	var sink, feed []usersync.Record
+	for i, k := range []string{"a", "b", "c"} {
+		sink = append(sink, managed(k, "Old "+k, k+"@x"))
+		feed = append(feed, managerRow(k, "a", i+2))
+	}
+	l := &vanishing{digestListing: digestListing{listing{users: sink}}, gone: "c"}
+	p := reconcileFeed(t, reconcile.WithRowLimit(reconcile.New(policy), 1), feed, l)
+	kinds := make(map[string]usersync.ChangeKind)
+	for _, c := range synctest.Changes(t, p) {
+		kinds[c.User.Key] = c.Kind
+	}
+	assert.Equal(t, map[string]usersync.ChangeKind{"a": usersync.UpdateUser, "b": usersync.UpdateUser, "c": usersync.CreateUser}, kinds)
+	assert.Equal(t, 2, l.asked, "c's user was looked up twice")
+}

@@ -55,6 +55,13 @@ type merge struct {
 	// worth of them.
 	asked   int
 	leavers *usersync.ChangeWriter
+	// Under a manager policy, a row's reference resolves to any Sink
+	// user: seen holds the manager references that the users the merge
+	// deferred (and read after it) match, for resolveManagers, and
+	// later the keys of the deferred rows, which are paired once every
+	// reference is resolved (pairLater).
+	seen  map[string]struct{}
+	later usersync.ChangeList
 }
 
 // reconcileMerged plans from a merge of the feed, in key order, with the
@@ -92,13 +99,16 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 	pl.plan.Population += m.population
 	pl.index()
 	pl.resolveManagers()
+	for v := range m.seen {
+		delete(pl.managers.unresolved, v)
+	}
 	if err := pl.resolveManagersBeyond(ctx, feed); err != nil {
 		return err
 	}
 	if err := pl.compareUsers(ctx, users); err != nil {
 		return err
 	}
-	return nil
+	return pl.pairLater(ctx, feed, current, m)
 }
 
 // mergeDigests walks the feed and the digests side by side.
@@ -161,6 +171,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 				return err
 			}
 		case matched && len(group) == 1 && pl.defers(m):
+			pl.managers.note(&group[0].Record)
 			if err := m.deferred.Write(&usersync.Change{User: usersync.Record{Key: strings.Clone(k)}}); err != nil {
 				return err
 			}
@@ -169,6 +180,7 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 				m.rows = append(m.rows, group[i].Record)
 				m.index = append(m.index, int32(group[i].Index))
 				m.held += heldSize(&group[i].Record)
+				pl.managers.note(&group[i].Record) // so that refs are all known once the merge ends
 			}
 			if matched {
 				lookups.add(k)
@@ -214,11 +226,10 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 // defers reports whether the merge defers the next row that differs from
 // its Sink user, rather than hold it: the rows held have reached the
 // planner's limit, and the policy plans such a row from it and its user
-// alone. Under a manager policy, a row's reference is resolved against
-// every row held; under accounts, a user's rows in several files are
-// joined: those policies hold every row that differs.
+// alone. Under accounts, a user's rows in several files are joined: that
+// policy holds every row that differs.
 func (pl *planner) defers(m *merge) bool {
-	return m.held >= pl.rowLimit && pl.acct == nil && pl.managers.attr == ""
+	return m.held >= pl.rowLimit && pl.acct == nil
 }
 
 // leaverSize is about how many bytes a Sink user read in full takes in
@@ -232,7 +243,24 @@ const leaverSize = 512
 // reached the planner's limit, under a policy for which defers would defer
 // rows.
 func (pl *planner) defersLeavers(m *merge) bool {
-	return int64(m.asked)*leaverSize >= pl.rowLimit && pl.acct == nil && pl.managers.attr == ""
+	return int64(m.asked)*leaverSize >= pl.rowLimit && pl.acct == nil
+}
+
+// see notes the manager reference that u, a Sink user the merge deferred,
+// matches, if any row has it.
+func (pl *planner) see(m *merge, u *usersync.Record) {
+	mg := &pl.managers
+	if mg.attr == "" {
+		return
+	}
+	if v := mg.by.value(u); v != "" {
+		if _, ok := mg.refs[v]; ok {
+			if m.seen == nil {
+				m.seen = make(map[string]struct{})
+			}
+			m.seen[v] = struct{}{}
+		}
+	}
 }
 
 // planLeavers reads in full, a lookup batch at a time, the Sink users the
@@ -281,6 +309,7 @@ func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestListe
 				*users = append(*users, u)
 				continue
 			}
+			pl.see(m, &u)
 			if u.Managed && !u.Inactive {
 				pl.plan.Population++
 			}
@@ -329,12 +358,74 @@ func heldSize(r *usersync.Record) int64 {
 // the lookups do not bring (deleted since the listing of digests) joins
 // the rows held, which plan it as a row the Sink lacks. The listing of
 // digests is over by now, so that waiting on the lookups holds nothing up.
+//
+// Under a manager policy, a row's reference may resolve to any Sink user,
+// so no row is paired before every user is seen: pairDeferred then only
+// notes the references its users match, and pairLater pairs the rows,
+// reading them and their users again.
 func (pl *planner) pairDeferred(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, m *merge) error {
 	keys, err := m.deferred.List()
 	m.deferred = nil
 	if err != nil || keys.Len() == 0 {
 		return err
 	}
+	var gone []usersync.FeedRecord
+	err = deferredRows(ctx, feed, keys, func(rows []usersync.FeedRecord) error {
+		return lookUp(ctx, current, rows, func(r *usersync.FeedRecord, u *usersync.Record) {
+			if u == nil {
+				gone = append(gone, *r)
+				return
+			}
+			if u.Managed && !u.Inactive {
+				pl.plan.Population++
+			}
+			if pl.managers.attr != "" {
+				pl.see(m, u)
+				return
+			}
+			pl.pairRow(&r.Record, -1, u, 0)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if pl.managers.attr != "" {
+		m.later = keys
+	}
+	m.rows, m.index = mergeRows(m.rows, m.index, gone)
+	return nil
+}
+
+// pairLater pairs the rows that pairDeferred left for later, now that
+// every manager reference that a user matches is resolved, warning of the
+// others as warnUnresolved does of the rows held. A row whose user is gone
+// since pairDeferred found it is created.
+func (pl *planner) pairLater(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, m *merge) error {
+	keys := m.later
+	m.later = usersync.ChangeList{}
+	if keys.Len() == 0 {
+		return nil
+	}
+	mg := &pl.managers
+	return deferredRows(ctx, feed, keys, func(rows []usersync.FeedRecord) error {
+		return lookUp(ctx, current, rows, func(r *usersync.FeedRecord, u *usersync.Record) {
+			if !mg.resolved(&r.Record) {
+				pl.warnings.add(&r.Record, mg.attr, r.Attrs.Value(mg.attr), ErrManagerNotFound)
+			}
+			if u == nil {
+				if !r.Inactive {
+					pl.createRow(&r.Record, -1)
+				}
+				return
+			}
+			pl.pairRow(&r.Record, -1, u, 0)
+		})
+	})
+}
+
+// deferredRows reads the feed and calls f with the rows of keys, which
+// lists keys of the feed in key order, a lookup batch at a time.
+func deferredRows(ctx context.Context, feed *usersync.Feed, keys usersync.ChangeList, f func([]usersync.FeedRecord) error) error {
 	next, stop := iter.Pull2(keys.All())
 	defer stop()
 	pull := func() (string, bool, error) {
@@ -345,7 +436,7 @@ func (pl *planner) pairDeferred(ctx context.Context, feed *usersync.Feed, curren
 		return c.User.Key, ok, nil
 	}
 	want, more, err := pull()
-	var batch, gone []usersync.FeedRecord
+	var batch []usersync.FeedRecord
 	n := 0
 	for r, rerr := range feed.Sorted(ctx) {
 		if err != nil || !more {
@@ -364,7 +455,7 @@ func (pl *planner) pairDeferred(ctx context.Context, feed *usersync.Feed, curren
 			return fmt.Errorf("read the feed: the deferred row of key %q is gone", want)
 		}
 		if batch = append(batch, r); len(batch) == lookupBatch {
-			if err := pl.pairBatch(ctx, current, batch, &gone); err != nil {
+			if err := f(batch); err != nil {
 				return err
 			}
 			batch = batch[:0]
@@ -377,20 +468,16 @@ func (pl *planner) pairDeferred(ctx context.Context, feed *usersync.Feed, curren
 	if more {
 		return fmt.Errorf("read the feed: the deferred row of key %q is gone", want)
 	}
-	if err := pl.pairBatch(ctx, current, batch, &gone); err != nil {
-		return err
-	}
-	m.rows, m.index = mergeRows(m.rows, m.index, gone)
-	return nil
-}
-
-// pairBatch looks up the users of rows, which the feed lists in key order,
-// and plans each pair; it adds to gone the rows whose user it did not find.
-// It takes the users in whatever order LookupUsers yields them.
-func (pl *planner) pairBatch(ctx context.Context, current usersync.DigestLister, rows []usersync.FeedRecord, gone *[]usersync.FeedRecord) error {
-	if len(rows) == 0 {
+	if len(batch) == 0 {
 		return nil
 	}
+	return f(batch)
+}
+
+// lookUp looks up the users of rows, which the feed lists in key order,
+// and calls f with each row and its user, or nil if the lookups did not
+// bring it. It takes the users in whatever order LookupUsers yields them.
+func lookUp(ctx context.Context, current usersync.DigestLister, rows []usersync.FeedRecord, f func(*usersync.FeedRecord, *usersync.Record)) error {
 	keys := make([]string, len(rows))
 	for i := range rows {
 		keys[i] = rows[i].Key
@@ -403,15 +490,11 @@ func (pl *planner) pairBatch(ctx context.Context, current usersync.DigestLister,
 		users[u.Key] = u
 	}
 	for i := range rows {
-		u, ok := users[rows[i].Key]
-		if !ok {
-			*gone = append(*gone, rows[i])
-			continue
+		if u, ok := users[rows[i].Key]; ok {
+			f(&rows[i], &u)
+		} else {
+			f(&rows[i], nil)
 		}
-		if u.Managed && !u.Inactive {
-			pl.plan.Population++
-		}
-		pl.pairRow(&rows[i].Record, -1, &u, 0)
 	}
 	return nil
 }

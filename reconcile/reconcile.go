@@ -66,10 +66,12 @@
 // are held, up to half the feed's [usersync.Feed.MemoryLimit]: past that,
 // the merge keeps the keys of the rows that differ (on disk, past the
 // limit of a ChangeWriter), reads the feed again once it is done, and
-// pairs each such row with its user, looked up a batch at a time, unless
-// a manager or accounts policy needs every row held. A row new to the Sink is planned as a create as the merge reads
-// it; if a later match key may find it a user (it shares that key's value
-// with a user read in full), it is read again and planned as a held row.
+// pairs each such row with its user, looked up a batch at a time; the
+// users the feed lacks are deferred alike, and planned as absent as they
+// are read. An accounts policy holds every row that differs. A row new to
+// the Sink is planned as a create as the merge reads it; if a later match
+// key may find it a user (it shares that key's value with a user read in
+// full), it is read again and planned as a held row.
 // Manager references are resolved once every row is seen, at the cost of
 // a string per manager and two more reads of the creates. The plan's
 // changes go to the feed's [usersync.ChangeWriter], which keeps those past

@@ -382,19 +382,23 @@ func TestInvite_NewUsersCarryThePolicysChoice(t *testing.T) {
 }
 
 // planBothWays plans from the Sink's full listing and from a merge with
-// its digests (see usersync.DigestLister), requires the plans to be the
+// its digests (see usersync.DigestLister), once holding the rows that
+// differ and once deferring all but one, requires the plans to be the
 // same, and returns one.
 func planBothWays(t *testing.T, p *reconcile.Policy, feed []usersync.Record, cur *state) *usersync.Plan {
 	t.Helper()
 	full := plan(t, p, feed, cur)
-	merged, err := reconcile.New(p).Reconcile(t.Context(), &usersync.Feed{Records: feed, Time: now},
-		&digestListing{listing{cur.users, cur.groups}})
-	require.NoError(t, err)
 	want, err := json.Marshal(full)
 	require.NoError(t, err)
-	got, err := json.Marshal(merged)
-	require.NoError(t, err)
-	require.JSONEq(t, string(want), string(got), "the plan made from digests")
+	for _, r := range []*reconcile.Reconciler{reconcile.New(p), reconcile.WithRowLimit(reconcile.New(p), 1)} {
+		merged, err := r.Reconcile(t.Context(), &usersync.Feed{Records: feed, Time: now},
+			&digestListing{listing{cur.users, cur.groups}})
+		require.NoError(t, err)
+		got, err := json.Marshal(merged)
+		require.NoError(t, err)
+		require.JSONEq(t, string(want), string(got), "the plan made from digests")
+		require.Equal(t, full.Warnings, merged.Warnings)
+	}
 	return full
 }
 
@@ -431,6 +435,41 @@ func TestManagers_ReferenceToAUserListedLaterIsSet(t *testing.T) {
 		assert.Equal(t, []string{"name", "manager"}, c.Attrs, "listed %s first", users[0].Key)
 		assert.Empty(t, p.Warnings)
 	}
+}
+
+// A merge that defers rows and Sink users (planBothWays holds one row of
+// each) resolves their references as one that holds them all: to a row
+// (e), to a user created by hand that the merge deferred (zz), to the
+// email a user the merge deferred has in the Sink though its row changes
+// it (old-c), and to nobody (d's, which warns).
+func TestManagers_DeferredRowsAndUsersResolveAsHeldOnes(t *testing.T) {
+	var users []usersync.Record
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		email := k + "@x"
+		if k == "c" {
+			email = "old-c@x"
+		}
+		u := managed(k, "Old "+k, email)
+		u.Attrs = usersync.NewAttrs("name", "Old "+k, "email", email, "manager", "")
+		users = append(users, u)
+	}
+	users = append(users, manual("y", "Y", "y@x"), manual("zz", "Boss", "boss@x"))
+	feed := []usersync.Record{
+		managerRow("a", "boss@x", 2), managerRow("b", "old-c@x", 3), managerRow("c", "", 4),
+		managerRow("d", "nobody@x", 5), managerRow("e", "a@x", 6),
+	}
+	p := planBothWays(t, &byEmail, feed, &state{users: users})
+	got := make(map[string][]string)
+	for _, c := range synctest.Changes(t, p) {
+		got[c.User.Key] = c.Attrs
+	}
+	assert.Equal(t, map[string][]string{
+		"a": {"name", "manager"}, "b": {"name", "manager"}, "c": {"name", "email"},
+		"d": {"name"}, "e": {"name", "manager"},
+	}, got)
+	require.Len(t, p.Warnings, 1)
+	assert.Equal(t, "d", p.Warnings[0].Key)
+	assert.ErrorIs(t, p.Warnings[0], reconcile.ErrManagerNotFound)
 }
 
 func TestManagers_UnresolvedReferenceIsNotSavedAndWarns(t *testing.T) {

@@ -108,8 +108,10 @@ func (pl *planner) adopt(d *usersync.Record, i int32, u *usersync.Record) {
 }
 
 // create plans the creation of feed row i.
-func (pl *planner) create(i int32) {
-	d := &pl.recs[i]
+func (pl *planner) create(i int32) { pl.createRow(&pl.recs[i], i) }
+
+// createRow plans the creation of feed row d, held as row i, or not (-1).
+func (pl *planner) createRow(d *usersync.Record, i int32) {
 	u := *d
 	u.Attrs = pl.createAttrs(d)
 	if pl.acct != nil || pl.policy.NoCreateGroups {

@@ -109,8 +109,8 @@
 //     their users match, once to pair them). The users the feed lacks are
 //     deferred alike past about as many bytes, and planned as absent as
 //     they are read. A night that changes or removes every user holds a
-//     share of the budget of rows and users, not all of them, except
-//     under an accounts policy, which joins a user's rows across files.
+//     share of the budget of rows and users, not all of them (a user
+//     listed in several accounts' files is still held, as above).
 //     Manager references are resolved once every row is seen:
 //     they cost a string per manager, and the creates are read twice more
 //     to list them level by level, managers first. Should a later match

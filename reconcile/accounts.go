@@ -105,15 +105,15 @@ func (pl *planner) merge(rows []int32) {
 }
 
 // memberships returns the groups that the rows of the user whose first row
-// is i make the user join and leave: the account of each file that lists
+// is d, held as row i, make the user join and leave: the account of each file that lists
 // the user, and the groups the rows' groups column names. A user leaves
 // the accounts whose files arrived without them; the groups column, when
 // there is one, decides the other groups. In delta mode nobody leaves an
 // account.
-func (a *accounts) memberships(pl *planner, i int32, have []string) (join, leave []string) {
-	want := a.want(nil, &pl.recs[i])
-	said := pl.recs[i].Groups != nil
-	for _, r := range a.more[i] {
+func (a *accounts) memberships(pl *planner, d *usersync.Record, i int32, have []string) (join, leave []string) {
+	want := a.want(nil, d)
+	said := d.Groups != nil
+	for _, r := range a.more[i] { // none for a row not held (i is -1), which is its user's only row
 		want = a.want(want, &pl.recs[r])
 		said = said || pl.recs[r].Groups != nil
 	}

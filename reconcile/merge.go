@@ -224,13 +224,9 @@ func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, curren
 }
 
 // defers reports whether the merge defers the next row that differs from
-// its Sink user, rather than hold it: the rows held have reached the
-// planner's limit, and the policy plans such a row from it and its user
-// alone. Under accounts, a user's rows in several files are joined: that
-// policy holds every row that differs.
-func (pl *planner) defers(m *merge) bool {
-	return m.held >= pl.rowLimit && pl.acct == nil
-}
+// its Sink user, the only row of its key, rather than hold it: the rows
+// held have reached the planner's limit.
+func (pl *planner) defers(m *merge) bool { return m.held >= pl.rowLimit }
 
 // leaverSize is about how many bytes a Sink user read in full takes in
 // memory, as defersLeavers counts them: a little more than heldSize gives
@@ -240,11 +236,8 @@ const leaverSize = 512
 
 // defersLeavers reports whether the merge defers the next Sink user the
 // feed lacks, rather than ask the lookups for it: the users asked for have
-// reached the planner's limit, under a policy for which defers would defer
-// rows.
-func (pl *planner) defersLeavers(m *merge) bool {
-	return int64(m.asked)*leaverSize >= pl.rowLimit && pl.acct == nil
-}
+// reached the planner's limit.
+func (pl *planner) defersLeavers(m *merge) bool { return int64(m.asked)*leaverSize >= pl.rowLimit }
 
 // see notes the manager reference that u, a Sink user the merge deferred,
 // matches, if any row has it.
@@ -290,6 +283,10 @@ func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestListe
 	for _, re := range pl.feed.Rejected {
 		rejected[re.Key] = struct{}{}
 	}
+	present := func(u *usersync.Record) bool { // as isPresent, before index
+		_, ok := rejected[u.Key]
+		return ok || pl.acct != nil && pl.acct.inSilentAccount(u)
+	}
 	held := len(*users)
 	batch := make([]string, 0, lookupBatch)
 	plan := func() error {
@@ -313,7 +310,7 @@ func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestListe
 			if u.Managed && !u.Inactive {
 				pl.plan.Population++
 			}
-			if _, ok := rejected[u.Key]; !ok && u.Managed {
+			if u.Managed && !present(&u) {
 				pl.absent(&u)
 			}
 		}

@@ -654,6 +654,10 @@ func TestProperty_AccountsMergedPlanIsTheFullPlan(t *testing.T) {
 			feed.Records = append(feed.Records, rs...)
 		}
 		w := &world{policy: policy, feed: feed}
-		samePlans(t, w.plan(t, &listing{users, sinkGroups}), w.plan(t, &digestListing{listing{users, sinkGroups}}))
+		full := w.plan(t, &listing{users, sinkGroups})
+		samePlans(t, full, w.plan(t, &digestListing{listing{users, sinkGroups}}))
+		deferred, err := reconcile.WithRowLimit(reconcile.New(&w.policy), 1).Reconcile(context.Background(), w.feed, &digestListing{listing{users, sinkGroups}})
+		require.NoError(t, err)
+		samePlans(t, full, deferred)
 	})
 }

@@ -68,8 +68,8 @@
 // limit of a ChangeWriter), reads the feed again once it is done, and
 // pairs each such row with its user, looked up a batch at a time; the
 // users the feed lacks are deferred alike, and planned as absent as they
-// are read. An accounts policy holds every row that differs. A row new to
-// the Sink is planned as a create as the merge reads it; if a later match
+// are read (rows that share a key, as a user's rows in several accounts'
+// files do, are held). A row new to the Sink is planned as a create as the merge reads it; if a later match
 // key may find it a user (it shares that key's value with a user read in
 // full), it is read again and planned as a held row.
 // Manager references are resolved once every row is seen, at the cost of

@@ -306,7 +306,7 @@ func (pl *planner) before(u *usersync.Record, names []string) usersync.Attrs {
 // account of each file that lists them, and its rows are held.
 func (pl *planner) memberships(d *usersync.Record, i int32, have []string) (join, leave []string) {
 	if pl.acct != nil {
-		join, leave = pl.acct.memberships(pl, i, have)
+		join, leave = pl.acct.memberships(pl, d, i, have)
 	} else if want := d.Groups; want != nil {
 		join, leave = diffSorted(want, have)
 	}

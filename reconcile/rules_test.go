@@ -340,6 +340,21 @@ func TestAccounts_GroupsColumnDecidesTheOtherGroups(t *testing.T) {
 	assert.Equal(t, []string{"weekend"}, c.Leave)
 }
 
+// A user listed in a single file with a groups column leaves the other
+// groups that column no longer names, as one listed in several does; e2's
+// row, which planBothWays defers, too.
+func TestAccounts_GroupsColumnOfOneRowDecidesTheOtherGroups(t *testing.T) {
+	p := planBothWays(t, &accountsPolicy, []usersync.Record{accountRow("akron.csv", "e1", 2, "night"), accountRow("akron.csv", "e2", 3, "night")},
+		&state{users: []usersync.Record{accountUser("e1", "akron", "weekend"), accountUser("e2", "akron", "weekend")},
+			groups: []usersync.Group{akron, {ID: "night"}, {ID: "weekend"}}})
+	cs := synctest.Changes(t, p)
+	require.Len(t, cs, 2)
+	for _, c := range cs {
+		assert.Equal(t, []string{"night"}, c.Join, c.User.Key)
+		assert.Equal(t, []string{"weekend"}, c.Leave, c.User.Key)
+	}
+}
+
 func TestAccounts_RowsThatDisagreeWarn(t *testing.T) {
 	other := accountRow("scranton.csv", "e1", 4)
 	other.Attrs = layout.Make([]string{"Someone else", "e1@x"})

@@ -259,7 +259,8 @@ func (pl *planner) see(m *merge, u *usersync.Record) {
 // planLeavers reads in full, a lookup batch at a time, the Sink users the
 // feed lacks whose keys the merge deferred, and plans each as compareUsers
 // would a user that no row matches: absent if managed, unless a rejected
-// row has its key. A user a later match key may still match (it shares a
+// row has its key or it is in an account whose file did not arrive. A
+// user a later match key may still match (it shares a
 // value of that key with a row held, or with a new row, which takeBack
 // may take back; a hash collision only costs a user held) joins users,
 // for the planner.

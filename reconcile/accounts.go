@@ -105,11 +105,11 @@ func (pl *planner) merge(rows []int32) {
 }
 
 // memberships returns the groups that the rows of the user whose first row
-// is d, held as row i, make the user join and leave: the account of each file that lists
-// the user, and the groups the rows' groups column names. A user leaves
-// the accounts whose files arrived without them; the groups column, when
-// there is one, decides the other groups. In delta mode nobody leaves an
-// account.
+// is d, held as row i, make the user join and leave: the account of each
+// file that lists the user, and the groups the rows' groups column names.
+// A user leaves the accounts whose files arrived without them; the groups
+// column, when there is one, decides the other groups. In delta mode
+// nobody leaves an account.
 func (a *accounts) memberships(pl *planner, d *usersync.Record, i int32, have []string) (join, leave []string) {
 	want := a.want(nil, d)
 	said := d.Groups != nil

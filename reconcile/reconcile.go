@@ -69,9 +69,10 @@
 // pairs each such row with its user, looked up a batch at a time; the
 // users the feed lacks are deferred alike, and planned as absent as they
 // are read (rows that share a key, as a user's rows in several accounts'
-// files do, are held). A row new to the Sink is planned as a create as the merge reads it; if a later match
-// key may find it a user (it shares that key's value with a user read in
-// full), it is read again and planned as a held row.
+// files do, are held). A row new to the Sink is planned as a create as
+// the merge reads it; if a later match key may find it a user (it shares
+// that key's value with a user read in full), it is read again and
+// planned as a held row.
 // Manager references are resolved once every row is seen, at the cost of
 // a string per manager and two more reads of the creates. The plan's
 // changes go to the feed's [usersync.ChangeWriter], which keeps those past

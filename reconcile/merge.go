@@ -114,6 +114,8 @@ func (pl *planner) reconcileMerged(ctx context.Context, feed *usersync.Feed, cur
 // mergeDigests walks the feed and the digests side by side.
 // The Sink users it needs in full it asks lookups for.
 func (pl *planner) mergeDigests(ctx context.Context, feed *usersync.Feed, current usersync.DigestLister, lookups *lookahead) (*merge, error) {
+	// The keys deferred are small beside the rows and users held: a
+	// quarter of a writer's limit each.
 	w := feed.ChangeWriters(4)
 	m := &merge{deferred: w[0], leavers: w[1]}
 	next, stop := prefetch(ctx, current.Digests)
@@ -280,14 +282,9 @@ func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestListe
 		}
 		slices.Sort(later)
 	}
-	rejected := make(map[string]struct{})
-	for _, re := range pl.feed.Rejected {
-		rejected[re.Key] = struct{}{}
-	}
-	present := func(u *usersync.Record) bool { // as isPresent, before index
-		_, ok := rejected[u.Key]
-		return ok || pl.acct != nil && pl.acct.inSilentAccount(u)
-	}
+	// Before index: present holds the rejected rows' keys alone, but a
+	// key the Sink holds and the feed lacks is no duplicate row's.
+	pl.noteRejected()
 	held := len(*users)
 	batch := make([]string, 0, lookupBatch)
 	plan := func() error {
@@ -311,7 +308,7 @@ func (pl *planner) planLeavers(ctx context.Context, current usersync.DigestListe
 			if u.Managed && !u.Inactive {
 				pl.plan.Population++
 			}
-			if u.Managed && !present(&u) {
+			if u.Managed && !pl.isPresent(&u) {
 				pl.absent(&u)
 			}
 		}

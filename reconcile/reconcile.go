@@ -277,12 +277,7 @@ func (pl *planner) key(r *usersync.Record) string {
 func (pl *planner) index() {
 	recs := pl.recs
 	pl.state = make([]uint8, len(recs))
-	pl.present = make(map[string]struct{})
-	for _, re := range pl.feed.Rejected {
-		if re.Key != "" {
-			pl.present[re.Key] = struct{}{}
-		}
-	}
+	pl.noteRejected()
 	var repeated map[string]struct{}
 	if pl.keyOrder != nil {
 		repeated = pl.sortedRepeats()
@@ -471,6 +466,20 @@ func (pl *planner) unmatched(u *usersync.Record) {
 		pl.leftovers = append(pl.leftovers, *u)
 	case u.Managed:
 		pl.absent(u)
+	}
+}
+
+// noteRejected puts in present, once, the keys of the rows the Mapper
+// rejected; index adds the keys of rows rejected as duplicates.
+func (pl *planner) noteRejected() {
+	if pl.present != nil {
+		return
+	}
+	pl.present = make(map[string]struct{})
+	for _, re := range pl.feed.Rejected {
+		if re.Key != "" {
+			pl.present[re.Key] = struct{}{}
+		}
 	}
 }
 

@@ -44,6 +44,23 @@ func fkLog(t *testing.T, h *harness, db *sql.DB) func() []int {
 	}
 }
 
+// triggers returns the statements that created the database's triggers,
+// by name.
+func triggers(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'`)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, create string
+		require.NoError(t, rows.Scan(&name, &create))
+		out[name] = create
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
 func foreignKeys(t *testing.T, db *sql.DB) bool {
 	t.Helper()
 	var on bool
@@ -55,7 +72,9 @@ func foreignKeys(t *testing.T, db *sql.DB) bool {
 // new users and groups is written with foreign key checks off, and the
 // connection goes back to the pool with them on; a batch of creates that
 // meets users or groups the database holds, or a change the database
-// refuses, runs with them on.
+// refuses, runs with them on. The drift triggers that fire on inserts,
+// which such a batch drops while it writes, are back after each batch, as
+// they were; a host's own triggers fire throughout.
 func TestInsertOnlyBatches(t *testing.T) {
 	ctx := t.Context()
 	tdb := openSQLite(t)
@@ -63,6 +82,10 @@ func TestInsertOnlyBatches(t *testing.T) {
 	h, err := newHarness(ctx, t, tdb, sqlsink.Options{})
 	require.NoError(t, err)
 	logged := fkLog(t, h, tdb.db)
+	drift := triggers(t, tdb.db)
+	require.Contains(t, drift, "usersync_users_usersync_inserted")
+	require.Contains(t, drift, "usersync_users_usersync_member_added")
+	defer func() { assert.Equal(t, drift, triggers(t, tdb.db), "the triggers after the last batch") }()
 
 	first := []usersync.Change{
 		{Kind: usersync.CreateGroup, Group: usersync.Group{ID: "g1", Name: "One"}},
@@ -72,6 +95,7 @@ func TestInsertOnlyBatches(t *testing.T) {
 	require.Nil(t, h.s.ApplyBatch(ctx, first))
 	assert.Equal(t, []int{0, 0}, logged(), "a first load's batch is written with foreign key checks off")
 	assert.True(t, foreignKeys(t, tdb.db), "the connection's checks are back on")
+	assert.Equal(t, drift, triggers(t, tdb.db), "the triggers after an insert-only batch")
 
 	// A membership no user or group backs is still refused.
 	_, err = tdb.db.ExecContext(ctx, `INSERT INTO `+h.t("memberships")+` VALUES (999, 999)`)
@@ -98,7 +122,8 @@ func TestInsertOnlyBatches(t *testing.T) {
 	assert.Equal(t, map[string]string{"a": "g1", "b": "g1", "c": "g1"}, got)
 
 	// A create the database refuses fails alone, the checks on.
-	_, err = tdb.db.ExecContext(ctx, `CREATE TRIGGER no_bad BEFORE INSERT ON `+h.t("users")+` WHEN NEW.key = 'bad' BEGIN SELECT RAISE(ABORT, 'no bad keys'); END`)
+	drift["no_bad"] = `CREATE TRIGGER no_bad BEFORE INSERT ON ` + h.t("users") + ` WHEN NEW.key = 'bad' BEGIN SELECT RAISE(ABORT, 'no bad keys'); END`
+	_, err = tdb.db.ExecContext(ctx, drift["no_bad"])
 	require.NoError(t, err)
 	errs := h.s.ApplyBatch(ctx, []usersync.Change{create("d", "g1"), create("bad"), create("e")})
 	require.Len(t, errs, 3)

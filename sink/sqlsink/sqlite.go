@@ -247,13 +247,61 @@ func bumpGroup(n *names, id string) string {
 func (*sqliteDialect) keyOrder() string  { return "" }
 func (*sqliteDialect) beginRead() string { return "BEGIN" }
 
+// markWrites fills or empties the writes table. A transaction that inserts
+// new rows only also drops the triggers that fire on inserts while it
+// writes, and creates them again, as they were, before it commits. They
+// would do nothing for its rows, yet SQLite runs each one's WHEN (a query
+// of the writes table) for every row inserted: about a tenth of the
+// engine's work in a first load. No other connection sees them missing:
+// SQLite's DDL is part of the transaction, which holds the write lock, and
+// a rollback restores them with the rest.
 func (*sqliteDialect) markWrites(ctx context.Context, tx *txn, s *Sink, on bool) error {
 	q := "DELETE FROM " + s.n.writes
 	if on {
 		q = "INSERT OR IGNORE INTO " + s.n.writes + ` ("writing") VALUES (1)`
 	}
-	_, err := tx.ExecContext(ctx, q)
-	return err
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	switch {
+	case !tx.insertOnly():
+		return nil
+	case on:
+		return dropInsertTriggers(ctx, tx, s.n)
+	default:
+		return createAgain(ctx, tx)
+	}
+}
+
+// dropInsertTriggers drops the drift triggers that fire on inserts, and
+// keeps the statements that created them in tx.
+func dropInsertTriggers(ctx context.Context, tx *txn, n *names) error {
+	for _, suffix := range []string{"_usersync_inserted", "_usersync_member_added"} {
+		var create string
+		err := tx.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?", n.usersRaw+suffix).Scan(&create)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DROP TRIGGER "+derivedName(n.usersRaw, suffix)); err != nil {
+			return err
+		}
+		tx.dropped = append(tx.dropped, create)
+	}
+	return nil
+}
+
+// createAgain creates the triggers dropInsertTriggers dropped.
+func createAgain(ctx context.Context, tx *txn) error {
+	for _, create := range tx.dropped {
+		if _, err := tx.ExecContext(ctx, create); err != nil {
+			return err
+		}
+	}
+	tx.dropped = nil
+	return nil
 }
 
 func (*sqliteDialect) rawQuery(ctx context.Context, s *Sink, query string, args []any, fn func(rowSource) error) error {

@@ -20,6 +20,9 @@ type txn struct {
 	// transaction ends; it is set when begin suspended them (see
 	// [Sink.inInsertTx]).
 	resume func(context.Context) error
+	// dropped holds the statements that create again the triggers the
+	// transaction dropped while it writes (see [sqliteDialect.markWrites]).
+	dropped []string
 }
 
 // begin starts a transaction with the statement given; insertOnly asks

@@ -57,6 +57,11 @@ func (s *Sink) ApplyBatch(ctx context.Context, cs []usersync.Change) []error {
 			if err := s.d.markWrites(ctx, tx, s, true); err != nil {
 				return err
 			}
+			wait, err := s.d.checkpointAside(ctx, s, tx, len(cs))
+			if err != nil {
+				return err
+			}
+			defer wait()
 			if err := apply(ctx, tx, cs, res); err != nil {
 				return err
 			}

@@ -3,7 +3,9 @@ package sqlsink_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,6 +149,48 @@ func TestInsertOnlyKeepsHostSetting(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, s.ApplyBatch(ctx, []usersync.Change{create("a")}))
 	assert.False(t, foreignKeys(t, db))
+}
+
+// TestCheckpointAside checks the batches that leave their checkpoints to
+// another connection: the WAL still starts again from its beginning every
+// few batches, so that it stays a few batches long; the connection's own
+// setting, the host's, is back after each batch; and a pool of one
+// connection, where no other connection comes, applies them all the same.
+func TestCheckpointAside(t *testing.T) {
+	batch := func(i int) []usersync.Change {
+		cs := make([]usersync.Change, sqlsink.AsideMin)
+		for j := range cs {
+			cs[j] = create(fmt.Sprintf("u%02d-%05d", i, j))
+		}
+		return cs
+	}
+	for _, conns := range []int{0, 1} {
+		t.Run(fmt.Sprintf("connections=%d", conns), func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "users.db")
+			db, err := sql.Open("sqlite", sqlite.DSN(path)+"&_pragma=wal_autocheckpoint%2810%29")
+			require.NoError(t, err)
+			t.Cleanup(func() { db.Close() })
+			db.SetMaxOpenConns(conns)
+			s, err := sqlsink.New(ctx, db, sqlsink.SQLite, nil)
+			require.NoError(t, err)
+			var sizes []int64
+			for i := range 12 {
+				require.Nil(t, s.ApplyBatch(ctx, batch(i)))
+				fi, err := os.Stat(path + "-wal")
+				require.NoError(t, err)
+				sizes = append(sizes, fi.Size())
+				var every int
+				require.NoError(t, db.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&every))
+				require.Equal(t, 10, every, "the connection's setting after batch %d", i)
+			}
+			t.Logf("WAL sizes: %v", sizes)
+			assert.LessOrEqual(t, slices.Max(sizes[4:]), slices.Max(sizes[:4])*5/4, "the WAL grew past about four batches")
+			var n int
+			require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM usersync_users`).Scan(&n))
+			assert.Equal(t, 12*sqlsink.AsideMin, n)
+		})
+	}
 }
 
 // TestCreatesFindUsersInTheirKeyRange checks that a batch of creates

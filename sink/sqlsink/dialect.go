@@ -28,6 +28,11 @@ type dialect interface {
 	// markWrites tells the drift triggers, for the rest of tx, that its
 	// writes are the library's (on), or no longer (off).
 	markWrites(ctx context.Context, tx *txn, s *Sink, on bool) error
+	// checkpointAside lets tx, which applies a batch of n changes, leave
+	// to another connection the copying of what the transactions before
+	// it wrote from the journal into the database, to run while tx
+	// writes; wait waits for that copy.
+	checkpointAside(ctx context.Context, s *Sink, tx *txn, n int) (wait func(), err error)
 	// rawQuery runs query on a connection of the pool, in no transaction,
 	// and calls fn with its rows, read through the driver's own
 	// interface.

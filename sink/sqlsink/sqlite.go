@@ -273,6 +273,59 @@ func (*sqliteDialect) markWrites(ctx context.Context, tx *txn, s *Sink, on bool)
 	}
 }
 
+// asideMin is the least number of changes in a batch whose transaction
+// checkpoints aside: below it, the goroutine and the connection cost more
+// than the checkpoint of the batches before, which are as small.
+const asideMin = 1000
+
+// checkpointAside turns off the connection's automatic checkpoint for tx,
+// and runs a passive checkpoint on another connection of the pool while
+// tx writes: SQLite's WAL mode writes each page twice, to the WAL at
+// commit, then into the database at the next checkpoint, which the
+// committing connection runs itself once the WAL holds 1,000 pages,
+// while the batch after waits, and the second core idles. tx's own
+// pages are checkpointed beside the next batch, or in line by the next
+// commit of a connection that checkpoints automatically, as before. Every
+// fourth batch checkpoints its own pages in line all the same, so that
+// the WAL, which SQLite starts again from its beginning only once it was
+// checkpointed whole, stays about four batches long. A pool of one connection gets no
+// second one: the checkpoint waits for one only as long as tx writes.
+func (*sqliteDialect) checkpointAside(ctx context.Context, s *Sink, tx *txn, n int) (func(), error) {
+	if n < asideMin {
+		return func() {}, nil
+	}
+	var was int
+	if err := tx.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&was); err != nil {
+		return nil, err
+	}
+	if was <= 0 { // the host checkpoints itself
+		return func() {}, nil
+	}
+	if s.asides.Add(1)%4 != 0 {
+		if _, err := tx.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+			return nil, err
+		}
+		tx.restore = func(ctx context.Context) error {
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", was))
+			return err
+		}
+	}
+	acquire, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := s.db.Conn(acquire)
+		if err != nil {
+			return // no connection came while tx wrote
+		}
+		defer conn.Close()
+		// PASSIVE waits for no reader nor writer. An error (another
+		// checkpoint running, say) leaves the pages to the next one.
+		conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(PASSIVE)")
+	}()
+	return func() { stop(); <-done }, nil
+}
+
 // dropInsertTriggers drops the drift triggers that fire on inserts, and
 // keeps the statements that created them in tx.
 func dropInsertTriggers(ctx context.Context, tx *txn, n *names) error {

@@ -121,6 +121,9 @@ type Sink struct {
 	// lock is the tenant lock this Sink holds, if any: while it does,
 	// every write transaction first checks that it still holds it.
 	lock atomic.Pointer[Lock]
+	// asides counts the batches that could checkpoint aside (see
+	// [sqliteDialect.checkpointAside]).
+	asides atomic.Uint64
 	// testHookSnapshot, if set, runs when a SQLite listing has begun
 	// reading on its second connection, before it checks that nothing
 	// was committed since it began on its first.

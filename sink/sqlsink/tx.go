@@ -20,6 +20,9 @@ type txn struct {
 	// transaction ends; it is set when begin suspended them (see
 	// [Sink.inInsertTx]).
 	resume func(context.Context) error
+	// restore sets back what the transaction changed of the connection's
+	// settings, once it ended (see [sqliteDialect.checkpointAside]).
+	restore func(context.Context) error
 	// dropped holds the statements that create again the triggers the
 	// transaction dropped while it writes (see [sqliteDialect.markWrites]).
 	dropped []string
@@ -83,12 +86,15 @@ func (t *txn) rollback() {
 }
 
 // release gives the connection back to the pool, its foreign key checks
-// on again; a connection on which they could not be turned back on is
-// discarded instead, so that no other user of the pool gets it.
+// on again and its settings restored; a connection on which they could
+// not be is discarded instead, so that no other user of the pool gets it.
 func (t *txn) release() error {
-	if t.resume != nil {
+	for _, set := range []func(context.Context) error{t.resume, t.restore} {
+		if set == nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
-		if err := t.resume(ctx); err != nil {
+		if err := set(ctx); err != nil {
 			t.Raw(discard)
 		}
 		cancel()

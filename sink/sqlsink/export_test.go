@@ -1,0 +1,4 @@
+package sqlsink
+
+// AsideMin exports asideMin to the tests.
+const AsideMin = asideMin

@@ -43,6 +43,7 @@ func (*pgDialect) beginWrite() string   { return "BEGIN" }
 func (*pgDialect) suspendForeignKeys(context.Context, *sql.Conn) (func(context.Context) error, error) {
 	return func(context.Context) error { return nil }, nil
 }
+
 // checkpointAside has nothing to do: the server checkpoints.
 func (*pgDialect) checkpointAside(context.Context, *Sink, *txn, int) (func(), error) {
 	return func() {}, nil

@@ -297,6 +297,7 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 	// The first round's load is kept as the copy's source for the rounds
 	// after it; in the first round the sync runs before the copy.
 	loaded, copied := filepath.Join(t.dir, "loaded.db"), filepath.Join(t.dir, "copy.db")
+	written := filepath.Join(t.dir, "written.db")
 	bench.RemoveSQLite(loaded)
 	defer bench.RemoveSQLite(loaded)
 	from := path
@@ -314,6 +315,7 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 			bench.RemoveSQLite(path)
 			bench.RemoveSQLite(imported)
 			bench.RemoveSQLite(copied)
+			bench.RemoveSQLite(written)
 			if round > 0 {
 				from = loaded
 			}
@@ -329,11 +331,15 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 				err = checkCount(ctx, copied, "usersync_users", b.c.users)
 			}
 			if round == 0 && err == nil {
+				err = checkCount(ctx, written, "usersync_users", b.c.users)
+			}
+			if round == 0 && err == nil {
 				err = os.Rename(path, loaded) // closed, so whole without its WAL
 			}
 			bench.RemoveSQLite(path)
 			bench.RemoveSQLite(imported)
 			bench.RemoveSQLite(copied)
+			bench.RemoveSQLite(written)
 			return err
 		},
 		sides: []side{
@@ -347,6 +353,9 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 					return err
 				}
 				return runTool(ctx, script, tool, "-bail", copied)
+			}}}},
+			{name: "modernc statements into the sync's schema", steps: []step{{"write", func(ctx context.Context) error {
+				return statementCopy(ctx, from, written)
 			}}}},
 		},
 	}
@@ -515,38 +524,20 @@ func copyScript(ctx context.Context, from string) (string, error) {
 		return "", err
 	}
 	defer db.Close()
-	var tables, ddl, triggers []string
-	rows, err := db.QueryContext(ctx, `SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite%' ORDER BY rowid`)
+	s, err := readSchema(ctx, db)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: %w", from, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var typ, name, stmt string
-		if err := rows.Scan(&typ, &name, &stmt); err != nil {
-			return "", err
-		}
-		switch typ {
-		case "trigger":
-			triggers = append(triggers, stmt+";")
-		case "table":
-			tables = append(tables, `INSERT INTO main."`+name+`" SELECT * FROM src."`+name+`";`)
-			fallthrough
-		default:
-			ddl = append(ddl, stmt+";")
-		}
+	inserts := make([]string, len(s.tables))
+	for i, t := range s.tables {
+		inserts[i] = `INSERT INTO main."` + t + `" SELECT * FROM src."` + t + `"`
 	}
-	if err := rows.Err(); err != nil {
-		return "", err
-	}
-	if len(tables) == 0 {
-		return "", fmt.Errorf("%s holds no tables", from)
-	}
+	lines := func(stmts []string) string { return strings.Join(stmts, ";\n") + ";" }
 	return strings.Join([]string{
 		"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA temp_store=MEMORY;",
-		strings.Join(ddl, "\n"),
+		lines(s.ddl),
 		"ATTACH " + quoteSQL(from) + " AS src;",
-		"BEGIN;", strings.Join(tables, "\n"), strings.Join(triggers, "\n"), "COMMIT;",
+		"BEGIN;", lines(inserts), lines(s.triggers), "COMMIT;",
 	}, "\n") + "\n", nil
 }
 
@@ -560,7 +551,7 @@ func createTable(name string) string {
 	return `CREATE TABLE "` + name + `" (` + strings.Join(cols, ", ") + `)`
 }
 
-// checkCount checks that the sqlite3 tool wrote want rows to table.
+// checkCount checks that a floor wrote want rows to table.
 func checkCount(ctx context.Context, path, table string, want int) error {
 	db, err := openReadOnly(path)
 	if err != nil {
@@ -572,7 +563,7 @@ func checkCount(ctx context.Context, path, table string, want int) error {
 		return err
 	}
 	if n != want {
-		return fmt.Errorf("sqlite3 wrote %d rows to %s, want %d", n, table, want)
+		return fmt.Errorf("%s: %d rows in %s, want %d", filepath.Base(path), n, table, want)
 	}
 	return nil
 }

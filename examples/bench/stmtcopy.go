@@ -16,39 +16,94 @@ const (
 	copyRows  = 256  // rows a statement, as sqlsink's SQLite inserts
 )
 
-// statementCopy writes the rows of the SQLite database at from into an
-// empty database at to, of the same schema, through the statements of the
-// engine the sync writes through (modernc.org/sqlite, opened as
-// sqlite.Open does): prepared INSERTs of copyRows rows each, copyBatch
-// users and their memberships a transaction, foreign key checks off and
-// the triggers created only after the rows, so that none fires. It is
-// what writing a first load's rows costs that engine, without reading,
-// planning or encoding anything: the rows come from a second connection
-// to from, as they are stored.
-func statementCopy(ctx context.Context, from, to string) error {
-	src, err := openReadOnly(from)
+// A rowSet holds what a statement copy writes: a loaded database's
+// schema, and its users and memberships, read into memory beforehand so
+// that the copy times the writing alone.
+type rowSet struct {
+	from           string
+	schema         *schema
+	users, members table
+}
+
+// A table holds the rows of a table, ordered by their first column (the
+// user's ID for both), their values one after the other.
+type table struct {
+	name string
+	cols []string
+	vals []any
+}
+
+// rows returns the number of rows t holds.
+func (t *table) rows() int { return len(t.vals) / len(t.cols) }
+
+// id returns the first column of row i.
+func (t *table) id(i int) int64 { return t.vals[i*len(t.cols)].(int64) }
+
+// readRows reads the schema, users and memberships of the SQLite database
+// at from.
+func readRows(ctx context.Context, from string) (*rowSet, error) {
+	db, err := openReadOnly(from)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rs := &rowSet{from: from}
+	if rs.schema, err = readSchema(ctx, db); err != nil {
+		return nil, err
+	}
+	rs.users.name, rs.members.name = sqlsink.DefaultPrefix+"users", sqlsink.DefaultPrefix+"memberships"
+	for _, t := range []*table{&rs.users, &rs.members} {
+		if err := t.read(ctx, db); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	return rs, nil
+}
+
+func (t *table) read(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT * FROM "`+t.name+`" ORDER BY 1, 2`)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	s, err := readSchema(ctx, src)
+	defer rows.Close()
+	if t.cols, err = rows.Columns(); err != nil {
+		return err
+	}
+	ptrs := make([]any, len(t.cols))
+	for rows.Next() {
+		at := len(t.vals)
+		t.vals = append(t.vals, make([]any, len(t.cols))...)
+		for i := range ptrs {
+			ptrs[i] = &t.vals[at+i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// statementCopy writes rs into an empty database at to, of the same
+// schema, through the statements of the engine the sync writes through
+// (modernc.org/sqlite, opened as sqlite.Open does): prepared INSERTs of
+// copyRows rows each, copyBatch users and their memberships a
+// transaction, foreign key checks off and the triggers created only after
+// the rows, so that none fires. It is what writing a first load's rows
+// costs that engine, without reading, planning or encoding anything.
+func statementCopy(ctx context.Context, rs *rowSet, to string) error {
+	db, err := sqlite.Open(to)
 	if err != nil {
 		return err
 	}
-	dst, err := sqlite.Open(to)
-	if err != nil {
-		return err
-	}
-	defer dst.Close()
-	conn, err := dst.Conn(ctx)
+	defer db.Close()
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	users, members := sqlsink.DefaultPrefix+"users", sqlsink.DefaultPrefix+"memberships"
-	setup := append(append([]string{"PRAGMA foreign_keys = OFF"}, s.ddl...), "ATTACH "+quoteSQL(from)+" AS src")
-	for _, t := range s.tables {
-		if t != users && t != members {
+	setup := append(append([]string{"PRAGMA foreign_keys = OFF"}, rs.schema.ddl...), "ATTACH "+quoteSQL(rs.from)+" AS src")
+	for _, t := range rs.schema.tables {
+		if t != rs.users.name && t != rs.members.name {
 			setup = append(setup, `INSERT INTO main."`+t+`" SELECT * FROM src."`+t+`"`)
 		}
 	}
@@ -57,16 +112,44 @@ func statementCopy(ctx context.Context, from, to string) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	c := &rowCopy{src: src, dst: conn}
-	if err := c.copy(ctx, users, members); err != nil {
-		return err
+	uw, mw := &rowWriter{t: &rs.users}, &rowWriter{t: &rs.members}
+	defer uw.close()
+	defer mw.close()
+	for m, u := 0, 0; u < rs.users.rows(); {
+		last := min(u+copyBatch, rs.users.rows())
+		n := m
+		for n < rs.members.rows() && rs.members.id(n) <= rs.users.id(last-1) {
+			n++
+		}
+		if err := inTx(ctx, conn, func() error {
+			if err := uw.write(ctx, conn, u, last); err != nil {
+				return err
+			}
+			return mw.write(ctx, conn, m, n)
+		}); err != nil {
+			return err
+		}
+		u, m = last, n
 	}
-	for _, q := range s.triggers {
+	for _, q := range rs.schema.triggers {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// inTx runs fn in a write transaction on conn.
+func inTx(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	_, err := conn.ExecContext(ctx, "COMMIT")
+	return err
 }
 
 // A schema is what readSchema read of a SQLite database.
@@ -109,152 +192,42 @@ func readSchema(ctx context.Context, db *sql.DB) (*schema, error) {
 	return s, nil
 }
 
-// A rowCopy copies the users table and the memberships table, whose first
-// column is the user's ID, from src to dst, a batch of users and their
-// memberships a transaction.
-type rowCopy struct {
-	src *sql.DB
-	dst *sql.Conn
-	// The rows read ahead: a user's memberships come after it.
-	users, members *sql.Rows
-	member         []any // the membership read but not yet written
-}
-
-func (c *rowCopy) copy(ctx context.Context, users, members string) (err error) {
-	if c.users, err = c.src.QueryContext(ctx, `SELECT * FROM "`+users+`" ORDER BY 1`); err != nil {
-		return err
-	}
-	defer c.users.Close()
-	if c.members, err = c.src.QueryContext(ctx, `SELECT * FROM "`+members+`" ORDER BY 1, 2`); err != nil {
-		return err
-	}
-	defer c.members.Close()
-	ucols, err := c.users.Columns()
-	if err != nil {
-		return err
-	}
-	mcols, err := c.members.Columns()
-	if err != nil {
-		return err
-	}
-	uw, mw := newRowWriter(users, ucols), newRowWriter(members, mcols)
-	defer uw.close()
-	defer mw.close()
-	for more := true; more; {
-		if _, err := c.dst.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return err
-		}
-		if more, err = c.batch(ctx, uw, mw); err != nil {
-			c.dst.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return err
-		}
-		if _, err := c.dst.ExecContext(ctx, "COMMIT"); err != nil {
-			return err
-		}
-	}
-	if err := c.users.Err(); err != nil {
-		return err
-	}
-	return c.members.Err()
-}
-
-// batch copies up to copyBatch users, then their memberships; more
-// reports whether users are left.
-func (c *rowCopy) batch(ctx context.Context, uw, mw *rowWriter) (more bool, err error) {
-	var last int64
-	for range copyBatch {
-		if !c.users.Next() {
-			break
-		}
-		row, err := scanRow(c.users, len(uw.cols))
-		if err != nil {
-			return false, err
-		}
-		last, more = row[0].(int64), true
-		if err := uw.add(ctx, c.dst, row); err != nil {
-			return false, err
-		}
-	}
-	if err := uw.flush(ctx, c.dst); err != nil {
-		return false, err
-	}
-	for {
-		if c.member == nil {
-			if !c.members.Next() {
-				break
-			}
-			if c.member, err = scanRow(c.members, len(mw.cols)); err != nil {
-				return false, err
-			}
-		}
-		if c.member[0].(int64) > last {
-			break
-		}
-		if err := mw.add(ctx, c.dst, c.member); err != nil {
-			return false, err
-		}
-		c.member = nil
-	}
-	return more, mw.flush(ctx, c.dst)
-}
-
-// scanRow scans a row of n columns into values.
-func scanRow(rows *sql.Rows, n int) ([]any, error) {
-	vals := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	return vals, rows.Scan(ptrs...)
-}
-
-// A rowWriter inserts rows into a table, copyRows a statement.
+// A rowWriter inserts rows of a table, copyRows a statement.
 type rowWriter struct {
-	table string
-	cols  []string
-	args  []any
-	full  *sql.Stmt // the statement of copyRows rows, prepared once
+	t    *table
+	full *sql.Stmt // the statement of copyRows rows, prepared once
 }
 
-func newRowWriter(table string, cols []string) *rowWriter {
-	return &rowWriter{table: table, cols: cols}
-}
-
-// insertOf returns an INSERT of n rows into table's cols.
-func insertOf(table string, cols []string, n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	return `INSERT INTO "` + table + `" ("` + strings.Join(cols, `", "`) + `") VALUES ` +
-		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-}
-
-func (w *rowWriter) add(ctx context.Context, conn *sql.Conn, row []any) error {
-	w.args = append(w.args, row...)
-	if len(w.args) < copyRows*len(w.cols) {
-		return nil
-	}
-	return w.flush(ctx, conn)
-}
-
-// flush inserts the rows added since the last flush.
-func (w *rowWriter) flush(ctx context.Context, conn *sql.Conn) error {
-	n := len(w.args) / len(w.cols)
-	if n == 0 {
-		return nil
-	}
-	var err error
-	switch {
-	case n < copyRows:
-		_, err = conn.ExecContext(ctx, insertOf(w.table, w.cols, n), w.args...)
-	case w.full == nil:
-		if w.full, err = conn.PrepareContext(ctx, insertOf(w.table, w.cols, n)); err != nil {
+// write inserts rows from to to-1.
+func (w *rowWriter) write(ctx context.Context, conn *sql.Conn, from, to int) error {
+	width := len(w.t.cols)
+	for ; from < to; from += copyRows {
+		n := min(copyRows, to-from)
+		args := w.t.vals[from*width : (from+n)*width]
+		var err error
+		switch {
+		case n < copyRows:
+			_, err = conn.ExecContext(ctx, w.insert(n), args...)
+		case w.full == nil:
+			if w.full, err = conn.PrepareContext(ctx, w.insert(n)); err != nil {
+				return err
+			}
+			fallthrough
+		default:
+			_, err = w.full.ExecContext(ctx, args...)
+		}
+		if err != nil {
 			return err
 		}
-		fallthrough
-	default:
-		_, err = w.full.ExecContext(ctx, w.args...)
 	}
-	w.args = w.args[:0]
-	return err
+	return nil
+}
+
+// insert returns an INSERT of n rows.
+func (w *rowWriter) insert(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(w.t.cols)), ", ") + ")"
+	return `INSERT INTO "` + w.t.name + `" ("` + strings.Join(w.t.cols, `", "`) + `") VALUES ` +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // close closes the prepared statement.

@@ -298,7 +298,6 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 	// after it; in the first round the sync runs before the copy.
 	loaded, copied := filepath.Join(t.dir, "loaded.db"), filepath.Join(t.dir, "copy.db")
 	written := filepath.Join(t.dir, "written.db")
-	var rows *rowSet // what the statement copy writes, read before it
 	bench.RemoveSQLite(loaded)
 	defer bench.RemoveSQLite(loaded)
 	from := path
@@ -335,6 +334,12 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 				err = checkCount(ctx, written, "usersync_users", b.c.users)
 			}
 			if round == 0 && err == nil {
+				var n int
+				if n, err = countRows(ctx, path, "usersync_memberships"); err == nil {
+					err = checkCount(ctx, written, "usersync_memberships", n)
+				}
+			}
+			if round == 0 && err == nil {
 				err = os.Rename(path, loaded) // closed, so whole without its WAL
 			}
 			bench.RemoveSQLite(path)
@@ -355,12 +360,8 @@ func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error 
 				}
 				return runTool(ctx, script, tool, "-bail", copied)
 			}}}},
-			{name: "modernc statements into the sync's schema", prepare: func(ctx context.Context) (err error) {
-				rows, err = readRows(ctx, from)
-				return err
-			}, steps: []step{{"write", func(ctx context.Context) error {
-				defer func() { rows = nil }()
-				return statementCopy(ctx, rows, written)
+			{name: "modernc statements into the sync's schema", steps: []step{{"write", func(ctx context.Context) error {
+				return statementCopy(ctx, from, written)
 			}}}},
 		},
 	}
@@ -558,19 +559,26 @@ func createTable(name string) string {
 
 // checkCount checks that a floor wrote want rows to table.
 func checkCount(ctx context.Context, path, table string, want int) error {
-	db, err := openReadOnly(path)
+	n, err := countRows(ctx, path, table)
 	if err != nil {
-		return err
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM "`+table+`"`).Scan(&n); err != nil {
 		return err
 	}
 	if n != want {
 		return fmt.Errorf("%s: %d rows in %s, want %d", filepath.Base(path), n, table, want)
 	}
 	return nil
+}
+
+// countRows counts the rows of a table of the SQLite database at path.
+func countRows(ctx context.Context, path, table string) (int, error) {
+	db, err := openReadOnly(path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM "`+table+`"`).Scan(&n)
+	return n, err
 }
 
 // openReadOnly opens the SQLite database at path for reading only.

@@ -16,81 +16,25 @@ const (
 	copyRows  = 256  // rows a statement, as sqlsink's SQLite inserts
 )
 
-// A rowSet holds what a statement copy writes: a loaded database's
-// schema, and its users and memberships, read into memory beforehand so
-// that the copy times the writing alone.
-type rowSet struct {
-	from           string
-	schema         *schema
-	users, members table
-}
-
-// A table holds the rows of a table, ordered by their first column (the
-// user's ID for both), their values one after the other.
-type table struct {
-	name string
-	cols []string
-	vals []any
-}
-
-// rows returns the number of rows t holds.
-func (t *table) rows() int { return len(t.vals) / len(t.cols) }
-
-// id returns the first column of row i.
-func (t *table) id(i int) int64 { return t.vals[i*len(t.cols)].(int64) }
-
-// readRows reads the schema, users and memberships of the SQLite database
-// at from.
-func readRows(ctx context.Context, from string) (*rowSet, error) {
-	db, err := openReadOnly(from)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rs := &rowSet{from: from}
-	if rs.schema, err = readSchema(ctx, db); err != nil {
-		return nil, err
-	}
-	rs.users.name, rs.members.name = sqlsink.DefaultPrefix+"users", sqlsink.DefaultPrefix+"memberships"
-	for _, t := range []*table{&rs.users, &rs.members} {
-		if err := t.read(ctx, db); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-	}
-	return rs, nil
-}
-
-func (t *table) read(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT * FROM "`+t.name+`" ORDER BY 1, 2`)
+// statementCopy copies the SQLite database at from into an empty one at
+// to, of the same schema, writing its users and memberships through the
+// statements of the engine the sync writes through (modernc.org/sqlite,
+// opened as sqlite.Open does): prepared INSERTs of copyRows rows each,
+// copyBatch users and their memberships a transaction, foreign key checks
+// off and the triggers created only after the rows, so that none fires.
+// It is what writing a first load's rows costs that engine, without
+// planning or encoding anything: a goroutine reads the rows, as they are
+// stored, a batch ahead, on the other core.
+func statementCopy(ctx context.Context, from, to string) error {
+	src, err := openReadOnly(from)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	if t.cols, err = rows.Columns(); err != nil {
+	defer src.Close()
+	s, err := readSchema(ctx, src)
+	if err != nil {
 		return err
 	}
-	ptrs := make([]any, len(t.cols))
-	for rows.Next() {
-		at := len(t.vals)
-		t.vals = append(t.vals, make([]any, len(t.cols))...)
-		for i := range ptrs {
-			ptrs[i] = &t.vals[at+i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// statementCopy writes rs into an empty database at to, of the same
-// schema, through the statements of the engine the sync writes through
-// (modernc.org/sqlite, opened as sqlite.Open does): prepared INSERTs of
-// copyRows rows each, copyBatch users and their memberships a
-// transaction, foreign key checks off and the triggers created only after
-// the rows, so that none fires. It is what writing a first load's rows
-// costs that engine, without reading, planning or encoding anything.
-func statementCopy(ctx context.Context, rs *rowSet, to string) error {
 	db, err := sqlite.Open(to)
 	if err != nil {
 		return err
@@ -101,9 +45,10 @@ func statementCopy(ctx context.Context, rs *rowSet, to string) error {
 		return err
 	}
 	defer conn.Close()
-	setup := append(append([]string{"PRAGMA foreign_keys = OFF"}, rs.schema.ddl...), "ATTACH "+quoteSQL(rs.from)+" AS src")
-	for _, t := range rs.schema.tables {
-		if t != rs.users.name && t != rs.members.name {
+	users, members := sqlsink.DefaultPrefix+"users", sqlsink.DefaultPrefix+"memberships"
+	setup := append(append([]string{"PRAGMA foreign_keys = OFF"}, s.ddl...), "ATTACH "+quoteSQL(from)+" AS src")
+	for _, t := range s.tables {
+		if t != users && t != members {
 			setup = append(setup, `INSERT INTO main."`+t+`" SELECT * FROM src."`+t+`"`)
 		}
 	}
@@ -112,31 +57,117 @@ func statementCopy(ctx context.Context, rs *rowSet, to string) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	uw, mw := &rowWriter{t: &rs.users}, &rowWriter{t: &rs.members}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan copied, 1)
+	read := make(chan error, 1)
+	go func() { read <- readBatches(ctx, src, users, members, batches) }()
+	uw, mw := &rowWriter{table: users}, &rowWriter{table: members}
 	defer uw.close()
 	defer mw.close()
-	for m, u := 0, 0; u < rs.users.rows(); {
-		last := min(u+copyBatch, rs.users.rows())
-		n := m
-		for n < rs.members.rows() && rs.members.id(n) <= rs.users.id(last-1) {
-			n++
-		}
+	for b := range batches {
 		if err := inTx(ctx, conn, func() error {
-			if err := uw.write(ctx, conn, u, last); err != nil {
+			if err := uw.write(ctx, conn, b.users); err != nil {
 				return err
 			}
-			return mw.write(ctx, conn, m, n)
+			return mw.write(ctx, conn, b.members)
 		}); err != nil {
 			return err
 		}
-		u, m = last, n
 	}
-	for _, q := range rs.schema.triggers {
+	if err := <-read; err != nil {
+		return err
+	}
+	for _, q := range s.triggers {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// copied is a batch of rows to copy: users, and their memberships.
+type copied struct{ users, members rowsOf }
+
+// rowsOf are rows of a table: its columns, and their values one row after
+// the other.
+type rowsOf struct {
+	cols []string
+	vals []any
+}
+
+// readBatches reads the users, copyBatch at a time, and their memberships,
+// into batches, which it closes.
+func readBatches(ctx context.Context, db *sql.DB, users, members string, batches chan<- copied) error {
+	defer close(batches)
+	u, err := db.QueryContext(ctx, `SELECT * FROM "`+users+`" ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	m, err := db.QueryContext(ctx, `SELECT * FROM "`+members+`" ORDER BY 1, 2`)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ucols, err := u.Columns()
+	if err != nil {
+		return err
+	}
+	mcols, err := m.Columns()
+	if err != nil {
+		return err
+	}
+	var next []any // a membership read ahead, of the next batch's users
+	for {
+		b := copied{rowsOf{cols: ucols}, rowsOf{cols: mcols}}
+		for i := 0; i < copyBatch && u.Next(); i++ {
+			if err := b.users.scan(u); err != nil {
+				return err
+			}
+		}
+		if len(b.users.vals) == 0 {
+			return u.Err()
+		}
+		last := b.users.vals[len(b.users.vals)-len(b.users.cols)].(int64)
+		for {
+			if next == nil {
+				if !m.Next() {
+					break
+				}
+				if err := b.members.scan(m); err != nil {
+					return err
+				}
+			} else {
+				b.members.vals = append(b.members.vals, next...)
+			}
+			row := b.members.vals[len(b.members.vals)-len(b.members.cols):]
+			if next = nil; row[0].(int64) > last {
+				next = append(next, row...)
+				b.members.vals = b.members.vals[:len(b.members.vals)-len(row)]
+				break
+			}
+		}
+		if err := m.Err(); err != nil {
+			return err
+		}
+		select {
+		case batches <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// scan appends the row rows is on.
+func (r *rowsOf) scan(rows *sql.Rows) error {
+	at := len(r.vals)
+	r.vals = append(r.vals, make([]any, len(r.cols))...)
+	ptrs := make([]any, len(r.cols))
+	for i := range ptrs {
+		ptrs[i] = &r.vals[at+i]
+	}
+	return rows.Scan(ptrs...)
 }
 
 // inTx runs fn in a write transaction on conn.
@@ -192,24 +223,24 @@ func readSchema(ctx context.Context, db *sql.DB) (*schema, error) {
 	return s, nil
 }
 
-// A rowWriter inserts rows of a table, copyRows a statement.
+// A rowWriter inserts rows into a table, copyRows a statement.
 type rowWriter struct {
-	t    *table
-	full *sql.Stmt // the statement of copyRows rows, prepared once
+	table string
+	full  *sql.Stmt // the statement of copyRows rows, prepared once
 }
 
-// write inserts rows from to to-1.
-func (w *rowWriter) write(ctx context.Context, conn *sql.Conn, from, to int) error {
-	width := len(w.t.cols)
-	for ; from < to; from += copyRows {
-		n := min(copyRows, to-from)
-		args := w.t.vals[from*width : (from+n)*width]
+// write inserts rows.
+func (w *rowWriter) write(ctx context.Context, conn *sql.Conn, rows rowsOf) error {
+	width := len(rows.cols)
+	for from := 0; from < len(rows.vals); from += copyRows * width {
+		args := rows.vals[from:min(from+copyRows*width, len(rows.vals))]
+		n := len(args) / width
 		var err error
 		switch {
 		case n < copyRows:
-			_, err = conn.ExecContext(ctx, w.insert(n), args...)
+			_, err = conn.ExecContext(ctx, insertOf(w.table, rows.cols, n), args...)
 		case w.full == nil:
-			if w.full, err = conn.PrepareContext(ctx, w.insert(n)); err != nil {
+			if w.full, err = conn.PrepareContext(ctx, insertOf(w.table, rows.cols, n)); err != nil {
 				return err
 			}
 			fallthrough
@@ -223,10 +254,10 @@ func (w *rowWriter) write(ctx context.Context, conn *sql.Conn, from, to int) err
 	return nil
 }
 
-// insert returns an INSERT of n rows.
-func (w *rowWriter) insert(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(w.t.cols)), ", ") + ")"
-	return `INSERT INTO "` + w.t.name + `" ("` + strings.Join(w.t.cols, `", "`) + `") VALUES ` +
+// insertOf returns an INSERT of n rows into table's cols.
+func insertOf(table string, cols []string, n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	return `INSERT INTO "` + table + `" ("` + strings.Join(cols, `", "`) + `") VALUES ` +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 

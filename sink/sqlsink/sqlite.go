@@ -283,13 +283,14 @@ const asideMin = 1000
 // tx writes: SQLite's WAL mode writes each page twice, to the WAL at
 // commit, then into the database at the next checkpoint, which the
 // committing connection runs itself once the WAL holds 1,000 pages,
-// while the batch after waits, and the second core idles. tx's own
-// pages are checkpointed beside the next batch, or in line by the next
-// commit of a connection that checkpoints automatically, as before. Every
-// fourth batch checkpoints its own pages in line all the same, so that
-// the WAL, which SQLite starts again from its beginning only once it was
-// checkpointed whole, stays about four batches long. A pool of one connection gets no
-// second one: the checkpoint waits for one only as long as tx writes.
+// while the batch after waits, and the second core idles. tx's own pages
+// are checkpointed beside the next batch, or in line by the next commit
+// of a connection that checkpoints automatically, as before. Every fourth
+// batch checkpoints its own pages in line all the same, so that the WAL,
+// which SQLite starts again from its beginning only once it was
+// checkpointed whole, stays about four batches long. A pool of one
+// connection gets no second one: the checkpoint waits for one only as
+// long as tx writes.
 func (*sqliteDialect) checkpointAside(ctx context.Context, s *Sink, tx *txn, n int) (func(), error) {
 	if n < asideMin {
 		return func() {}, nil

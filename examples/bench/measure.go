@@ -30,6 +30,9 @@ type side struct {
 	// instead of this process's, and so are its time and CPU time if it
 	// gives them.
 	child func() childFigures
+	// prepare, when set, runs before the side's steps each round,
+	// untimed: it makes what a floor starts from.
+	prepare func(ctx context.Context) error
 	// repeat runs a floor this many times a round (0 means once): a floor
 	// a fraction of a second long suffers most from a busy machine's
 	// scheduling, and the median of more samples moves less.
@@ -157,6 +160,11 @@ func (r *sideResult) runRound(ctx context.Context, out io.Writer, round int) err
 	var rss bench.RSS
 	var heap uint64
 	var cpu time.Duration
+	if r.prepare != nil {
+		if err := r.prepare(ctx); err != nil {
+			return err
+		}
+	}
 	for i, st := range r.steps {
 		stopRSS := bench.StartRSS()
 		var stopHeap func() uint64

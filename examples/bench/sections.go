@@ -251,6 +251,13 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 			return err
 		}})
 	}
+	sides := []side{measured, floor}
+	check := func(context.Context) error { return nil }
+	if lite, ok := t.(*sqliteTarget); ok {
+		var applied side
+		applied, check = b.statementApply(lite)
+		sides = append(sides, applied)
+	}
 	c := &comparison{
 		title:  fmt.Sprintf("nightly sync into %s: today's file, %.3g%% changed, onto yesterday's %d users", t.name(), b.c.changed*100, b.c.users),
 		rounds: b.c.rounds,
@@ -258,8 +265,15 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 			sink, store, err = t.fresh(ctx)
 			return err
 		},
-		teardown: func(context.Context, int) error { sink, store = nil, nil; return t.closeRound() },
-		sides:    []side{measured, floor},
+		teardown: func(ctx context.Context, round int) error {
+			var err error
+			if round == 0 {
+				err = check(ctx)
+			}
+			sink, store = nil, nil
+			return errors.Join(err, t.closeRound())
+		},
+		sides: sides,
 	}
 	res, err := c.run(ctx, b.out)
 	if err != nil {
@@ -277,6 +291,34 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 	b.add(row{id: "nightly-" + strings.ToLower(t.name()), what: fmt.Sprintf("nightly, %s users, %.3g%% changed, %s", count(b.c.users), b.c.changed*100, t.name()),
 		sync: res[0], floors: res[1:], floorNote: floorNote, target: target, cpu: t.name() != "PostgreSQL"})
 	return nil
+}
+
+// statementApply returns the side that makes the changes the nightly sync
+// made to a copy of the seeded SQLite database through modernc's
+// statements (see statementApply), and the check, for the first round's
+// teardown, that they leave the copy as the sync left its own. The first
+// round's sync, which runs before it, tells what the changes are.
+func (b *benchmark) statementApply(t *sqliteTarget) (side, func(context.Context) error) {
+	var diff *rowDiff
+	path := filepath.Join(t.dir, floorDB)
+	s := side{name: "modernc statements making the same changes", prepare: func(ctx context.Context) (err error) {
+		if diff == nil {
+			if diff, err = diffDatabases(ctx, t.seedPath, t.roundPath()); err != nil {
+				return err
+			}
+		}
+		_, err = t.copySeed(floorDB)
+		return err
+	}, steps: []step{{"apply", func(ctx context.Context) error { return statementApply(ctx, diff, path) }}}}
+	check := func(ctx context.Context) error {
+		d, err := diffDatabases(ctx, path, t.roundPath())
+		if err == nil && !d.empty() {
+			err = fmt.Errorf("the statements left %s otherwise than the sync left %s: %d rows inserted, %d updated, %d deleted, %d memberships added, %d removed",
+				floorDB, roundDB, len(d.inserted.ids()), len(d.updated.ids()), len(d.deleted), len(d.added.ids()), len(d.removed.ids()))
+		}
+		return err
+	}
+	return s, check
 }
 
 // firstLoadSQLite measures yesterday's file synced into an empty SQLite

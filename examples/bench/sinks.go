@@ -122,8 +122,12 @@ func (t *sqliteTarget) fresh(ctx context.Context) (usersync.Sink, usersync.Store
 	return t.sink, t.sink.Store(), nil
 }
 
-// roundDB names the copy of the seeded file a round syncs into.
-const roundDB = "round.db"
+// roundDB names the copy of the seeded file a round syncs into, and
+// floorDB the one a floor makes the same changes to.
+const (
+	roundDB = "round.db"
+	floorDB = "floor.db"
+)
 
 // roundPath is the path of the copy fresh made.
 func (t *sqliteTarget) roundPath() string { return filepath.Join(t.dir, roundDB) }
@@ -138,7 +142,7 @@ func (t *sqliteTarget) copySeed(name string) (string, error) {
 
 func (t *sqliteTarget) close() error {
 	err := t.closeRound()
-	for _, n := range []string{"seed.db", roundDB} {
+	for _, n := range []string{"seed.db", roundDB, floorDB} {
 		bench.RemoveSQLite(filepath.Join(t.dir, n))
 	}
 	return err

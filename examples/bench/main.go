@@ -15,7 +15,10 @@
 //     the seeded database file. The floor is (a) a plain encoding/csv pass
 //     over the same file through a 64 KiB bufio.Reader plus (b) the
 //     driver's bare scan of the stored users' key column in the same
-//     database. The same on PostgreSQL (each round a copy of the seeded
+//     database. Beside it, the changes the first round's sync made are
+//     made again to another copy through modernc's plain statements:
+//     what they cost the engine, which that floor leaves out. The same on
+//     PostgreSQL (each round a copy of the seeded
 //     database made with CREATE DATABASE ... TEMPLATE) and on memsink
 //     (seeded afresh each round; its floor is the csv pass alone);
 //   - the first load: yesterday's file into an empty database, against the

@@ -255,7 +255,7 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 	check := func(context.Context) error { return nil }
 	if lite, ok := t.(*sqliteTarget); ok {
 		var applied side
-		applied, check = b.statementApply(lite)
+		applied, check = applyFloor(lite)
 		sides = append(sides, applied)
 	}
 	c := &comparison{
@@ -293,12 +293,12 @@ func (b *benchmark) nightly(ctx context.Context, t target) error {
 	return nil
 }
 
-// statementApply returns the side that makes the changes the nightly sync
-// made to a copy of the seeded SQLite database through modernc's
-// statements (see statementApply), and the check, for the first round's
+// applyFloor returns the side that makes the changes the nightly sync made
+// to a copy of the seeded SQLite database through modernc's plain
+// statements (statementApply), and the check, for the first round's
 // teardown, that they leave the copy as the sync left its own. The first
 // round's sync, which runs before it, tells what the changes are.
-func (b *benchmark) statementApply(t *sqliteTarget) (side, func(context.Context) error) {
+func applyFloor(t *sqliteTarget) (side, func(context.Context) error) {
 	var diff *rowDiff
 	path := filepath.Join(t.dir, floorDB)
 	s := side{name: "modernc statements making the same changes", prepare: func(ctx context.Context) (err error) {
@@ -327,7 +327,9 @@ func (b *benchmark) statementApply(t *sqliteTarget) (side, func(context.Context)
 // copies the rows a sync wrote into an empty database of the sync's
 // schema, in one transaction and without its triggers: what the schema's
 // tables and indexes cost the C engine alone, which no sync into that
-// schema can beat.
+// schema can beat; and statementCopy writes the same rows through
+// modernc's statements, as the sync writes them: what they cost the engine
+// the sync writes through.
 func (b *benchmark) firstLoadSQLite(ctx context.Context, t *sqliteTarget) error {
 	const what = "first load into SQLite"
 	tool, err := exec.LookPath("sqlite3")

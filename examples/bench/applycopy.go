@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/usersync/usersync/sink/sqlsink"
-	"github.com/usersync/usersync/sink/sqlsink/sqlite"
 )
 
 // A rowDiff is what a sync changed in a SQLite database of the sync's
@@ -106,16 +105,11 @@ func (d *rowDiff) empty() bool {
 // copyRows a statement. It is what the changes of a nightly sync cost
 // that engine, without reading a file, planning or encoding anything.
 func statementApply(ctx context.Context, d *rowDiff, path string) error {
-	db, err := sqlite.Open(path)
+	conn, closeDB, err := openConn(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
+	defer closeDB()
 	ids := slices.Concat(d.inserted.ids(), d.updated.ids(), d.deleted)
 	slices.Sort(ids)
 	ins, add := &rowWriter{table: d.users}, &rowWriter{table: d.memberships}

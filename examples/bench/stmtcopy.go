@@ -35,16 +35,11 @@ func statementCopy(ctx context.Context, from, to string) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(to)
+	conn, closeDB, err := openConn(ctx, to)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
+	defer closeDB()
 	users, members := sqlsink.DefaultPrefix+"users", sqlsink.DefaultPrefix+"memberships"
 	setup := append(append([]string{"PRAGMA foreign_keys = OFF"}, s.ddl...), "ATTACH "+quoteSQL(from)+" AS src")
 	for _, t := range s.tables {
@@ -168,6 +163,20 @@ func (r *rowsOf) scan(rows *sql.Rows) error {
 		ptrs[i] = &r.vals[at+i]
 	}
 	return rows.Scan(ptrs...)
+}
+
+// openConn opens the SQLite database at path as sqlite.Open does, and a
+// connection to it, which a floor writes through; closeDB closes both.
+func openConn(ctx context.Context, path string) (conn *sql.Conn, closeDB func(), err error) {
+	db, err := sqlite.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if conn, err = db.Conn(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(); db.Close() }, nil
 }
 
 // inTx runs fn in a write transaction on conn.

@@ -93,7 +93,7 @@ func (r *rowsOf) query(ctx context.Context, conn *sql.Conn, query string) error 
 
 // empty reports whether the databases d compared were the same.
 func (d *rowDiff) empty() bool {
-	return len(d.inserted.vals)+len(d.updated.vals)+len(d.deleted)+len(d.added.vals)+len(d.removed.vals) == 0
+	return d.inserted.len()+d.updated.len()+len(d.deleted)+d.added.len()+d.removed.len() == 0
 }
 
 // statementApply makes the changes d holds to the SQLite database at path
@@ -158,6 +158,14 @@ func statementApply(ctx context.Context, d *rowDiff, path string) error {
 		}
 	}
 	return nil
+}
+
+// len returns the number of rows r holds.
+func (r *rowsOf) len() int {
+	if len(r.cols) == 0 {
+		return 0
+	}
+	return len(r.vals) / len(r.cols)
 }
 
 // ids returns the first column of each row.

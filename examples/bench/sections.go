@@ -314,7 +314,7 @@ func applyFloor(t *sqliteTarget) (side, func(context.Context) error) {
 		d, err := diffDatabases(ctx, path, t.roundPath())
 		if err == nil && !d.empty() {
 			err = fmt.Errorf("the statements left %s otherwise than the sync left %s: %d rows inserted, %d updated, %d deleted, %d memberships added, %d removed",
-				floorDB, roundDB, len(d.inserted.ids()), len(d.updated.ids()), len(d.deleted), len(d.added.ids()), len(d.removed.ids()))
+				floorDB, roundDB, d.inserted.len(), d.updated.len(), len(d.deleted), d.added.len(), d.removed.len())
 		}
 		return err
 	}

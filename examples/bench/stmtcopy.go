@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/usersync/usersync/sink/sqlsink"
@@ -89,6 +90,7 @@ type copied struct{ users, members rowsOf }
 type rowsOf struct {
 	cols []string
 	vals []any
+	ptrs []any // scan's, kept from row to row
 }
 
 // readBatches reads the users, copyBatch at a time, and their memberships,
@@ -158,11 +160,11 @@ func readBatches(ctx context.Context, db *sql.DB, users, members string, batches
 func (r *rowsOf) scan(rows *sql.Rows) error {
 	at := len(r.vals)
 	r.vals = append(r.vals, make([]any, len(r.cols))...)
-	ptrs := make([]any, len(r.cols))
-	for i := range ptrs {
-		ptrs[i] = &r.vals[at+i]
+	r.ptrs = slices.Grow(r.ptrs[:0], len(r.cols))[:len(r.cols)]
+	for i := range r.ptrs {
+		r.ptrs[i] = &r.vals[at+i]
 	}
-	return rows.Scan(ptrs...)
+	return rows.Scan(r.ptrs...)
 }
 
 // openConn opens the SQLite database at path as sqlite.Open does, and a
